@@ -1,0 +1,185 @@
+//! The verdict store under `<git-common-dir>/hookgate/`: one small JSON record per check key,
+//! plus the check's log. Records are written atomically (temp file in the same directory, then
+//! rename), so concurrent runs never see half a record; a record that cannot be read or parsed
+//! is a miss with a warning, never a crash. Only finished checks are recorded: an interrupted
+//! or timed-out run leaves nothing behind.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever the key recipe or the record format changes; part of every key.
+pub const SCHEMA: u32 = 1;
+
+/// A finished check's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The check's command succeeded.
+    Pass,
+    /// The check's command failed (or could not start).
+    Fail,
+}
+
+/// What is stored for one key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    /// Record format version.
+    pub schema: u32,
+    /// The check's name.
+    pub check: String,
+    /// Pass or fail.
+    pub verdict: Verdict,
+    /// How long the check took when it ran.
+    pub duration_ms: u64,
+    /// When it finished (seconds since the Unix epoch).
+    pub finished_at: u64,
+    /// `name==version` of what was installed in the check's venv.
+    pub tools: Vec<String>,
+    /// The full log of the run.
+    pub log: PathBuf,
+    /// The root tree it ran on (informational; the key is what matters).
+    pub tree: String,
+    /// The inputs the key was computed from, for `explain`.
+    #[serde(default)]
+    pub key_inputs: serde_json::Value,
+}
+
+/// The cache directory of one repository.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    /// The store of the repository whose common git dir is `common_dir`.
+    pub fn new(common_dir: &Path) -> Cache {
+        Cache { root: common_dir.join("hookgate") }
+    }
+
+    /// `<git-common-dir>/hookgate`.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn record_path(&self, key: &str) -> PathBuf {
+        self.root.join("verdicts").join(&key[..2]).join(format!("{key}.json"))
+    }
+
+    /// Where the log of the run for `key` is kept.
+    pub fn log_path(&self, key: &str) -> PathBuf {
+        self.root.join("logs").join(format!("{key}.log"))
+    }
+
+    /// The record for `key`; a missing record is `None`, a corrupt one is `None` plus a warning.
+    pub fn get(&self, key: &str) -> Option<Record> {
+        let path = self.record_path(key);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                eprintln!(
+                    "hookgate: warning: cannot read cache record {} ({e}); treating it as a miss",
+                    path.display()
+                );
+                return None;
+            }
+        };
+        match serde_json::from_slice::<Record>(&bytes) {
+            Ok(r) if r.schema == SCHEMA => Some(r),
+            Ok(_) => None,
+            Err(e) => {
+                eprintln!(
+                    "hookgate: warning: corrupt cache record {} ({e}); treating it as a miss",
+                    path.display()
+                );
+                None
+            }
+        }
+    }
+
+    /// Stores `record` under `key`, atomically.
+    pub fn put(&self, key: &str, record: &Record) -> Result<()> {
+        let path = self.record_path(key);
+        let bytes = serde_json::to_vec_pretty(record).context("serializing a cache record")?;
+        write_atomic(&path, &bytes)
+    }
+
+    /// Every record, for `explain` (never on a hot path).
+    pub fn all(&self) -> Vec<(String, Record)> {
+        let mut out = Vec::new();
+        let Ok(shards) = std::fs::read_dir(self.root.join("verdicts")) else { return out };
+        for shard in shards.flatten() {
+            let Ok(files) = std::fs::read_dir(shard.path()) else { continue };
+            for f in files.flatten() {
+                let name = f.file_name().to_string_lossy().to_string();
+                if let Some(key) = name.strip_suffix(".json")
+                    && let Some(r) = self.get(key)
+                {
+                    out.push((key.to_string(), r));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Writes `bytes` to `path` through a temp file in the same directory and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().context("a cache path has a parent")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temp file in {}", dir.display()))?;
+    tmp.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
+    tmp.as_file().sync_data().ok();
+    tmp.persist(path).with_context(|| format!("renaming into {}", path.display()))?;
+    Ok(())
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Record {
+        Record {
+            schema: SCHEMA,
+            check: "lint".into(),
+            verdict: Verdict::Pass,
+            duration_ms: 5,
+            finished_at: 1,
+            tools: vec![],
+            log: "x.log".into(),
+            tree: "t".into(),
+            key_inputs: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn put_then_get_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        assert!(cache.get("abcdef").is_none());
+        cache.put("abcdef", &record()).unwrap();
+        assert_eq!(cache.get("abcdef").unwrap().verdict, Verdict::Pass);
+        assert_eq!(cache.all().len(), 1);
+    }
+
+    #[test]
+    fn corrupt_record_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        cache.put("abcdef", &record()).unwrap();
+        std::fs::write(cache.record_path("abcdef"), b"{ not json").unwrap();
+        assert!(cache.get("abcdef").is_none());
+    }
+}

@@ -1,0 +1,121 @@
+//! Command-line definitions (clap derive) and nothing else; `main` converts these into the
+//! library's typed values.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run your CI's checks on every commit and push, on the exact tree, cached by tree.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hookgate",
+    version,
+    about,
+    long_about = "hookgate runs the checks your CI runs (lint, format, and any command you configure) \
+on every `git commit` and `git push`, in fresh virtualenvs, on exactly the tree being committed or \
+pushed. Verdicts are cached by git tree, so a tree that already passed pushes in milliseconds.\n\n\
+Configure checks in `[tool.hookgate]` of pyproject.toml or in hookgate.toml; with no config a \
+package gets `lint` (ruff check) and `format` (ruff format --check).",
+    after_help = "Examples:\n  hookgate install                 # pre-commit and pre-push hooks in this clone\n  \
+hookgate run --all               # every check on HEAD's tree (what CI runs)\n  \
+hookgate run --worktree lint     # one check on the working copy, without staging anything\n  \
+hookgate status                  # cached verdicts of the last commits\n  \
+HOOKGATE_SKIP=format git commit  # skip a check by name, once\n\n\
+Exit codes: 0 every check passed, 1 a check failed, 2 usage/config/environment error."
+)]
+pub struct Cli {
+    /// Run as if started in this directory.
+    #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install the git hooks in this clone (keeps and chains a hook already there).
+    Install {
+        /// Which hooks (repeatable); default: pre-commit and pre-push.
+        #[arg(long = "hook-type", short = 't', value_enum)]
+        hook_types: Vec<HookArg>,
+    },
+    /// Remove hookgate's hooks and restore the ones they replaced.
+    Uninstall {
+        /// Which hooks (repeatable); default: pre-commit and pre-push.
+        #[arg(long = "hook-type", short = 't', value_enum)]
+        hook_types: Vec<HookArg>,
+    },
+    /// Run checks on a tree (HEAD's by default), answering from the cache where possible.
+    Run(RunArgs),
+    /// Show the cached verdict of each check for the last commits of this branch (runs nothing).
+    Status {
+        /// How many commits to show.
+        #[arg(short = 'n', long, default_value_t = 10)]
+        count: usize,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Entry point of the installed hook scripts (not for direct use).
+    #[command(hide = true)]
+    Hook {
+        /// Which hook is running.
+        #[arg(value_enum)]
+        hook: HookArg,
+        /// Directory of the running hook script (where an earlier hook was kept).
+        #[arg(long)]
+        hook_dir: Option<PathBuf>,
+        /// The arguments git passed to the hook.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+}
+
+/// Arguments of `hookgate run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Only these checks (and what they need).
+    #[arg(value_name = "CHECK")]
+    pub checks: Vec<String>,
+    /// Every enabled check, whatever its stages (the default; what CI runs).
+    #[arg(long, conflicts_with_all = ["stage", "checks"])]
+    pub all: bool,
+    /// Only the checks of this stage.
+    #[arg(long, value_enum, conflicts_with = "checks")]
+    pub stage: Option<StageArg>,
+    /// Check this revision's tree instead of HEAD's.
+    #[arg(long, value_name = "REV", conflicts_with = "worktree")]
+    pub tree: Option<String>,
+    /// Check the working copy as `git add -A` would stage it (the real index is not touched).
+    #[arg(long)]
+    pub worktree: bool,
+    /// Ignore cached verdicts and run again.
+    #[arg(long)]
+    pub force: bool,
+    /// Checks to run in parallel (default: number of cores).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Print one JSON object on stdout (the table goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A stage, as given on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StageArg {
+    /// Checks run by `git commit`.
+    PreCommit,
+    /// Checks run by `git push`.
+    PrePush,
+}
+
+/// A hook, as given on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum HookArg {
+    /// Runs stage pre-commit on the index's tree.
+    PreCommit,
+    /// Runs stage pre-push on each pushed tip's tree.
+    PrePush,
+}

@@ -1,0 +1,127 @@
+//! The host environment, read once at start-up and passed down (no env reads deep in the code).
+//! It also builds the two environments hookgate gives to children: the *setup* environment for
+//! uv/pip (the user's, minus git's hook variables and other Pythons' settings) and the *check*
+//! environment (scrubbed to PATH, HOME, LANG, TMPDIR and the check's allow-list).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A snapshot of the variables hookgate cares about, plus all of them for allow-lists.
+#[derive(Debug, Clone, Default)]
+pub struct HostEnv {
+    /// Every variable, lossily decoded.
+    pub vars: BTreeMap<String, String>,
+    /// Check names from `HOOKGATE_SKIP` (comma-separated).
+    pub skip: Vec<String>,
+    /// `HOOKGATE_PYTHON`: the interpreter to build venvs from.
+    pub python: Option<String>,
+    /// `HOOKGATE_UV`: the uv binary to use (`none` disables uv).
+    pub uv: Option<String>,
+    /// `GIT_INDEX_FILE`, set by git for `git commit -a` and `git commit PATH`.
+    pub index_file: Option<PathBuf>,
+    /// Where scratch directories go (`TMPDIR`, else `/tmp`).
+    pub tmp_root: PathBuf,
+}
+
+impl HostEnv {
+    /// Reads the process environment.
+    pub fn from_process() -> HostEnv {
+        let vars: BTreeMap<String, String> = std::env::vars_os()
+            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+            .collect();
+        Self::from_vars(vars)
+    }
+
+    /// Builds the snapshot from explicit variables (tests use this).
+    pub fn from_vars(vars: BTreeMap<String, String>) -> HostEnv {
+        let get = |k: &str| vars.get(k).filter(|v| !v.is_empty()).cloned();
+        let skip = get("HOOKGATE_SKIP")
+            .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+            .unwrap_or_default();
+        HostEnv {
+            skip,
+            python: get("HOOKGATE_PYTHON"),
+            uv: get("HOOKGATE_UV"),
+            index_file: get("GIT_INDEX_FILE").map(PathBuf::from),
+            tmp_root: get("TMPDIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp")),
+            vars,
+        }
+    }
+
+    /// The value of `name`, if set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// `PATH`, or a conventional default when unset.
+    pub fn path(&self) -> &str {
+        self.get("PATH").unwrap_or("/usr/local/bin:/usr/bin:/bin")
+    }
+
+    /// The environment for uv/pip: the user's (index URLs, certificates, proxies), without
+    /// git's hook variables or another environment's Python settings.
+    pub fn setup_env(&self) -> BTreeMap<String, String> {
+        self.vars
+            .iter()
+            .filter(|(k, _)| {
+                !k.starts_with("GIT_")
+                    && !matches!(
+                        k.as_str(),
+                        "VIRTUAL_ENV" | "PYTHONPATH" | "PYTHONHOME" | "CONDA_PREFIX" | "PYTHONSTARTUP"
+                    )
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// The scrubbed environment a check runs in.
+    pub fn check_env(&self, venv: &Path, tmp: &Path, allow: &[String]) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        env.insert("PATH".to_string(), format!("{}:{}", venv.join("bin").display(), self.path()));
+        env.insert("VIRTUAL_ENV".to_string(), venv.display().to_string());
+        env.insert("TMPDIR".to_string(), tmp.display().to_string());
+        for k in ["HOME", "LANG"] {
+            if let Some(v) = self.get(k) {
+                env.insert(k.to_string(), v.to_string());
+            }
+        }
+        for k in allow {
+            if let Some(v) = self.get(k) {
+                env.insert(k.clone(), v.to_string());
+            }
+        }
+        env
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(pairs: &[(&str, &str)]) -> HostEnv {
+        HostEnv::from_vars(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn check_env_keeps_only_the_allow_list() {
+        let h = host(&[("PATH", "/bin"), ("HOME", "/h"), ("SECRET_TOKEN", "x"), ("KEEP", "y")]);
+        let env = h.check_env(Path::new("/v"), Path::new("/t"), &["KEEP".into()]);
+        assert_eq!(env["PATH"], "/v/bin:/bin");
+        assert_eq!(env["KEEP"], "y");
+        assert!(!env.contains_key("SECRET_TOKEN"));
+    }
+
+    #[test]
+    fn setup_env_drops_git_hook_variables() {
+        let h = host(&[("GIT_INDEX_FILE", "x"), ("GIT_DIR", "y"), ("UV_INDEX_URL", "z")]);
+        let env = h.setup_env();
+        assert!(!env.contains_key("GIT_INDEX_FILE") && !env.contains_key("GIT_DIR"));
+        assert_eq!(env["UV_INDEX_URL"], "z");
+        assert_eq!(h.index_file.as_deref(), Some(Path::new("x")));
+    }
+
+    #[test]
+    fn skip_list_is_split_and_trimmed() {
+        assert_eq!(host(&[("HOOKGATE_SKIP", "lint, format,,")]).skip, ["lint", "format"]);
+    }
+}

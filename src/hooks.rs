@@ -1,0 +1,136 @@
+//! Installing and removing the git hooks, and the hook entry point's chaining of a hook that
+//! was there before us. A foreign hook is moved aside to `<name>.hookgate-legacy` (a rename, so
+//! its bytes and mode are kept) and runs first; `uninstall` renames it back.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::git::Repo;
+use crate::process::shell_quote;
+
+const TEMPLATE: &str = include_str!("../hooks/hook.sh");
+const MARKER: &str = "# hookgate-managed hook";
+
+/// The git hooks hookgate can install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookType {
+    /// Checks the index's tree on `git commit`.
+    PreCommit,
+    /// Checks each pushed tip's tree on `git push`.
+    PrePush,
+}
+
+impl HookType {
+    /// The hook's file name.
+    pub fn name(self) -> &'static str {
+        match self {
+            HookType::PreCommit => "pre-commit",
+            HookType::PrePush => "pre-push",
+        }
+    }
+
+    fn git_command(self) -> &'static str {
+        match self {
+            HookType::PreCommit => "commit",
+            HookType::PrePush => "push",
+        }
+    }
+}
+
+/// Where a replaced hook is kept.
+pub fn legacy_path(dir: &Path, hook: &str) -> PathBuf {
+    dir.join(format!("{hook}.hookgate-legacy"))
+}
+
+fn is_ours(path: &Path) -> bool {
+    std::fs::read_to_string(path).map(|t| t.contains(MARKER)).unwrap_or(false)
+}
+
+/// The hook script for `hook`, calling `bin` by absolute path.
+pub fn script(hook: HookType, bin: &Path) -> String {
+    TEMPLATE
+        .replace("@HOOK@", hook.name())
+        .replace("@GITCMD@", hook.git_command())
+        .replace("@VERSION@", env!("CARGO_PKG_VERSION"))
+        .replace("@BIN@", &shell_quote(&bin.display().to_string()))
+}
+
+/// Installs `hooks`, calling `bin`; returns what it did, one line each.
+pub fn install(repo: &Repo, hooks: &[HookType], bin: &Path) -> Result<Vec<String>> {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, from_config) = repo.hooks_dir()?;
+    let mut said = Vec::new();
+    if from_config {
+        said.push(format!("core.hooksPath is set: installing into {}", dir.display()));
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for &hook in hooks {
+        let path = dir.join(hook.name());
+        let legacy = legacy_path(&dir, hook.name());
+        let exists = path.symlink_metadata().is_ok();
+        if exists && !is_ours(&path) {
+            if legacy.symlink_metadata().is_ok() {
+                bail!(
+                    "{} is not hookgate's, and {} already holds an earlier hook; move one of them \
+                     away, then run `hookgate install` again",
+                    path.display(),
+                    legacy.display()
+                );
+            }
+            std::fs::rename(&path, &legacy).with_context(|| format!("moving {} aside", path.display()))?;
+            said.push(format!(
+                "kept your existing {} hook: moved to {}; it runs first and its failure blocks",
+                hook.name(),
+                legacy.display()
+            ));
+        }
+        let mut tmp =
+            tempfile::Builder::new().prefix(".hookgate-").tempfile_in(&dir).context("creating the hook")?;
+        tmp.write_all(script(hook, bin).as_bytes()).context("writing the hook")?;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o755))
+            .context("making the hook executable")?;
+        tmp.persist(&path).with_context(|| format!("installing {}", path.display()))?;
+        said.push(format!("installed {} hook: {}", hook.name(), path.display()));
+    }
+    Ok(said)
+}
+
+/// Removes our hooks and puts back the ones they replaced; leaves foreign hooks alone.
+pub fn uninstall(repo: &Repo, hooks: &[HookType]) -> Result<Vec<String>> {
+    let (dir, _) = repo.hooks_dir()?;
+    let mut said = Vec::new();
+    for &hook in hooks {
+        let path = dir.join(hook.name());
+        let legacy = legacy_path(&dir, hook.name());
+        if path.symlink_metadata().is_ok() {
+            if !is_ours(&path) {
+                said.push(format!("left {} alone: it is not hookgate's", path.display()));
+                continue;
+            }
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            said.push(format!("removed {}", path.display()));
+        }
+        if legacy.symlink_metadata().is_ok() {
+            std::fs::rename(&legacy, &path).with_context(|| format!("restoring {}", legacy.display()))?;
+            said.push(format!("restored your earlier {} hook", hook.name()));
+        }
+    }
+    Ok(said)
+}
+
+/// Runs the hook we replaced, if any, with the same arguments and stdin; returns its exit code.
+pub fn run_legacy(dir: &Path, hook: &str, args: &[String], stdin: &[u8]) -> Result<Option<i32>> {
+    let legacy = legacy_path(dir, hook);
+    if legacy.symlink_metadata().is_err() {
+        return Ok(None);
+    }
+    let out = duct::cmd(&legacy, args)
+        .stdin_bytes(stdin.to_vec())
+        .unchecked()
+        .run()
+        .with_context(|| format!("running the earlier {hook} hook {}", legacy.display()))?;
+    Ok(Some(out.status.code().unwrap_or(1)))
+}

@@ -1,0 +1,18 @@
+//! hookgate: run a Python package's CI checks on the exact tree being committed or pushed, in
+//! fresh virtualenvs, with verdicts cached by git tree. The modules follow the data flow:
+//! `config` -> `git` -> `plan` -> `cache` / `run` (with `venv`, `process`, `checks`) -> `report`;
+//! `hooks` installs the entry points and `commands` wires one subcommand each.
+
+pub mod cache;
+pub mod checks;
+pub mod commands;
+pub mod config;
+pub mod env;
+pub mod error;
+pub mod git;
+pub mod hooks;
+pub mod plan;
+pub mod process;
+pub mod report;
+pub mod run;
+pub mod venv;

@@ -1,0 +1,80 @@
+//! Thin entry point: parse arguments, convert them to library values, dispatch, map the result
+//! to an exit code (0 pass, 1 a check failed, 2 usage/config/environment error, 130 interrupted).
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use hookgate::commands::{self, RunOptions, Session, Target};
+use hookgate::config::Stage;
+use hookgate::env::HostEnv;
+use hookgate::error::Error;
+use hookgate::hooks::HookType;
+use hookgate::plan::Selection;
+use hookgate::process::Cancel;
+
+use cli::{Cli, Command, HookArg, StageArg};
+
+fn hook_type(h: HookArg) -> HookType {
+    match h {
+        HookArg::PreCommit => HookType::PreCommit,
+        HookArg::PrePush => HookType::PrePush,
+    }
+}
+
+fn hook_types(args: &[HookArg]) -> Vec<HookType> {
+    if args.is_empty() {
+        vec![HookType::PreCommit, HookType::PrePush]
+    } else {
+        args.iter().map(|&h| hook_type(h)).collect()
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cancel = Cancel::default();
+    let on_signal = cancel.clone();
+    // Children run in their own process groups; the runner kills them when this flag is set.
+    ctrlc::set_handler(move || on_signal.cancel()).ok();
+    let cwd = match cli.directory.clone().map_or_else(std::env::current_dir, Ok) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("hookgate: error: cannot read the current directory: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let session = Session { host: HostEnv::from_process(), cancel, cwd };
+    let result = match cli.command {
+        Command::Install { hook_types: h } => commands::install(&session, &hook_types(&h)),
+        Command::Uninstall { hook_types: h } => commands::uninstall(&session, &hook_types(&h)),
+        Command::Status { count, json } => commands::status(&session, count, json),
+        Command::Hook { hook, hook_dir, args } => {
+            commands::hook(&session, hook_type(hook), hook_dir.as_deref(), &args)
+        }
+        Command::Run(r) => {
+            let selection = match (r.stage, r.checks.is_empty()) {
+                (Some(StageArg::PreCommit), _) => Selection::Stage(Stage::PreCommit),
+                (Some(StageArg::PrePush), _) => Selection::Stage(Stage::PrePush),
+                (None, false) => Selection::Names(r.checks),
+                (None, true) => Selection::All,
+            };
+            let target = match (r.tree, r.worktree) {
+                (Some(rev), _) => Target::Rev(rev),
+                (None, true) => Target::Worktree,
+                (None, false) => Target::Head,
+            };
+            let opts =
+                RunOptions { selection, target, force: r.force, jobs: r.jobs.map(usize::from), json: r.json };
+            commands::run(&session, opts)
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let code = e.downcast_ref::<Error>().map_or(2, Error::exit_code);
+            eprintln!("hookgate: error: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! From a config and a selection (a stage, everything, or named checks) to an ordered DAG of
+//! checks, each with its cache key. The key is a SHA-256 over a canonical JSON document of the
+//! key's inputs (DESIGN.md): schema, the check's resolved definition, the allow-listed
+//! variables' values (hashed), the interpreter's facts, the keys of the checks it needs, and the
+//! input tree (the root tree, or just the subtrees/blobs its `inputs` select). Pure data work:
+//! no process, no export.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::cache::SCHEMA;
+use crate::config::{CheckDef, Config, Stage};
+use crate::env::HostEnv;
+use crate::error::Error;
+use crate::git::{Repo, TreeRef};
+use crate::venv::Interpreter;
+
+/// Which checks a run covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every enabled check.
+    All,
+    /// The checks attached to a stage.
+    Stage(Stage),
+    /// These checks by name (plus what they need).
+    Names(Vec<String>),
+}
+
+impl Selection {
+    /// The label used in reports and JSON (`all`, `pre-push`, ...).
+    pub fn label(&self) -> String {
+        match self {
+            Selection::All | Selection::Names(_) => "all".into(),
+            Selection::Stage(s) => s.to_string(),
+        }
+    }
+}
+
+/// One check ready to run or to be answered from the cache.
+#[derive(Debug, Clone)]
+pub struct PlannedCheck {
+    /// Its definition.
+    pub def: CheckDef,
+    /// The cache key (hex SHA-256).
+    pub key: String,
+    /// What the key was computed from.
+    pub key_inputs: Value,
+    /// Indices (into the plan) of the checks it needs.
+    pub needs: Vec<usize>,
+    /// Why it is skipped before running, if it is (`HOOKGATE_SKIP`).
+    pub skip: Option<String>,
+}
+
+/// The checks of one run over one tree, in dependency order.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The tree under test.
+    pub tree: TreeRef,
+    /// The selection label.
+    pub stage: String,
+    /// Checks, each after everything it needs.
+    pub checks: Vec<PlannedCheck>,
+}
+
+/// Builds the plan for `selection` over `tree`.
+pub fn build(
+    repo: &Repo,
+    tree: &TreeRef,
+    config: &Config,
+    selection: &Selection,
+    interp: &Interpreter,
+    host: &HostEnv,
+) -> Result<Plan> {
+    let mut wanted: Vec<&CheckDef> = match selection {
+        Selection::All => config.checks.iter().collect(),
+        Selection::Stage(s) => config.checks.iter().filter(|c| c.stages.contains(s)).collect(),
+        Selection::Names(names) => {
+            let mut v = Vec::new();
+            for n in names {
+                let c = config.check(n).ok_or_else(|| {
+                    let known: Vec<&str> = config.checks.iter().map(|c| c.name.as_str()).collect();
+                    Error::Config(crate::error::ConfigError {
+                        file: config.source.file().into(),
+                        line: None,
+                        column: None,
+                        message: format!("no enabled check named `{n}` (checks: {})", known.join(", ")),
+                    })
+                })?;
+                v.push(c);
+            }
+            v
+        }
+    };
+    // Pull in what the selected checks need, then order so needs come first.
+    let mut i = 0;
+    while i < wanted.len() {
+        for need in &wanted[i].needs {
+            if !wanted.iter().any(|c| &c.name == need)
+                && let Some(c) = config.check(need)
+            {
+                wanted.push(c);
+            }
+        }
+        i += 1;
+    }
+    let order: Vec<&CheckDef> =
+        config.checks.iter().filter(|c| wanted.iter().any(|w| w.name == c.name)).collect();
+    let mut sorted: Vec<&CheckDef> = Vec::new();
+    while sorted.len() < order.len() {
+        let before = sorted.len();
+        for c in &order {
+            if !sorted.iter().any(|s| s.name == c.name)
+                && c.needs.iter().all(|n| sorted.iter().any(|s| &s.name == n))
+            {
+                sorted.push(c);
+            }
+        }
+        if sorted.len() == before {
+            break; // cycles are rejected by config validation
+        }
+    }
+
+    let mut checks: Vec<PlannedCheck> = Vec::new();
+    for def in sorted {
+        let needs: Vec<usize> =
+            def.needs.iter().filter_map(|n| checks.iter().position(|p| &p.def.name == n)).collect();
+        let need_keys: BTreeMap<&str, &str> =
+            needs.iter().map(|&j| (checks[j].def.name.as_str(), checks[j].key.as_str())).collect();
+        let input = if def.inputs.is_empty() {
+            json!({ "tree": tree.tree.to_string() })
+        } else {
+            let ids = repo.input_ids(tree.tree, &def.inputs)?;
+            json!({ "paths": ids.iter().map(|(p, o)| json!([p, o.to_string()])).collect::<Vec<_>>() })
+        };
+        let env: BTreeMap<&str, Option<String>> = def
+            .env
+            .iter()
+            .map(|k| (k.as_str(), host.get(k).map(|v| hex(&Sha256::digest(v.as_bytes())))))
+            .collect();
+        let key_inputs = json!({
+            "schema": SCHEMA,
+            "name": def.name,
+            "kind": def.kind.name(),
+            "run": def.run,
+            "deps": def.deps,
+            "env": env,
+            "python": { "version": interp.version, "platform": interp.platform },
+            "needs": need_keys,
+            "input": input,
+        });
+        let key = digest(&key_inputs);
+        let skip = host.skip.iter().any(|s| s == &def.name).then(|| "skipped by HOOKGATE_SKIP".to_string());
+        checks.push(PlannedCheck { def: def.clone(), key, key_inputs, needs, skip });
+    }
+    Ok(Plan { tree: tree.clone(), stage: selection.label(), checks })
+}
+
+/// SHA-256 of the canonical JSON (object keys sorted) of `value`, in hex.
+pub fn digest(value: &Value) -> String {
+    hex(&Sha256::digest(value.to_string().as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_is_stable_and_order_independent() {
+        let a = json!({"a": 1, "b": [1, 2]});
+        let b = json!({"b": [1, 2], "a": 1});
+        assert_eq!(digest(&a), digest(&b));
+        assert_ne!(digest(&a), digest(&json!({"a": 2, "b": [1, 2]})));
+        assert_eq!(digest(&a).len(), 64);
+    }
+}

@@ -1,0 +1,433 @@
+//! Executes a plan. The fast path, [`from_cache`], answers a plan whose every check has a record
+//! without exporting, spawning or creating anything. Otherwise checks run in parallel (up to the
+//! job limit) as their needs pass: each in its own scratch directory holding a fresh export of
+//! the tree, a fresh venv and a private TMPDIR, under the scrubbed environment. Verdicts are
+//! recorded only for checks that finished; a cancelled run returns [`Error::Interrupted`] after
+//! every child is killed and every scratch directory removed.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use tempfile::TempDir;
+
+use crate::cache::{Cache, Record, SCHEMA, Verdict, now_secs};
+use crate::config::RunSpec;
+use crate::env::HostEnv;
+use crate::error::Error;
+use crate::git::{Repo, short};
+use crate::plan::{Plan, PlannedCheck};
+use crate::process::{Cancel, Cmd, Exit};
+use crate::venv::{Installer, Interpreter, VenvBuilder};
+
+/// A check's status in a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// It passed.
+    Pass,
+    /// It failed.
+    Fail,
+    /// It did not run (skipped by the user, or something it needs did not pass).
+    Skipped,
+}
+
+/// What happened to one check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// Check name.
+    pub name: String,
+    /// Verdict.
+    pub status: Status,
+    /// Whether the verdict came from the cache.
+    pub cached: bool,
+    /// Run time of the check (of the original run when cached).
+    pub duration_ms: u64,
+    /// Cache key.
+    pub key: String,
+    /// Full log, when there is one.
+    pub log: Option<PathBuf>,
+    /// Report files the check produced.
+    pub reports: Vec<PathBuf>,
+    /// Why it was skipped or what went wrong beyond the log (e.g. a timeout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Everything a run needs besides the plan.
+pub struct Runner<'a> {
+    /// The repository (to export trees).
+    pub repo: &'a Repo,
+    /// The verdict store.
+    pub cache: &'a Cache,
+    /// Interpreter for venvs.
+    pub interp: &'a Interpreter,
+    /// uv or pip.
+    pub installer: &'a Installer,
+    /// The host environment.
+    pub host: &'a HostEnv,
+    /// The cancellation flag set by signals.
+    pub cancel: Cancel,
+    /// Parallel checks at most.
+    pub jobs: usize,
+    /// Ignore cached verdicts.
+    pub force: bool,
+}
+
+fn skipped(c: &PlannedCheck, reason: String) -> Outcome {
+    Outcome {
+        name: c.def.name.clone(),
+        status: Status::Skipped,
+        cached: false,
+        duration_ms: 0,
+        key: c.key.clone(),
+        log: None,
+        reports: Vec::new(),
+        reason: Some(reason),
+    }
+}
+
+fn from_record(c: &PlannedCheck, r: &Record) -> Outcome {
+    Outcome {
+        name: c.def.name.clone(),
+        status: match r.verdict {
+            Verdict::Pass => Status::Pass,
+            Verdict::Fail => Status::Fail,
+        },
+        cached: true,
+        duration_ms: r.duration_ms,
+        key: c.key.clone(),
+        log: Some(r.log.clone()),
+        reports: Vec::new(),
+        reason: None,
+    }
+}
+
+/// The cached path: the outcome of every check from records alone, or `None` as soon as one
+/// check would have to run. Touches nothing but the record files.
+pub fn from_cache(plan: &Plan, cache: &Cache) -> Option<Vec<Outcome>> {
+    let mut out: Vec<Outcome> = Vec::with_capacity(plan.checks.len());
+    for c in &plan.checks {
+        if let Some(reason) = &c.skip {
+            out.push(skipped(c, reason.clone()));
+            continue;
+        }
+        if let Some(bad) = c.needs.iter().find(|&&j| out[j].status != Status::Pass) {
+            out.push(skipped(c, format!("needs `{}`, which did not pass", out[*bad].name)));
+            continue;
+        }
+        out.push(from_record(c, &cache.get(&c.key)?));
+    }
+    Some(out)
+}
+
+enum Slot {
+    Pending,
+    Running,
+    Done(Outcome),
+}
+
+impl Runner<'_> {
+    /// Runs `plan`, answering from the cache where it can (unless `force`).
+    pub fn execute(&self, plan: &Plan) -> Result<Vec<Outcome>> {
+        if !self.force
+            && let Some(outcomes) = from_cache(plan, self.cache)
+        {
+            return Ok(outcomes);
+        }
+        sweep_stale_scratch(&self.host.tmp_root);
+        let progress = &Progress::new();
+        let worker = &Worker {
+            cache: self.cache,
+            interp: self.interp,
+            installer: self.installer,
+            host: self.host,
+            cancel: &self.cancel,
+        };
+        let mut slots: Vec<Slot> = plan.checks.iter().map(|_| Slot::Pending).collect();
+        let (tx, rx) = mpsc::channel::<(usize, Result<Outcome>)>();
+        let mut running = 0usize;
+        let mut first_error: Option<anyhow::Error> = None;
+        std::thread::scope(|scope| -> Result<()> {
+            loop {
+                let stopping = self.cancel.is_cancelled() || first_error.is_some();
+                for i in 0..plan.checks.len() {
+                    if !matches!(slots[i], Slot::Pending) {
+                        continue;
+                    }
+                    let c = &plan.checks[i];
+                    if let Some(reason) = &c.skip {
+                        slots[i] = Slot::Done(skipped(c, reason.clone()));
+                        continue;
+                    }
+                    let mut waiting = false;
+                    let mut failed_need = None;
+                    for &j in &c.needs {
+                        match &slots[j] {
+                            Slot::Done(o) if o.status == Status::Pass => {}
+                            Slot::Done(o) => failed_need = Some(o.name.clone()),
+                            _ => waiting = true,
+                        }
+                    }
+                    if let Some(n) = failed_need {
+                        slots[i] = Slot::Done(skipped(c, format!("needs `{n}`, which did not pass")));
+                        continue;
+                    }
+                    if waiting {
+                        continue;
+                    }
+                    if !self.force
+                        && let Some(r) = self.cache.get(&c.key)
+                    {
+                        slots[i] = Slot::Done(from_record(c, &r));
+                        continue;
+                    }
+                    if stopping || running >= self.jobs {
+                        continue;
+                    }
+                    // Export on this thread (git2 handles are not shared); run on a worker.
+                    let scratch = match self.prepare_scratch(plan) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            first_error = Some(e);
+                            break;
+                        }
+                    };
+                    slots[i] = Slot::Running;
+                    running += 1;
+                    let tx = tx.clone();
+                    let bar = progress.start(&c.def.name);
+                    scope.spawn(move || {
+                        let result = worker.run_one(plan, c, scratch);
+                        if let Ok(o) = &result {
+                            progress.finish(&bar, &o.name, o.status, o.duration_ms);
+                        } else {
+                            progress.finish(&bar, &c.def.name, Status::Fail, 0);
+                        }
+                        tx.send((i, result)).ok();
+                    });
+                }
+                if running == 0 {
+                    break;
+                }
+                match rx.recv_timeout(Duration::from_millis(50)) {
+                    Ok((i, result)) => {
+                        running -= 1;
+                        match result {
+                            Ok(o) => slots[i] = Slot::Done(o),
+                            Err(e) => {
+                                slots[i] = Slot::Pending;
+                                first_error.get_or_insert(e);
+                            }
+                        }
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            Ok(())
+        })?;
+        progress.clear();
+        if self.cancel.is_cancelled() {
+            return Err(Error::Interrupted.into());
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        Ok(slots
+            .into_iter()
+            .zip(&plan.checks)
+            .map(|(s, c)| match s {
+                Slot::Done(o) => o,
+                _ => skipped(c, "not run".into()),
+            })
+            .collect())
+    }
+
+    fn prepare_scratch(&self, plan: &Plan) -> Result<TempDir> {
+        std::fs::create_dir_all(&self.host.tmp_root).ok();
+        let scratch = tempfile::Builder::new()
+            .prefix(&format!("hookgate-{}-", std::process::id()))
+            .tempdir_in(&self.host.tmp_root)
+            .with_context(|| format!("creating a scratch directory in {}", self.host.tmp_root.display()))?;
+        let src = scratch.path().join("src");
+        std::fs::create_dir(&src).context("creating the snapshot directory")?;
+        std::fs::create_dir(scratch.path().join("tmp")).context("creating the check's TMPDIR")?;
+        self.repo
+            .export(plan.tree.tree, &src)
+            .with_context(|| format!("exporting tree {}", short(plan.tree.tree)))?;
+        Ok(scratch)
+    }
+}
+
+/// What a worker thread needs to run one check (all shareable across threads).
+struct Worker<'a> {
+    cache: &'a Cache,
+    interp: &'a Interpreter,
+    installer: &'a Installer,
+    host: &'a HostEnv,
+    cancel: &'a Cancel,
+}
+
+impl Worker<'_> {
+    /// Runs one check in `scratch` and records its verdict if it finished.
+    fn run_one(&self, plan: &Plan, c: &PlannedCheck, scratch: TempDir) -> Result<Outcome> {
+        let start = Instant::now();
+        let deadline = start + c.def.timeout;
+        let final_log = self.cache.log_path(&c.key);
+        let logs_dir = final_log.parent().context("log path has a parent")?;
+        std::fs::create_dir_all(logs_dir).with_context(|| format!("creating {}", logs_dir.display()))?;
+        let tmp_log = tempfile::Builder::new()
+            .prefix(".running-")
+            .tempfile_in(logs_dir)
+            .context("creating the check's log")?;
+        let mut log: File = tmp_log.reopen().context("opening the check's log")?;
+        writeln!(
+            log,
+            "hookgate: check `{}` on {} (tree {}), key {}",
+            c.def.name, plan.tree.label, plan.tree.tree, c.key
+        )
+        .context("writing the log")?;
+
+        let venv = VenvBuilder {
+            dir: scratch.path().join("venv"),
+            interp: self.interp,
+            installer: self.installer,
+            env: self.host.setup_env(),
+        };
+        let mut exit = venv.create(&c.def.deps, &mut log, deadline, self.cancel)?;
+        let mut tools = Vec::new();
+        if exit.success() {
+            let env = self.host.check_env(&venv.dir, &scratch.path().join("tmp"), &c.def.env);
+            let src = scratch.path().join("src");
+            let cmd = match &c.def.run {
+                RunSpec::Argv(argv) => {
+                    Cmd { program: argv[0].clone(), args: argv[1..].to_vec(), cwd: src, env }
+                }
+                RunSpec::Shell(s) => Cmd::new("sh", &["-c", s], &src, env),
+            };
+            exit = cmd.run_logged(&mut log, deadline, self.cancel)?;
+            tools = venv.freeze();
+        } else if exit != Exit::Cancelled && exit != Exit::TimedOut {
+            writeln!(log, "hookgate: could not prepare the check's venv (see above)").ok();
+        }
+        let duration_ms = start.elapsed().as_millis() as u64;
+        drop(log);
+        // Keep the log under its key; a concurrent run of the same key simply replaces it.
+        tmp_log.persist(&final_log).context("saving the check's log")?;
+        let (status, reason, record) = match exit {
+            Exit::Code(0) => (Status::Pass, None, true),
+            Exit::Cancelled => return Err(Error::Interrupted.into()),
+            Exit::TimedOut => (
+                Status::Fail,
+                Some(format!("timed out after {}s (not cached)", c.def.timeout.as_secs())),
+                false,
+            ),
+            Exit::NotFound => (Status::Fail, Some("command not found".to_string()), true),
+            _ => (Status::Fail, None, true),
+        };
+        if record && !self.cancel.is_cancelled() {
+            let verdict = if status == Status::Pass { Verdict::Pass } else { Verdict::Fail };
+            let rec = Record {
+                schema: SCHEMA,
+                check: c.def.name.clone(),
+                verdict,
+                duration_ms,
+                finished_at: now_secs(),
+                tools,
+                log: final_log.clone(),
+                tree: plan.tree.tree.to_string(),
+                key_inputs: c.key_inputs.clone(),
+            };
+            self.cache.put(&c.key, &rec)?;
+        }
+        drop(scratch);
+        Ok(Outcome {
+            name: c.def.name.clone(),
+            status,
+            cached: false,
+            duration_ms,
+            key: c.key.clone(),
+            log: Some(final_log),
+            reports: Vec::new(),
+            reason,
+        })
+    }
+}
+
+/// Removes scratch directories left by hookgate processes that no longer exist (killed runs).
+fn sweep_stale_scratch(tmp_root: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp_root) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(rest) = name.strip_prefix("hookgate-") else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else { continue };
+        if pid == std::process::id() as i32 {
+            continue;
+        }
+        // SAFETY: kill(pid, 0) only asks whether the process exists.
+        let alive = unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        if !alive {
+            std::fs::remove_dir_all(e.path()).ok();
+        }
+    }
+}
+
+/// Live progress on stderr: one spinner line per check on a terminal, plain lines otherwise.
+struct Progress {
+    multi: Option<MultiProgress>,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        use std::io::IsTerminal;
+        let multi = std::io::stderr()
+            .is_terminal()
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        Progress { multi }
+    }
+
+    fn start(&self, name: &str) -> Option<ProgressBar> {
+        match &self.multi {
+            Some(m) => {
+                let bar = m.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {prefix:<14} {elapsed:>4} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.set_prefix(name.to_string());
+                bar.set_message("running");
+                bar.enable_steady_tick(Duration::from_millis(100));
+                Some(bar)
+            }
+            None => {
+                eprintln!("hookgate: running {name}");
+                None
+            }
+        }
+    }
+
+    fn finish(&self, bar: &Option<ProgressBar>, name: &str, status: Status, ms: u64) {
+        let word = match status {
+            Status::Pass => "pass",
+            Status::Fail => "FAIL",
+            Status::Skipped => "skipped",
+        };
+        match bar {
+            Some(b) => b.finish_with_message(word),
+            None => eprintln!("hookgate: {name} {word} ({:.1}s)", ms as f64 / 1000.0),
+        }
+    }
+
+    fn clear(&self) {
+        if let Some(m) = &self.multi {
+            m.clear().ok();
+        }
+    }
+}
