@@ -1,0 +1,231 @@
+//! Test context: a temp git repository made from a fixture package, a bare remote, an isolated
+//! HOME and TMPDIR, and helpers that drive the real `git` and the real `hookgate` binary.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The built binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_hookgate");
+
+/// One test's world.
+pub struct TestContext {
+    _dir: TempDir,
+    /// The clone under test.
+    pub work: PathBuf,
+    /// Bare repository registered as `origin`.
+    pub remote: PathBuf,
+    /// HOME for every command.
+    pub home: PathBuf,
+    /// TMPDIR for every command (scratch directories land here).
+    pub tmp: PathBuf,
+    /// Extra variables for hookgate and git.
+    pub env: BTreeMap<String, String>,
+}
+
+fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// uv's cache, shared between tests so packages download once.
+fn uv_cache() -> String {
+    std::env::var("UV_CACHE_DIR").unwrap_or_else(|_| {
+        let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
+        format!("{home}/.cache/uv")
+    })
+}
+
+impl TestContext {
+    /// An empty directory with HOME/TMPDIR set up, not yet a repository.
+    pub fn bare_dir() -> TestContext {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let work = root.join("work");
+        let home = root.join("home");
+        let tmp = root.join("tmp");
+        for d in [&work, &home, &tmp] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let env = BTreeMap::from([("UV_CACHE_DIR".to_string(), uv_cache())]);
+        TestContext { _dir: dir, work, remote: root.join("remote.git"), home, tmp, env }
+    }
+
+    /// A repository holding `fixture` in one commit on `main`, with a bare `origin`.
+    pub fn new(fixture: &str) -> TestContext {
+        let ctx = TestContext::bare_dir();
+        copy_dir(&fixture_dir(fixture), &ctx.work);
+        ctx.git(&["init", "-q", "-b", "main"]);
+        ctx.git(&["add", "-A"]);
+        ctx.git(&["commit", "-q", "-m", "init"]);
+        ctx.git(&["init", "-q", "--bare", ctx.remote.to_str().unwrap()]);
+        ctx.git(&["remote", "add", "origin", ctx.remote.to_str().unwrap()]);
+        ctx
+    }
+
+    /// Applies the common environment to a command.
+    pub fn apply_env(&self, cmd: &mut Command) {
+        cmd.env("HOME", &self.home)
+            .env("TMPDIR", &self.tmp)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", self.home.join(".gitconfig"))
+            .env("GIT_AUTHOR_NAME", "Test")
+            .env("GIT_AUTHOR_EMAIL", "test@example.com")
+            .env("GIT_COMMITTER_NAME", "Test")
+            .env("GIT_COMMITTER_EMAIL", "test@example.com")
+            .env("NO_COLOR", "1")
+            .env_remove("HOOKGATE_SKIP")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+    }
+
+    /// A `git` command in the work tree.
+    pub fn git_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("git");
+        cmd.args(args).current_dir(&self.work).stdin(Stdio::null());
+        self.apply_env(&mut cmd);
+        cmd
+    }
+
+    /// Runs git and asserts success; returns stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = self.git_cmd(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?} failed:\n{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Runs git and returns its output, whatever the status (for hook-driven commands).
+    pub fn git_out(&self, args: &[&str]) -> Output {
+        self.git_cmd(args).output().unwrap()
+    }
+
+    /// A `hookgate` command in the work tree.
+    pub fn hookgate_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).current_dir(&self.work).stdin(Stdio::null());
+        self.apply_env(&mut cmd);
+        cmd
+    }
+
+    /// Runs hookgate and returns its output.
+    pub fn hookgate(&self, args: &[&str]) -> Output {
+        self.hookgate_cmd(args).output().unwrap()
+    }
+
+    /// Runs `hookgate <args> --json` and parses stdout.
+    pub fn json(&self, args: &[&str]) -> (Value, Output) {
+        let mut all: Vec<&str> = args.to_vec();
+        all.push("--json");
+        let out = self.hookgate(&all);
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", text(&out)));
+        (v, out)
+    }
+
+    /// Writes a file in the work tree.
+    pub fn write(&self, rel: &str, content: &str) {
+        let p = self.work.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    /// Installs the hooks and asserts it worked.
+    pub fn install(&self) {
+        let out = self.hookgate(&["install"]);
+        assert!(out.status.success(), "install failed:\n{}", text(&out));
+    }
+
+    /// Every byte of the work tree (outside .git), the staged entries and the stash ref.
+    /// (`git commit` itself rewrites the index's cache-tree extension before running hooks, so
+    /// this compares what is staged; [`TestContext::raw_state`] compares the index's bytes.)
+    pub fn state(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut m = self.raw_state();
+        m.insert("<index>".into(), self.git(&["ls-files", "--stage"]).into_bytes());
+        m
+    }
+
+    /// Like [`TestContext::state`], with the index file's raw bytes.
+    pub fn raw_state(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut m = BTreeMap::new();
+        fn walk(base: &Path, dir: &Path, m: &mut BTreeMap<String, Vec<u8>>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let e = e.unwrap();
+                let p = e.path();
+                let rel = p.strip_prefix(base).unwrap().display().to_string();
+                if rel == ".git" {
+                    continue;
+                }
+                if e.file_type().unwrap().is_dir() {
+                    walk(base, &p, m);
+                } else {
+                    m.insert(rel, std::fs::read(&p).unwrap());
+                }
+            }
+        }
+        walk(&self.work, &self.work, &mut m);
+        let git_dir = self.work.join(".git");
+        m.insert("<index>".into(), std::fs::read(git_dir.join("index")).unwrap_or_default());
+        m.insert("<stash>".into(), std::fs::read(git_dir.join("refs/stash")).unwrap_or_default());
+        m
+    }
+
+    /// Names of scratch directories hookgate left in TMPDIR.
+    pub fn scratch_dirs(&self) -> Vec<String> {
+        std::fs::read_dir(&self.tmp)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with("hookgate-"))
+            .collect()
+    }
+
+    /// Number of verdict records in the cache.
+    pub fn record_count(&self) -> usize {
+        let dir = self.work.join(".git/hookgate/verdicts");
+        let Ok(shards) = std::fs::read_dir(dir) else { return 0 };
+        shards.flatten().map(|s| std::fs::read_dir(s.path()).map_or(0, |f| f.count())).sum()
+    }
+}
+
+/// stdout + stderr, for assertion messages and content checks.
+pub fn text(out: &Output) -> String {
+    format!(
+        "status: {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The check entries of a `--json` report, by name.
+pub fn checks(v: &Value) -> BTreeMap<String, Value> {
+    v["checks"].as_array().unwrap().iter().map(|c| (c["name"].as_str().unwrap().to_string(), c.clone())).collect()
+}
+
+/// A hookgate.toml with only custom checks (no ruff), for fast tests of the machinery.
+pub const CUSTOM_ONLY: &str = r#"defaults = false
+
+[checks.ok]
+run = ["python", "-c", "print('ran ok')"]
+stages = ["pre-commit", "pre-push"]
+"#;

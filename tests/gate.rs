@@ -1,0 +1,151 @@
+//! The gate end to end: real `git commit` and `git push` to a bare remote through the installed
+//! hooks, real Python, uv and ruff.
+
+mod common;
+
+use common::{TestContext, checks, text};
+
+const LINT_ERROR: &str = "\"\"\"Module.\"\"\"\n\nimport os\n";
+
+#[test]
+fn commit_of_staged_lint_error_is_refused_and_nothing_is_touched() {
+    let ctx = TestContext::new("clean");
+    ctx.install();
+    ctx.write("src/sample_pkg/extra.py", LINT_ERROR);
+    ctx.git(&["add", "-A"]);
+    let before = ctx.state();
+    let out = ctx.git_out(&["commit", "-m", "lint error"]);
+    assert!(!out.status.success(), "commit should be refused:\n{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("F401") && err.contains("lint") && err.contains("FAIL"), "{err}");
+    assert_eq!(ctx.git(&["rev-list", "--count", "HEAD"]), "1");
+    assert_eq!(before, ctx.state(), "the working tree, index or stash changed");
+}
+
+#[test]
+fn commit_of_clean_staged_change_with_unstaged_lint_error_is_accepted() {
+    let ctx = TestContext::new("clean");
+    ctx.install();
+    ctx.write("src/sample_pkg/extra.py", "\"\"\"Module.\"\"\"\n\nVALUE = 1\n");
+    ctx.git(&["add", "-A"]);
+    // The working copy now differs from what is staged, and is broken.
+    ctx.write("src/sample_pkg/extra.py", LINT_ERROR);
+    ctx.write("untracked_broken.py", LINT_ERROR);
+    let before = ctx.state();
+    let out = ctx.git_out(&["commit", "-m", "clean staged"]);
+    assert!(out.status.success(), "commit should pass:\n{}", text(&out));
+    let after = ctx.state();
+    // Only the index moved (the commit itself); files are byte-identical.
+    for (k, v) in &before {
+        if k != "<index>" {
+            assert_eq!(Some(v), after.get(k), "{k} changed");
+        }
+    }
+    assert_eq!(ctx.git(&["show", "HEAD:src/sample_pkg/extra.py"]), "\"\"\"Module.\"\"\"\n\nVALUE = 1");
+}
+
+#[test]
+fn commit_all_reads_the_index_git_names_in_git_index_file() {
+    let ctx = TestContext::new("clean");
+    ctx.install();
+    // A tracked file broken in the working copy only: `commit -a` stages it via a temp index.
+    ctx.write("src/sample_pkg/__init__.py", LINT_ERROR);
+    let out = ctx.git_out(&["commit", "-am", "all"]);
+    assert!(!out.status.success(), "commit -a of a lint error should be refused:\n{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("F401"));
+    // The same through `git commit PATH`.
+    let out = ctx.git_out(&["commit", "-m", "path", "src/sample_pkg/__init__.py"]);
+    assert!(!out.status.success(), "commit PATH of a lint error should be refused:\n{}", text(&out));
+    assert_eq!(ctx.git(&["rev-list", "--count", "HEAD"]), "1");
+}
+
+#[test]
+fn push_checks_the_pushed_tip_and_a_repush_is_decided_from_cache() {
+    let ctx = TestContext::new("clean");
+    ctx.install();
+    ctx.write("untracked_broken.py", LINT_ERROR); // invisible: not committed
+    ctx.git(&["checkout", "-q", "-b", "feature/x"]);
+    let out = ctx.git_out(&["push", "origin", "feature/x"]);
+    assert!(out.status.success(), "push should pass:\n{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pre-push on refs/heads/feature/x"), "{err}");
+    assert!(err.contains("lint") && err.contains("pass"), "{err}");
+    let records = ctx.record_count();
+    assert_eq!(records, 2, "lint and format were recorded");
+
+    // Same tree under another branch, and an amend of only the message: all from cache.
+    ctx.git(&["checkout", "-q", "-b", "feature/y"]);
+    ctx.git(&["commit", "-q", "--amend", "--no-verify", "-m", "reworded"]);
+    let out = ctx.git_out(&["push", "origin", "feature/y"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 checks passed (cached)"), "{}", text(&out));
+    assert_eq!(ctx.record_count(), records, "nothing ran again");
+    assert!(ctx.scratch_dirs().is_empty(), "no venv or export was made: {:?}", ctx.scratch_dirs());
+}
+
+#[test]
+fn push_of_a_broken_tip_is_refused_then_refused_from_cache_with_the_log() {
+    let ctx = TestContext::new("unformatted");
+    ctx.install();
+    let out = ctx.git_out(&["push", "origin", "main"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("format") && err.contains("would be reformatted"), "{err}");
+    assert!(ctx.git_out(&["ls-remote", "--exit-code", "origin", "main"]).status.code() == Some(2));
+
+    let out = ctx.git_out(&["push", "origin", "main"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cached verdict") && err.contains("would be reformatted"), "{err}");
+
+    let (v, out) = ctx.json(&["run", "--force", "format"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(checks(&v)["format"]["cached"], false, "--force re-ran it");
+}
+
+#[test]
+fn push_of_several_refs_checks_each_tip_skips_deletions_and_peels_tags() {
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", common::CUSTOM_ONLY);
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "-m", "custom"]);
+    ctx.install();
+    ctx.git(&["branch", "old"]);
+    ctx.git(&["push", "-q", "--no-verify", "origin", "old"]);
+    ctx.git(&["checkout", "-q", "-b", "two"]);
+    ctx.write("README.md", "changed\n");
+    ctx.git(&["commit", "-q", "--no-verify", "-am", "two"]);
+    ctx.git(&["tag", "-a", "v1.0.0", "-m", "release"]);
+    let out = ctx.git_out(&["push", "origin", "main", "two", "v1.0.0", ":old"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refs/heads/main"), "{err}");
+    assert!(err.contains("refs/heads/two"), "{err}");
+    assert!(!err.contains("refs/heads/old") && !err.contains("(delete)"), "deletion was checked: {err}");
+    // The tag peels to two's commit: same tree, so it is not checked a second time.
+    assert_eq!(err.matches("pre-push on").count(), 2, "{err}");
+    assert_eq!(ctx.git(&["ls-remote", "origin", "refs/tags/v1.0.0"]).is_empty(), false);
+}
+
+#[test]
+fn a_failing_custom_check_blocks_the_push_and_dependents_are_skipped() {
+    let ctx = TestContext::new("clean");
+    ctx.write(
+        "hookgate.toml",
+        r#"defaults = false
+[checks.first]
+run = "echo boom-from-first; exit 3"
+[checks.second]
+run = ["python", "-c", "print('second')"]
+needs = ["first"]
+"#,
+    );
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "-m", "custom"]);
+    ctx.install();
+    let out = ctx.git_out(&["push", "origin", "main"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("boom-from-first") && err.contains("exit status 3"), "{err}");
+    assert!(err.contains("needs `first`, which did not pass"), "{err}");
+}

@@ -1,0 +1,405 @@
+//! `hookgate run` and `status`: selection, targets, JSON, cache keys, isolation, and every bad
+//! input the gate must answer clearly.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{TestContext, checks, text};
+
+fn with_config(fixture: &str, config: &str) -> TestContext {
+    let ctx = TestContext::new(fixture);
+    ctx.write("hookgate.toml", config);
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "-m", "config"]);
+    ctx
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[test]
+fn run_all_reports_json_then_answers_from_cache() {
+    let ctx = TestContext::new("clean");
+    let (v, out) = ctx.json(&["run", "--all"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(v["status"], "pass");
+    assert_eq!(v["stage"], "all");
+    assert_eq!(v["tree"], ctx.git(&["rev-parse", "HEAD^{tree}"]));
+    let c = checks(&v);
+    assert_eq!(c.keys().collect::<Vec<_>>(), ["format", "lint"]);
+    for check in c.values() {
+        assert_eq!(check["status"], "pass");
+        assert_eq!(check["cached"], false);
+        assert_eq!(check["key"].as_str().unwrap().len(), 64);
+        let log = std::fs::read_to_string(check["log"].as_str().unwrap()).unwrap();
+        assert!(log.contains("$ ruff"), "the tool ran: {log}");
+    }
+    let (v, _) = ctx.json(&["run", "--all"]);
+    assert!(checks(&v).values().all(|c| c["cached"] == true && c["status"] == "pass"));
+    assert!(ctx.scratch_dirs().is_empty(), "scratch dirs left: {:?}", ctx.scratch_dirs());
+}
+
+#[test]
+fn lint_failure_exits_1_with_the_log_tail_in_the_table() {
+    let ctx = TestContext::new("lint-broken");
+    let out = ctx.hookgate(&["run", "lint"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("--- lint failed") && stdout.contains("F401") && stdout.contains("full log:"), "{stdout}");
+    let (v, _) = ctx.json(&["run", "--all"]);
+    let c = checks(&v);
+    assert_eq!(c["lint"]["status"], "fail");
+    assert_eq!(c["lint"]["cached"], true, "the failure was cached");
+    assert_eq!(c["format"]["status"], "pass");
+}
+
+#[test]
+fn stage_names_and_needs_select_the_right_checks() {
+    let ctx = with_config(
+        "clean",
+        r#"defaults = false
+[checks.quick]
+run = "true"
+stages = ["pre-commit"]
+[checks.base]
+run = "true"
+[checks.top]
+run = "true"
+needs = ["base"]
+"#,
+    );
+    let (v, _) = ctx.json(&["run", "--stage", "pre-commit"]);
+    assert_eq!(checks(&v).keys().collect::<Vec<_>>(), ["quick"]);
+    assert_eq!(v["stage"], "pre-commit");
+    let (v, _) = ctx.json(&["run", "top"]);
+    assert_eq!(checks(&v).keys().collect::<Vec<_>>(), ["base", "top"]);
+    let (v, _) = ctx.json(&["run", "--stage", "pre-push", "-j", "1"]);
+    assert_eq!(checks(&v).keys().collect::<Vec<_>>(), ["base", "top"]);
+    let out = ctx.hookgate(&["run", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no enabled check named `nope`"), "{}", text(&out));
+}
+
+#[test]
+fn tree_option_checks_that_revision_and_worktree_checks_uncommitted_content() {
+    let ctx = TestContext::new("clean");
+    ctx.write("src/sample_pkg/bad.py", "import os\n");
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "-m", "broken"]);
+    let (v, out) = ctx.json(&["run", "lint", "--tree", "HEAD~1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(v["tree"], ctx.git(&["rev-parse", "HEAD~1^{tree}"]));
+    assert_eq!(ctx.json(&["run", "lint"]).1.status.code(), Some(1));
+
+    // Fix it in the working copy only; add an ignored broken file that must stay invisible.
+    std::fs::remove_file(ctx.work.join("src/sample_pkg/bad.py")).unwrap();
+    ctx.write("build/ignored.py", "import os\n");
+    ctx.write("src/sample_pkg/new.py", "\"\"\"New.\"\"\"\n\nX = 1\n");
+    let before = ctx.raw_state();
+    let (v, out) = ctx.json(&["run", "lint", "--worktree"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_ne!(v["tree"], ctx.git(&["rev-parse", "HEAD^{tree}"]));
+    assert_eq!(before, ctx.raw_state(), "--worktree touched the working tree or the index file");
+    assert_eq!(ctx.git(&["status", "--porcelain"]), "D  src/sample_pkg/bad.py\n?? src/sample_pkg/new.py".replace("D  ", " D "));
+}
+
+#[test]
+fn inputs_limit_the_key_so_unrelated_edits_stay_cached() {
+    let ctx = with_config(
+        "clean",
+        r#"defaults = false
+[checks.src-only]
+run = "true"
+inputs = ["src", "*.toml"]
+[checks.whole]
+run = "true"
+"#,
+    );
+    let (v1, _) = ctx.json(&["run"]);
+    ctx.write("README.md", "edited\n");
+    ctx.git(&["commit", "-q", "-am", "docs"]);
+    let (v2, _) = ctx.json(&["run"]);
+    let (a, b) = (checks(&v1), checks(&v2));
+    assert_eq!(a["src-only"]["key"], b["src-only"]["key"]);
+    assert_eq!(b["src-only"]["cached"], true);
+    assert_ne!(a["whole"]["key"], b["whole"]["key"]);
+    assert_eq!(b["whole"]["cached"], false);
+    ctx.write("src/sample_pkg/more.py", "X = 1\n");
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "-m", "code"]);
+    let (v3, _) = ctx.json(&["run"]);
+    assert_eq!(checks(&v3)["src-only"]["cached"], false);
+}
+
+#[test]
+fn checks_see_only_the_tree_the_venv_and_allow_listed_variables() {
+    let ctx = with_config(
+        "clean",
+        r#"defaults = false
+[checks.isolated]
+env = ["HG_ALLOWED"]
+run = ["python", "-c", """
+import os, sys, importlib.util
+assert os.environ.get('HG_ALLOWED') == 'yes', 'allow-listed variable missing'
+assert 'HG_SECRET_TOKEN' not in os.environ, 'token leaked into the check'
+assert not os.path.exists('untracked.txt'), 'untracked file visible'
+assert os.path.exists('hookgate.toml')
+assert importlib.util.find_spec('boto3') is None, 'outer site-packages visible'
+assert sys.prefix == os.environ['VIRTUAL_ENV'], (sys.prefix, os.environ['VIRTUAL_ENV'])
+print('isolated ok')
+"""]
+"#,
+    );
+    ctx.write("untracked.txt", "not in the tree");
+    let mut cmd = ctx.hookgate_cmd(&["run", "--json"]);
+    let out = cmd.env("HG_ALLOWED", "yes").env("HG_SECRET_TOKEN", "s3cr3t").output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let log = std::fs::read_to_string(checks(&v)["isolated"]["log"].as_str().unwrap()).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{log}", text(&out));
+    assert!(log.contains("isolated ok"));
+    assert!(!log.contains("s3cr3t"));
+}
+
+#[test]
+fn allow_listed_values_are_part_of_the_key() {
+    let ctx = with_config("clean", "defaults = false\n[checks.e]\nrun = \"true\"\nenv = [\"HG_MODE\"]\n");
+    let run = |mode: &str| {
+        let out = ctx.hookgate_cmd(&["run", "--json"]).env("HG_MODE", mode).output().unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let (a, b, c) = (run("one"), run("two"), run("one"));
+    assert_ne!(checks(&a)["e"]["key"], checks(&b)["e"]["key"]);
+    assert_eq!(checks(&c)["e"]["cached"], true);
+}
+
+#[test]
+fn status_lists_recent_commits_with_cached_verdicts() {
+    let ctx = with_config("clean", "defaults = false\n[checks.ok]\nrun = \"true\"\n");
+    ctx.write("README.md", "two\n");
+    ctx.git(&["commit", "-q", "-am", "second"]);
+    assert!(ctx.hookgate(&["run"]).status.success());
+    let out = ctx.hookgate(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["head"], "main");
+    let commits = v["commits"].as_array().unwrap();
+    assert_eq!(commits[0]["subject"], "second");
+    assert_eq!(commits[0]["checks"]["ok"], "pass");
+    assert_eq!(commits[1]["checks"]["ok"], "unknown");
+    let human = String::from_utf8_lossy(&ctx.hookgate(&["status"]).stdout).to_string();
+    assert!(human.contains("ok:pass") && human.contains("ok:unknown"), "{human}");
+}
+
+#[test]
+fn corrupt_record_is_a_miss_with_a_warning() {
+    let ctx = with_config("clean", "defaults = false\n[checks.ok]\nrun = \"true\"\n");
+    let (v, _) = ctx.json(&["run"]);
+    let key = checks(&v)["ok"]["key"].as_str().unwrap().to_string();
+    let record = ctx.work.join(".git/hookgate/verdicts").join(&key[..2]).join(format!("{key}.json"));
+    std::fs::write(&record, "{ truncated").unwrap();
+    let (v, out) = ctx.json(&["run"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(checks(&v)["ok"]["cached"], false);
+    assert!(stderr(&out).contains("corrupt cache record"), "{}", text(&out));
+}
+
+#[test]
+fn missing_command_fails_that_check_clearly() {
+    let ctx = with_config("clean", "defaults = false\n[checks.ghost]\nrun = [\"no-such-tool-xyz\", \"--go\"]\n");
+    let out = ctx.hookgate(&["run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("`no-such-tool-xyz` not found") && stdout.contains("deps"), "{stdout}");
+}
+
+#[test]
+fn hookgate_skip_skips_named_checks_and_says_so() {
+    let ctx = TestContext::new("lint-broken");
+    let out = ctx.hookgate_cmd(&["run", "--json"]).env("HOOKGATE_SKIP", "lint,format").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for c in checks(&v).values() {
+        assert_eq!(c["status"], "skipped");
+        assert_eq!(c["reason"], "skipped by HOOKGATE_SKIP");
+    }
+    assert!(stderr(&out).contains("skipped by HOOKGATE_SKIP"));
+}
+
+#[test]
+fn timeout_fails_the_check_kills_it_and_is_not_cached() {
+    let ctx = with_config("clean", "defaults = false\n[checks.slow]\nrun = \"sleep 30\"\ntimeout = 1\n");
+    let start = Instant::now();
+    let (v, out) = ctx.json(&["run"]);
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(checks(&v)["slow"]["reason"].as_str().unwrap().contains("timed out"));
+    assert_eq!(ctx.record_count(), 0);
+}
+
+#[test]
+fn interrupt_kills_children_caches_nothing_and_cleans_up() {
+    let ctx = with_config(
+        "clean",
+        "defaults = false\n[checks.long]\nenv = [\"HG_MARK\"]\nrun = \"touch $HG_MARK/started; (sleep 3; touch $HG_MARK/survived) & sleep 60\"\n",
+    );
+    let mark = ctx.tmp.join("marks");
+    std::fs::create_dir_all(&mark).unwrap();
+    let before = ctx.raw_state();
+    let mut child = ctx.hookgate_cmd(&["run"]).env("HG_MARK", &mark).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !mark.join("started").exists() {
+        assert!(Instant::now() < deadline, "the check never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(!mark.join("survived").exists(), "a child process outlived the interrupt");
+    assert_eq!(ctx.record_count(), 0, "an interrupted run left a record");
+    assert!(ctx.scratch_dirs().is_empty(), "scratch left: {:?}", ctx.scratch_dirs());
+    assert_eq!(before, ctx.raw_state());
+}
+
+#[test]
+fn killed_run_leaves_no_pass_and_the_next_run_sweeps_its_scratch() {
+    let ctx = with_config(
+        "clean",
+        "defaults = false\n[checks.long]\nenv = [\"HG_MARK\"]\nrun = \"touch $HG_MARK/started; sleep 60\"\n[checks.ok]\nrun = \"true\"\n",
+    );
+    let mark = ctx.tmp.join("marks");
+    std::fs::create_dir_all(&mark).unwrap();
+    let mut child = ctx.hookgate_cmd(&["run", "long"]).env("HG_MARK", &mark).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !mark.join("started").exists() {
+        assert!(Instant::now() < deadline, "the check never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(ctx.scratch_dirs().len(), 1, "SIGKILL cannot clean up; the next run must");
+    assert_eq!(ctx.record_count(), 0);
+    let out = ctx.hookgate(&["run", "ok"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(ctx.scratch_dirs().is_empty(), "stale scratch not swept: {:?}", ctx.scratch_dirs());
+    // Kill the orphaned `sleep 60` group so it does not outlive the test.
+    std::process::Command::new("pkill").args(["-f", &format!("touch {}/started", mark.display())]).status().ok();
+}
+
+#[test]
+fn pip_fallback_works_without_uv() {
+    let ctx = with_config(
+        "clean",
+        "defaults = false\n[checks.pip]\nrun = [\"python\", \"-c\", \"import sys; print(sys.prefix)\"]\n",
+    );
+    let (v, out) = {
+        let out = ctx.hookgate_cmd(&["run", "--json"]).env("HOOKGATE_UV", "none").output().unwrap();
+        (serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), out)
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let log = std::fs::read_to_string(checks(&v)["pip"]["log"].as_str().unwrap()).unwrap();
+    assert!(log.contains("-m venv") && !log.contains("uv venv"), "{log}");
+}
+
+mod bad_input {
+    use super::*;
+
+    fn expect_2(out: &std::process::Output, needle: &str) {
+        assert_eq!(out.status.code(), Some(2), "{}", text(out));
+        assert!(stderr(out).contains(needle), "expected {needle:?} in:\n{}", text(out));
+    }
+
+    #[test]
+    fn not_a_git_repository() {
+        let ctx = TestContext::bare_dir();
+        expect_2(&ctx.hookgate(&["run"]), "not a git repository");
+        expect_2(&ctx.hookgate(&["install"]), "not a git repository");
+    }
+
+    #[test]
+    fn empty_repository_refuses_run_but_the_first_commit_is_checked() {
+        let ctx = TestContext::bare_dir();
+        ctx.git(&["init", "-q", "-b", "main"]);
+        expect_2(&ctx.hookgate(&["run"]), "no commits yet");
+        ctx.install();
+        common::copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lint-broken"), &ctx.work);
+        ctx.git(&["add", "-A"]);
+        let out = ctx.git_out(&["commit", "-m", "first"]);
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(stderr(&out).contains("F401"));
+    }
+
+    #[test]
+    fn detached_head_is_checked_like_any_commit() {
+        let ctx = with_config("clean", "defaults = false\n[checks.ok]\nrun = \"true\"\n");
+        ctx.git(&["checkout", "-q", "--detach"]);
+        let (v, out) = ctx.json(&["run"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(v["commit"], ctx.git(&["rev-parse", "HEAD"]));
+        let status = String::from_utf8_lossy(&ctx.hookgate(&["status"]).stdout).to_string();
+        assert!(status.contains("detached HEAD"), "{status}");
+    }
+
+    #[test]
+    fn shallow_clone_is_checked_normally() {
+        let origin = with_config("clean", "defaults = false\n[checks.ok]\nrun = \"true\"\n");
+        origin.write("README.md", "second\n");
+        origin.git(&["commit", "-q", "-am", "second"]);
+        let shallow = origin.work.parent().unwrap().join("shallow");
+        let url = format!("file://{}", origin.work.display());
+        origin.git(&["clone", "-q", "--depth", "1", &url, shallow.to_str().unwrap()]);
+        let out = origin.hookgate_cmd(&["run", "--json"]).current_dir(&shallow).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let out = origin.hookgate_cmd(&["status"]).current_dir(&shallow).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
+
+    #[test]
+    fn bare_repository_is_refused() {
+        let ctx = TestContext::new("clean");
+        let out = ctx.hookgate_cmd(&["run"]).current_dir(&ctx.remote).output().unwrap();
+        expect_2(&out, "bare repository");
+    }
+
+    #[test]
+    fn no_pyproject_and_no_hookgate_toml() {
+        let ctx = TestContext::new("clean");
+        ctx.git(&["rm", "-q", "pyproject.toml"]);
+        ctx.git(&["commit", "-q", "-m", "no config"]);
+        expect_2(&ctx.hookgate(&["run"]), "neither pyproject.toml nor hookgate.toml");
+    }
+
+    #[test]
+    fn malformed_toml_names_file_line_and_column() {
+        let ctx = TestContext::new("clean");
+        let text = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+        ctx.write("pyproject.toml", &format!("{text}\n[tool.hookgate.checks.lint]\ndeps = [\"ruff\"\n"));
+        ctx.git(&["commit", "-q", "-am", "broken toml"]);
+        let out = ctx.hookgate(&["run"]);
+        let lines = text.lines().count();
+        expect_2(&out, &format!("pyproject.toml:{}:", lines + 3));
+        // An unknown key and a wrong type are located too.
+        ctx.write("hookgate.toml", "[checks.lint]\nstages = [\"pre-comit\"]\n");
+        ctx.git(&["add", "-A"]);
+        ctx.git(&["commit", "-q", "-m", "bad stage"]);
+        expect_2(&ctx.hookgate(&["run"]), "hookgate.toml:2:11: unknown variant `pre-comit`");
+    }
+
+    #[test]
+    fn no_python_found_says_what_to_install() {
+        let ctx = TestContext::new("clean");
+        let out = ctx.hookgate_cmd(&["run"]).env("HOOKGATE_PYTHON", "python-does-not-exist").output().unwrap();
+        expect_2(&out, "no Python interpreter found");
+        assert!(stderr(&out).contains("Install CPython"));
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        let ctx = TestContext::new("clean");
+        assert_eq!(ctx.hookgate(&["run", "--tree", "HEAD", "--worktree"]).status.code(), Some(2));
+        assert_eq!(ctx.hookgate(&["frobnicate"]).status.code(), Some(2));
+        expect_2(&ctx.hookgate(&["run", "--tree", "no-such-rev"]), "cannot resolve revision");
+    }
+}
