@@ -204,10 +204,9 @@ impl Runner<'_> {
                     let bar = progress.start(&c.def.name);
                     scope.spawn(move || {
                         let result = worker.run_one(plan, c, scratch);
-                        if let Ok(o) = &result {
-                            progress.finish(&bar, &o.name, o.status, o.duration_ms);
-                        } else {
-                            progress.finish(&bar, &c.def.name, Status::Fail, 0);
+                        match &result {
+                            Ok(o) => progress.finish(&bar, &o.name, status_word(o.status), o.duration_ms),
+                            Err(_) => progress.finish(&bar, &c.def.name, "interrupted", 0),
                         }
                         tx.send((i, result)).ok();
                     });
@@ -360,6 +359,14 @@ impl Worker<'_> {
     }
 }
 
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "pass",
+        Status::Fail => "FAIL",
+        Status::Skipped => "skipped",
+    }
+}
+
 /// Removes scratch directories left by hookgate processes that no longer exist (killed runs).
 fn sweep_stale_scratch(tmp_root: &Path) {
     let Ok(entries) = std::fs::read_dir(tmp_root) else { return };
@@ -413,12 +420,7 @@ impl Progress {
         }
     }
 
-    fn finish(&self, bar: &Option<ProgressBar>, name: &str, status: Status, ms: u64) {
-        let word = match status {
-            Status::Pass => "pass",
-            Status::Fail => "FAIL",
-            Status::Skipped => "skipped",
-        };
+    fn finish(&self, bar: &Option<ProgressBar>, name: &str, word: &'static str, ms: u64) {
         match bar {
             Some(b) => b.finish_with_message(word),
             None => eprintln!("hookgate: {name} {word} ({:.1}s)", ms as f64 / 1000.0),

@@ -45,7 +45,11 @@ fn existing_hook_is_chained_first_blocks_on_failure_and_is_restored_exactly() {
     write_hook(&hook, &original);
 
     let out = ctx.hookgate(&["install"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("kept your existing pre-push hook"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("kept your existing pre-push hook"),
+        "{}",
+        text(&out)
+    );
 
     // The old hook runs first, with git's stdin, and then our checks.
     let out = ctx.git_out(&["push", "origin", "main"]);
@@ -125,7 +129,11 @@ fn hook_whose_binary_is_gone_says_what_to_do() {
     assert!(out.status.success(), "{}", text(&out));
     std::fs::remove_file(&gone).unwrap();
     // PATH without any hookgate: the script must refuse with a clear message.
-    let out = ctx.git_cmd(&["push", "origin", "main"]).env("PATH", "/usr/local/bin:/usr/bin:/bin").output().unwrap();
+    let out = ctx
+        .git_cmd(&["push", "origin", "main"])
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not at") && err.contains("nor on PATH") && err.contains("--no-verify"), "{err}");

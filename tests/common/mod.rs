@@ -219,7 +219,12 @@ pub fn text(out: &Output) -> String {
 
 /// The check entries of a `--json` report, by name.
 pub fn checks(v: &Value) -> BTreeMap<String, Value> {
-    v["checks"].as_array().unwrap().iter().map(|c| (c["name"].as_str().unwrap().to_string(), c.clone())).collect()
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_string(), c.clone()))
+        .collect()
 }
 
 /// A hookgate.toml with only custom checks (no ruff), for fast tests of the machinery.
