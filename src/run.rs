@@ -298,6 +298,7 @@ impl Worker<'_> {
             interp: self.interp,
             installer: self.installer,
             env: self.host.setup_env(),
+            cwd: scratch.path().join("src"),
         };
         let mut exit = venv.create(&c.def.deps, &mut log, deadline, self.cancel)?;
         let mut tools = Vec::new();

@@ -152,6 +152,8 @@ pub struct VenvBuilder<'a> {
     pub installer: &'a Installer,
     /// Environment for the setup commands.
     pub env: BTreeMap<String, String>,
+    /// Where setup commands run: the snapshot's root, so `deps = ["."]` means the tree's package.
+    pub cwd: PathBuf,
 }
 
 impl VenvBuilder<'_> {
@@ -161,8 +163,7 @@ impl VenvBuilder<'_> {
     }
 
     fn cmd(&self, program: &Path, args: &[&str]) -> Cmd {
-        let cwd = self.dir.parent().unwrap_or(Path::new("/"));
-        Cmd::new(program.display().to_string(), args, cwd, self.env.clone())
+        Cmd::new(program.display().to_string(), args, &self.cwd, self.env.clone())
     }
 
     /// Creates the venv and installs `deps`; returns the first step that did not succeed.

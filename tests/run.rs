@@ -418,3 +418,15 @@ mod bad_input {
         expect_2(&ctx.hookgate(&["run", "--tree", "no-such-rev"]), "cannot resolve revision");
     }
 }
+
+#[test]
+fn deps_resolve_relative_to_the_snapshot_so_the_package_itself_can_be_installed() {
+    let ctx = with_config(
+        "clean",
+        "defaults = false\n[checks.import]\ndeps = [\".\"]\nrun = [\"python\", \"-c\", \"import sample_pkg, sys; assert 'site-packages' in sample_pkg.__file__, sample_pkg.__file__; print(sample_pkg.add(1, 2))\"]\n",
+    );
+    let (v, out) = ctx.json(&["run"]);
+    let log = std::fs::read_to_string(checks(&v)["import"]["log"].as_str().unwrap()).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{log}", text(&out));
+    assert!(log.contains("\n3\n"), "{log}");
+}
