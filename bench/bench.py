@@ -62,7 +62,7 @@ stages = ["pre-push"]
 
 TESTS = {
     "hookgate": """[checks.tests]
-deps = ["pytest", "."]
+deps = ["pytest"]
 run = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
 stages = ["pre-push"]
 """,
@@ -70,7 +70,7 @@ stages = ["pre-push"]
         name: pytest
         entry: python -m pytest -q -p no:cacheprovider tests
         language: python
-        additional_dependencies: ["pytest", "."]
+        additional_dependencies: ["pytest"]
         pass_filenames: false
         always_run: true
         stages: [pre-push]
@@ -109,7 +109,8 @@ def make_repo(name: str, tool: str, with_tests: bool, env: dict) -> Path:
     repo, remote = base / "repo", base / "remote.git"
     shutil.copytree(ROOT / "fixtures" / "clean", repo)
     pyproject = repo / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text() + '\n[tool.pytest.ini_options]\naddopts = "-q"\n')
+    # Every tool imports the package from src/ the same way (prek cannot install "." as a dep).
+    pyproject.write_text(pyproject.read_text() + '\n[tool.pytest.ini_options]\npythonpath = ["src"]\n')
     hg = LINT_FORMAT["hookgate"] + (TESTS["hookgate"] if with_tests else "")
     pc = LINT_FORMAT["pre-commit"] + (TESTS["pre-commit"] if with_tests else "")
     (repo / "hookgate.toml").write_text(hg)

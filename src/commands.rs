@@ -79,18 +79,9 @@ fn check_tree(
     let config = load_config(repo, tree)?;
     let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
     let plan = plan::build(repo, tree, &config, selection, &interp, &s.host)?;
-    let installer = venv::find_installer(&interp, &s.host);
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let runner = Runner {
-        repo,
-        cache: &cache,
-        interp: &interp,
-        installer: &installer,
-        host: &s.host,
-        cancel: s.cancel.clone(),
-        jobs,
-        force,
-    };
+    let runner =
+        Runner { repo, cache: &cache, interp: &interp, host: &s.host, cancel: s.cancel.clone(), jobs, force };
     let outcomes = runner.execute(&plan)?;
     Ok((plan, outcomes))
 }

@@ -103,6 +103,8 @@ pub struct Config {
     pub python: Option<String>,
     /// The enabled checks: built-ins first, then custom checks in file order.
     pub checks: Vec<CheckDef>,
+    /// What `pyproject.toml` says about the package (defaults when there is none).
+    pub project: Project,
 }
 
 impl Config {
@@ -115,11 +117,70 @@ impl Config {
 #[derive(Deserialize)]
 struct PyprojectDoc {
     tool: Option<ToolTable>,
+    project: Option<ProjectTable>,
+    #[serde(rename = "build-system")]
+    build_system: Option<BuildSystem>,
 }
 
 #[derive(Deserialize)]
 struct ToolTable {
     hookgate: Option<RawConfig>,
+    setuptools_scm: Option<toml::Value>,
+    hatch: Option<HatchTable>,
+}
+
+#[derive(Deserialize)]
+struct ProjectTable {
+    name: Option<String>,
+    #[serde(default)]
+    dynamic: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct BuildSystem {
+    #[serde(default)]
+    requires: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct HatchTable {
+    version: Option<HatchVersion>,
+}
+
+#[derive(Deserialize)]
+struct HatchVersion {
+    source: Option<String>,
+}
+
+/// Facts about the Python project itself, from `pyproject.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Project {
+    /// `[project] name`.
+    pub name: Option<String>,
+    /// The version comes from git (setuptools-scm, hatch-vcs): the snapshot, which has no
+    /// `.git`, gets it from `git describe` instead.
+    pub version_from_git: bool,
+}
+
+impl PyprojectDoc {
+    fn project(&self) -> Project {
+        let requires = self.build_system.as_ref().map(|b| b.requires.as_slice()).unwrap_or_default();
+        let scm_backend = requires.iter().any(|r| {
+            let r = r.to_ascii_lowercase().replace('_', "-");
+            r.starts_with("setuptools-scm") || r.starts_with("hatch-vcs")
+        });
+        let tool = self.tool.as_ref();
+        let scm_configured = tool.is_some_and(|t| {
+            t.setuptools_scm.is_some()
+                || t.hatch.as_ref().and_then(|h| h.version.as_ref()).and_then(|v| v.source.as_deref())
+                    == Some("vcs")
+        });
+        let dynamic = self.project.as_ref().is_some_and(|p| p.dynamic.iter().any(|d| d == "version"));
+        Project {
+            name: self.project.as_ref().and_then(|p| p.name.clone()),
+            version_from_git: dynamic && (scm_backend || scm_configured),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -164,20 +225,23 @@ pub fn load(hookgate_toml: Option<&str>, pyproject: Option<&str>) -> Result<Conf
             }));
         }
     };
-    let file = source.file();
-    let raw = parse(source, text).map_err(|e| {
+    let located = |file: &str, text: &str, e: toml::de::Error| {
         Error::Config(ConfigError::at(file, text, e.span(), e.message().trim_end().to_string()))
-    })?;
-    resolve(raw, source, text)
-}
-
-fn parse(source: ConfigSource, text: &str) -> Result<RawConfig, toml::de::Error> {
-    match source {
-        ConfigSource::HookgateToml => toml::from_str::<RawConfig>(text),
-        ConfigSource::Pyproject => {
-            Ok(toml::from_str::<PyprojectDoc>(text)?.tool.and_then(|t| t.hookgate).unwrap_or_default())
+    };
+    let doc = match pyproject {
+        Some(p) => Some(toml::from_str::<PyprojectDoc>(p).map_err(|e| located("pyproject.toml", p, e))?),
+        None => None,
+    };
+    let project = doc.as_ref().map(PyprojectDoc::project).unwrap_or_default();
+    let raw = match source {
+        ConfigSource::HookgateToml => {
+            toml::from_str::<RawConfig>(text).map_err(|e| located(source.file(), text, e))?
         }
-    }
+        ConfigSource::Pyproject => doc.and_then(|d| d.tool).and_then(|t| t.hookgate).unwrap_or_default(),
+    };
+    let mut config = resolve(raw, source, text)?;
+    config.project = project;
+    Ok(config)
 }
 
 fn resolve(raw: RawConfig, source: ConfigSource, text: &str) -> Result<Config, Error> {
@@ -248,7 +312,7 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str) -> Result<Config, E
         let span = raw.checks.get(&cycle[0]).map_or(0..0, |t| t.span());
         return Err(err(span, format!("`needs` forms a cycle: {}", cycle.join(" -> "))));
     }
-    Ok(Config { source, python: raw.python, checks })
+    Ok(Config { source, python: raw.python, checks, project: Project::default() })
 }
 
 fn build(name: &str, kind: CheckKind, t: &RawCheck, text: &str, file: &str) -> Result<CheckDef, Error> {
@@ -416,6 +480,21 @@ deps = ["ruff==0.11.8"]
             .unwrap_err()
             .to_string();
         assert!(e.contains("cycle"), "{e}");
+    }
+
+    #[test]
+    fn version_from_git_is_detected_for_setuptools_scm_and_hatch_vcs() {
+        let scm = "[build-system]\nrequires = [\"setuptools>=64\", \"setuptools_scm>=8\"]\n\
+                   [project]\nname = \"a\"\ndynamic = [\"version\"]\n";
+        assert!(load(None, Some(scm)).unwrap().project.version_from_git);
+        let hatch = "[build-system]\nrequires = [\"hatchling\", \"hatch-vcs\"]\n\
+                     [project]\nname = \"b\"\ndynamic = [\"version\"]\n[tool.hatch.version]\nsource = \"vcs\"\n";
+        assert!(load(None, Some(hatch)).unwrap().project.version_from_git);
+        let fixed =
+            "[build-system]\nrequires = [\"hatchling\"]\n[project]\nname = \"c\"\nversion = \"1.0\"\n";
+        let p = load(None, Some(fixed)).unwrap().project;
+        assert!(!p.version_from_git);
+        assert_eq!(p.name.as_deref(), Some("c"));
     }
 
     #[test]

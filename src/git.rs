@@ -302,6 +302,48 @@ impl Repo {
         Ok(out)
     }
 
+    /// The version setuptools-scm's default scheme gives `tree`, for packages whose version
+    /// comes from git: the tag (`v` stripped) on an exactly tagged commit, else the tag with its
+    /// last component bumped plus `.devN` (N commits since the tag), else `0.1.devN`. The
+    /// `+g<hash>` local part is left out so that a commit differing only in its message keeps
+    /// its cache key. An index or working-copy tree that differs from its commit counts as
+    /// the next commit (it is what is about to be committed).
+    pub fn version_from_git(&self, tree: &TreeRef) -> String {
+        let Some(commit) = tree.commit.and_then(|c| self.inner.find_commit(c).ok()) else {
+            return "0.1.dev0".into();
+        };
+        let ahead = usize::from(commit.tree_id() != tree.tree);
+        let mut opts = git2::DescribeOptions::new();
+        opts.describe_tags();
+        let described = commit.as_object().describe(&opts).ok().and_then(|d| {
+            let mut f = git2::DescribeFormatOptions::new();
+            f.always_use_long_format(true);
+            d.format(Some(&f)).ok()
+        });
+        if let Some(text) = described {
+            let mut parts = text.rsplitn(3, '-');
+            let (_hash, n, tag) = (parts.next(), parts.next(), parts.next());
+            if let (Some(n), Some(tag)) = (n.and_then(|n| n.parse::<usize>().ok()), tag) {
+                let release = tag.strip_prefix('v').unwrap_or(tag);
+                let numbers: Option<Vec<u64>> = release.split('.').map(|p| p.parse().ok()).collect();
+                if let Some(mut numbers) = numbers.filter(|n| !n.is_empty()) {
+                    let distance = n + ahead;
+                    if distance == 0 {
+                        return release.to_string();
+                    }
+                    if let Some(last) = numbers.last_mut() {
+                        *last += 1;
+                    }
+                    let bumped: Vec<String> = numbers.iter().map(u64::to_string).collect();
+                    return format!("{}.dev{distance}", bumped.join("."));
+                }
+            }
+        }
+        let count =
+            self.inner.revwalk().and_then(|mut w| w.push(commit.id()).map(|_| w.count())).unwrap_or(0);
+        format!("0.1.dev{}", count + ahead)
+    }
+
     /// What HEAD points at, for messages: a branch name, or `detached at <short>`.
     pub fn head_description(&self) -> String {
         match self.inner.head() {

@@ -33,10 +33,8 @@ fn hook_types(args: &[HookArg]) -> Vec<HookType> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Set by Ctrl-C/SIGTERM once the runner watches signals; it then kills every child group.
     let cancel = Cancel::default();
-    let on_signal = cancel.clone();
-    // Children run in their own process groups; the runner kills them when this flag is set.
-    ctrlc::set_handler(move || on_signal.cancel()).ok();
     let cwd = match cli.directory.clone().map_or_else(std::env::current_dir, Ok) {
         Ok(d) => d,
         Err(e) => {

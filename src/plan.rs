@@ -63,6 +63,8 @@ pub struct Plan {
     pub stage: String,
     /// Checks, each after everything it needs.
     pub checks: Vec<PlannedCheck>,
+    /// Variables derived from the tree for every check and its setup (the version from git).
+    pub tree_env: BTreeMap<String, String>,
 }
 
 /// Builds the plan for `selection` over `tree`.
@@ -74,6 +76,10 @@ pub fn build(
     interp: &Interpreter,
     host: &HostEnv,
 ) -> Result<Plan> {
+    let mut tree_env = BTreeMap::new();
+    if config.project.version_from_git {
+        tree_env.insert("SETUPTOOLS_SCM_PRETEND_VERSION".to_string(), repo.version_from_git(tree));
+    }
     let mut wanted: Vec<&CheckDef> = match selection {
         Selection::All => config.checks.iter().collect(),
         Selection::Stage(s) => config.checks.iter().filter(|c| c.stages.contains(s)).collect(),
@@ -149,13 +155,14 @@ pub fn build(
             "env": env,
             "python": { "version": interp.version, "platform": interp.platform },
             "needs": need_keys,
+            "tree_env": tree_env,
             "input": input,
         });
         let key = digest(&key_inputs);
         let skip = host.skip.iter().any(|s| s == &def.name).then(|| "skipped by HOOKGATE_SKIP".to_string());
         checks.push(PlannedCheck { def: def.clone(), key, key_inputs, needs, skip });
     }
-    Ok(Plan { tree: tree.clone(), stage: selection.label(), checks })
+    Ok(Plan { tree: tree.clone(), stage: selection.label(), checks, tree_env })
 }
 
 /// SHA-256 of the canonical JSON (object keys sorted) of `value`, in hex.

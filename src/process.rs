@@ -17,6 +17,17 @@ use anyhow::{Context, Result};
 pub struct Cancel(Arc<AtomicBool>);
 
 impl Cancel {
+    /// Routes Ctrl-C and SIGTERM to this flag. Called only once children are about to run, so
+    /// the cached path pays nothing for it; later calls are no-ops.
+    pub fn watch_signals(&self) {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        let flag = self.clone();
+        ONCE.call_once(move || {
+            // If a handler cannot be installed, signals keep their default (terminating) action.
+            ctrlc::set_handler(move || flag.cancel()).ok();
+        });
+    }
+
     /// Asks every running child to stop.
     pub fn cancel(&self) {
         self.0.store(true, Ordering::SeqCst);

@@ -23,7 +23,7 @@ use crate::error::Error;
 use crate::git::{Repo, short};
 use crate::plan::{Plan, PlannedCheck};
 use crate::process::{Cancel, Cmd, Exit};
-use crate::venv::{Installer, Interpreter, VenvBuilder};
+use crate::venv::{Installer, Interpreter, VenvBuilder, find_installer};
 
 /// A check's status in a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -67,8 +67,6 @@ pub struct Runner<'a> {
     pub cache: &'a Cache,
     /// Interpreter for venvs.
     pub interp: &'a Interpreter,
-    /// uv or pip.
-    pub installer: &'a Installer,
     /// The host environment.
     pub host: &'a HostEnv,
     /// The cancellation flag set by signals.
@@ -140,12 +138,14 @@ impl Runner<'_> {
         {
             return Ok(outcomes);
         }
+        self.cancel.watch_signals();
         sweep_stale_scratch(&self.host.tmp_root);
+        let installer = find_installer(self.interp, self.host);
         let progress = &Progress::new();
         let worker = &Worker {
             cache: self.cache,
             interp: self.interp,
-            installer: self.installer,
+            installer: &installer,
             host: self.host,
             cancel: &self.cancel,
         };
@@ -297,13 +297,14 @@ impl Worker<'_> {
             dir: scratch.path().join("venv"),
             interp: self.interp,
             installer: self.installer,
-            env: self.host.setup_env(),
+            env: self.host.setup_env().into_iter().chain(plan.tree_env.clone()).collect(),
             cwd: scratch.path().join("src"),
         };
         let mut exit = venv.create(&c.def.deps, &mut log, deadline, self.cancel)?;
         let mut tools = Vec::new();
         if exit.success() {
-            let env = self.host.check_env(&venv.dir, &scratch.path().join("tmp"), &c.def.env);
+            let mut env = self.host.check_env(&venv.dir, &scratch.path().join("tmp"), &c.def.env);
+            env.extend(plan.tree_env.clone());
             let src = scratch.path().join("src");
             let cmd = match &c.def.run {
                 RunSpec::Argv(argv) => {

@@ -149,3 +149,69 @@ needs = ["first"]
     assert!(err.contains("boom-from-first") && err.contains("exit status 3"), "{err}");
     assert!(err.contains("needs `first`, which did not pass"), "{err}");
 }
+
+#[test]
+fn interrupted_commit_leaves_worktree_index_and_stash_as_they_were() {
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+    let ctx = TestContext::new("clean");
+    ctx.write(
+        "hookgate.toml",
+        "defaults = false\n[checks.slow]\nstages = [\"pre-commit\"]\nenv = [\"HG_MARK\"]\nrun = \"touch $HG_MARK/started; sleep 60\"\n",
+    );
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "--no-verify", "-m", "config"]);
+    ctx.install();
+    // A stash entry, a staged change and an unstaged one: all must survive.
+    ctx.write("README.md", "stashed\n");
+    ctx.git(&["stash", "-q"]);
+    ctx.write("src/sample_pkg/new.py", "X = 1\n");
+    ctx.git(&["add", "-A"]);
+    ctx.write("README.md", "unstaged\n");
+    let before = ctx.state();
+    let mark = ctx.tmp.join("marks");
+    std::fs::create_dir_all(&mark).unwrap();
+    let mut cmd = ctx.git_cmd(&["commit", "-m", "interrupted"]);
+    cmd.env("HG_MARK", &mark).process_group(0);
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !mark.join("started").exists() {
+        assert!(Instant::now() < deadline, "the check never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Ctrl-C in a terminal signals the whole foreground group: git, the hook, hookgate.
+    // SAFETY: signalling the process group we created.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert_eq!(ctx.git(&["rev-list", "--count", "HEAD"]), "2", "no commit was made");
+    assert_eq!(before, ctx.state(), "worktree, index or stash changed");
+    assert!(!ctx.work.join(".git/index.lock").exists());
+    assert_eq!(ctx.record_count(), 0, "an interrupted run left a verdict");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ctx.scratch_dirs().is_empty() {
+        assert!(Instant::now() < deadline, "scratch left: {:?}", ctx.scratch_dirs());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn two_concurrent_runs_never_corrupt_the_cache() {
+    let ctx = TestContext::new("clean");
+    ctx.write(
+        "hookgate.toml",
+        "defaults = false\n[checks.a]\nrun = \"true\"\n[checks.b]\nrun = \"true\"\n[checks.c]\nrun = \"exit 1\"\n",
+    );
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "-m", "config"]);
+    let runs: Vec<_> = (0..3).map(|_| ctx.hookgate_cmd(&["run", "--force"]).spawn().unwrap()).collect();
+    for mut r in runs {
+        assert_eq!(r.wait().unwrap().code(), Some(1));
+    }
+    let (v, out) = ctx.json(&["run"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"), "{}", text(&out));
+    let c = checks(&v);
+    assert!(c.values().all(|c| c["cached"] == true), "{v}");
+    assert_eq!((c["a"]["status"].as_str(), c["c"]["status"].as_str()), (Some("pass"), Some("fail")));
+    assert_eq!(ctx.record_count(), 3);
+}

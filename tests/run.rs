@@ -394,7 +394,8 @@ mod bad_input {
         let out = ctx.hookgate(&["run"]);
         let lines = text.lines().count();
         expect_2(&out, &format!("pyproject.toml:{}:", lines + 3));
-        // An unknown key and a wrong type are located too.
+        // With pyproject.toml repaired, an unknown stage in hookgate.toml is located too.
+        ctx.write("pyproject.toml", &text);
         ctx.write("hookgate.toml", "[checks.lint]\nstages = [\"pre-comit\"]\n");
         ctx.git(&["add", "-A"]);
         ctx.git(&["commit", "-q", "-m", "bad stage"]);
@@ -429,4 +430,37 @@ fn deps_resolve_relative_to_the_snapshot_so_the_package_itself_can_be_installed(
     let log = std::fs::read_to_string(checks(&v)["import"]["log"].as_str().unwrap()).unwrap();
     assert_eq!(out.status.code(), Some(0), "{}\n{log}", text(&out));
     assert!(log.contains("\n3\n"), "{log}");
+}
+
+#[test]
+fn version_from_git_reaches_the_snapshot_and_ignores_commit_messages() {
+    let ctx = TestContext::new("scm");
+    ctx.write(
+        "hookgate.toml",
+        "defaults = false\n[checks.version]\ndeps = [\".\"]\nrun = [\"python\", \"-c\", \"import scm_pkg; print('VERSION', scm_pkg.__version__)\"]\n",
+    );
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "-m", "config"]);
+    ctx.git(&["tag", "v1.2.0"]);
+    let version_of = |v: &serde_json::Value| {
+        let log = std::fs::read_to_string(checks(v)["version"]["log"].as_str().unwrap()).unwrap();
+        log.lines()
+            .find_map(|l| l.strip_prefix("VERSION "))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("{log}"))
+    };
+    let (v, out) = ctx.json(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(version_of(&v), "1.2.0");
+
+    ctx.write("README.md", "next\n");
+    ctx.git(&["commit", "-q", "-am", "next"]);
+    let (v, _) = ctx.json(&["run"]);
+    assert_eq!(version_of(&v), "1.2.1.dev1");
+    let key = checks(&v)["version"]["key"].clone();
+    // Rewording the commit changes its id but not its tree or version: same key, cached.
+    ctx.git(&["commit", "-q", "--amend", "-m", "reworded"]);
+    let (v, _) = ctx.json(&["run"]);
+    assert_eq!(checks(&v)["version"]["key"], key);
+    assert_eq!(checks(&v)["version"]["cached"], true);
 }
