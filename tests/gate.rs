@@ -124,7 +124,7 @@ fn push_of_several_refs_checks_each_tip_skips_deletions_and_peels_tags() {
     assert!(!err.contains("refs/heads/old") && !err.contains("(delete)"), "deletion was checked: {err}");
     // The tag peels to two's commit: same tree, so it is not checked a second time.
     assert_eq!(err.matches("pre-push on").count(), 2, "{err}");
-    assert_eq!(ctx.git(&["ls-remote", "origin", "refs/tags/v1.0.0"]).is_empty(), false);
+    assert!(!ctx.git(&["ls-remote", "origin", "refs/tags/v1.0.0"]).is_empty());
 }
 
 #[test]
