@@ -45,6 +45,9 @@ pub struct Record {
     /// The inputs the key was computed from, for `explain`.
     #[serde(default)]
     pub key_inputs: serde_json::Value,
+    /// Report files the check wrote (coverage XML/HTML, built docs).
+    #[serde(default)]
+    pub reports: Vec<PathBuf>,
 }
 
 /// The cache directory of one repository.
@@ -71,6 +74,36 @@ impl Cache {
     /// Where the log of the run for `key` is kept.
     pub fn log_path(&self, key: &str) -> PathBuf {
         self.root.join("logs").join(format!("{key}.log"))
+    }
+
+    /// Files a check keeps for the checks that need it (dists, coverage data).
+    pub fn artifacts_dir(&self, key: &str) -> PathBuf {
+        self.root.join("artifacts").join(key)
+    }
+
+    /// Where a check's reports go.
+    pub fn reports_dir(&self, key: &str) -> PathBuf {
+        self.root.join("reports").join(key)
+    }
+
+    /// Moves a finished check's artifacts into place (replacing an older copy of the same key).
+    pub fn keep_artifacts(&self, key: &str, from: &Path) -> Result<()> {
+        let dest = self.artifacts_dir(key);
+        let parent = dest.parent().context("artifacts have a parent")?;
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        // Stage next to the destination (same filesystem), then swap in with renames.
+        let staged =
+            tempfile::Builder::new().prefix(".incoming-").tempdir_in(parent).context("staging artifacts")?;
+        let staged_path = staged.keep();
+        copy_tree(from, &staged_path)?;
+        if dest.exists() {
+            let old = parent.join(format!(".old-{key}-{}", std::process::id()));
+            std::fs::rename(&dest, &old).ok();
+            std::fs::remove_dir_all(&old).ok();
+        }
+        std::fs::rename(&staged_path, &dest)
+            .with_context(|| format!("keeping artifacts in {}", dest.display()))?;
+        Ok(())
     }
 
     /// The record for `key`; a missing record is `None`, a corrupt one is `None` plus a warning.
@@ -141,6 +174,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry.context("reading a directory entry")?;
+        let target = to.join(entry.file_name());
+        if entry.file_type().context("reading a file type")?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
@@ -161,6 +209,7 @@ mod tests {
             log: "x.log".into(),
             tree: "t".into(),
             key_inputs: serde_json::Value::Null,
+            reports: vec![],
         }
     }
 

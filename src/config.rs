@@ -73,6 +73,29 @@ pub struct CheckDef {
     pub env: Vec<String>,
     /// Time limit.
     pub timeout: Duration,
+    /// Kind-specific settings (`tool`, `args`, `fail-under`, ...); part of the key.
+    pub options: Options,
+}
+
+/// Settings that only some built-ins accept (see [`CheckKind::accepts`]).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Options {
+    /// `lint`/`format`: which tool (`ruff`, `flake8`, `black`).
+    pub tool: Option<String>,
+    /// `test`: extra pytest arguments.
+    pub args: Vec<String>,
+    /// `test`: test paths (default: `tests` or `test`).
+    pub paths: Vec<String>,
+    /// `coverage`: minimum total percentage.
+    pub fail_under: Option<f64>,
+    /// `version`: the simple-API index to ask.
+    pub index_url: Option<String>,
+    /// `version`: block when the index is unreachable; `docs`: warnings are errors.
+    pub strict: Option<bool>,
+    /// `version`: seconds a pass is reused.
+    pub ttl: Option<u64>,
+    /// `docs`: also run Sphinx's doctest builder.
+    pub doctest: Option<bool>,
 }
 
 /// Where the configuration was read from.
@@ -105,6 +128,8 @@ pub struct Config {
     pub checks: Vec<CheckDef>,
     /// What `pyproject.toml` says about the package (defaults when there is none).
     pub project: Project,
+    /// `lock`: a locked requirements file the test and docs environments install from.
+    pub lock: Option<String>,
 }
 
 impl Config {
@@ -120,6 +145,8 @@ struct PyprojectDoc {
     project: Option<ProjectTable>,
     #[serde(rename = "build-system")]
     build_system: Option<BuildSystem>,
+    #[serde(default, rename = "dependency-groups")]
+    dependency_groups: BTreeMap<String, Vec<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -127,6 +154,7 @@ struct ToolTable {
     hookgate: Option<RawConfig>,
     setuptools_scm: Option<toml::Value>,
     hatch: Option<HatchTable>,
+    coverage: Option<CoverageTable>,
 }
 
 #[derive(Deserialize)]
@@ -134,6 +162,18 @@ struct ProjectTable {
     name: Option<String>,
     #[serde(default)]
     dynamic: Vec<String>,
+    #[serde(default, rename = "optional-dependencies")]
+    optional_dependencies: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct CoverageTable {
+    report: Option<CoverageReport>,
+}
+
+#[derive(Deserialize)]
+struct CoverageReport {
+    fail_under: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -153,13 +193,55 @@ struct HatchVersion {
 }
 
 /// Facts about the Python project itself, from `pyproject.toml`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Project {
     /// `[project] name`.
     pub name: Option<String>,
     /// The version comes from git (setuptools-scm, hatch-vcs): the snapshot, which has no
     /// `.git`, gets it from `git describe` instead.
     pub version_from_git: bool,
+    /// `[project.optional-dependencies]`.
+    pub extras: BTreeMap<String, Vec<String>>,
+    /// `[dependency-groups]` (PEP 735), with `include-group` entries expanded.
+    pub groups: BTreeMap<String, Vec<String>>,
+    /// `[tool.coverage.report] fail_under`.
+    pub coverage_fail_under: Option<f64>,
+}
+
+impl Project {
+    /// Requirements of the first of `names` found among the extras, then the dependency groups.
+    pub fn requirements_for(&self, extras: &[&str], groups: &[&str]) -> Option<(String, Vec<String>)> {
+        extras.iter().find_map(|e| self.extras.get(*e).map(|r| (format!("extra `{e}`"), r.clone()))).or_else(
+            || groups.iter().find_map(|g| self.groups.get(*g).map(|r| (format!("group `{g}`"), r.clone()))),
+        )
+    }
+}
+
+/// Expands PEP 735 groups: strings are requirements, `{include-group = "x"}` pulls in `x`.
+fn expand_groups(raw: &BTreeMap<String, Vec<toml::Value>>) -> BTreeMap<String, Vec<String>> {
+    fn expand(name: &str, raw: &BTreeMap<String, Vec<toml::Value>>, depth: usize, out: &mut Vec<String>) {
+        if depth > 16 {
+            return; // a cycle; the build front-ends reject it, we just stop
+        }
+        for item in raw.get(name).into_iter().flatten() {
+            match item {
+                toml::Value::String(req) => out.push(req.clone()),
+                toml::Value::Table(t) => {
+                    if let Some(toml::Value::String(inc)) = t.get("include-group") {
+                        expand(inc, raw, depth + 1, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    raw.keys()
+        .map(|k| {
+            let mut out = Vec::new();
+            expand(k, raw, 0, &mut out);
+            (k.clone(), out)
+        })
+        .collect()
 }
 
 impl PyprojectDoc {
@@ -179,6 +261,12 @@ impl PyprojectDoc {
         Project {
             name: self.project.as_ref().and_then(|p| p.name.clone()),
             version_from_git: dynamic && (scm_backend || scm_configured),
+            extras: self.project.as_ref().map(|p| p.optional_dependencies.clone()).unwrap_or_default(),
+            groups: expand_groups(&self.dependency_groups),
+            coverage_fail_under: tool
+                .and_then(|t| t.coverage.as_ref())
+                .and_then(|c| c.report.as_ref())
+                .and_then(|r| r.fail_under),
         }
     }
 }
@@ -188,6 +276,7 @@ impl PyprojectDoc {
 struct RawConfig {
     defaults: Option<bool>,
     python: Option<String>,
+    lock: Option<Spanned<String>>,
     #[serde(default)]
     checks: BTreeMap<String, Spanned<RawCheck>>,
 }
@@ -203,6 +292,50 @@ struct RawCheck {
     env: Option<Vec<Spanned<String>>>,
     timeout: Option<Spanned<u64>>,
     enabled: Option<bool>,
+    tool: Option<Spanned<String>>,
+    args: Option<Spanned<Vec<String>>>,
+    paths: Option<Spanned<Vec<String>>>,
+    fail_under: Option<Spanned<f64>>,
+    index_url: Option<Spanned<String>>,
+    strict: Option<Spanned<bool>>,
+    ttl: Option<Spanned<u64>>,
+    doctest: Option<Spanned<bool>>,
+}
+
+impl RawCheck {
+    /// The kind-specific options that are set, with their spans, for applicability checks.
+    fn set_options(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
+        let mut v = Vec::new();
+        macro_rules! push {
+            ($field:ident, $name:literal) => {
+                if let Some(x) = &self.$field {
+                    v.push(($name, x.span()));
+                }
+            };
+        }
+        push!(tool, "tool");
+        push!(args, "args");
+        push!(paths, "paths");
+        push!(fail_under, "fail-under");
+        push!(index_url, "index-url");
+        push!(strict, "strict");
+        push!(ttl, "ttl");
+        push!(doctest, "doctest");
+        v
+    }
+
+    fn options(&self) -> Options {
+        Options {
+            tool: self.tool.as_ref().map(|s| s.get_ref().clone()),
+            args: self.args.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default(),
+            paths: self.paths.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default(),
+            fail_under: self.fail_under.as_ref().map(|s| *s.get_ref()),
+            index_url: self.index_url.as_ref().map(|s| s.get_ref().clone()),
+            strict: self.strict.as_ref().map(|s| *s.get_ref()),
+            ttl: self.ttl.as_ref().map(|s| *s.get_ref()),
+            doctest: self.doctest.as_ref().map(|s| *s.get_ref()),
+        }
+    }
 }
 
 /// Parses and resolves the config found in a tree.
@@ -308,18 +441,63 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str) -> Result<Config, E
             }
         }
     }
+    // A built-in's own needs (`test` needs `wheel`, ...) must be enabled too.
+    for c in &checks {
+        for need in c.kind.builtin_needs() {
+            if !checks.iter().any(|x| x.name == *need) {
+                let span = raw.checks.get(*need).or_else(|| raw.checks.get(&c.name)).map(|t| t.span());
+                return Err(Error::Config(ConfigError::at(
+                    file,
+                    text,
+                    span,
+                    format!(
+                        "check `{}` needs `{need}`, which is disabled: enable `{need}`, or disable `{}` too",
+                        c.name, c.name
+                    ),
+                )));
+            }
+        }
+    }
     if let Some(cycle) = find_cycle(&checks) {
         let span = raw.checks.get(&cycle[0]).map_or(0..0, |t| t.span());
         return Err(err(span, format!("`needs` forms a cycle: {}", cycle.join(" -> "))));
     }
-    Ok(Config { source, python: raw.python, checks, project: Project::default() })
+    Ok(Config {
+        source,
+        python: raw.python,
+        checks,
+        project: Project::default(),
+        lock: raw.lock.map(|l| l.into_inner()),
+    })
 }
 
 fn build(name: &str, kind: CheckKind, t: &RawCheck, text: &str, file: &str) -> Result<CheckDef, Error> {
-    let defaults = kind.defaults();
     let err = |span: std::ops::Range<usize>, msg: String| {
         Error::Config(ConfigError::at(file, text, Some(span), msg))
     };
+    for (option, span) in t.set_options() {
+        if !kind.accepts(option) {
+            let takers = CheckKind::BUILTINS.iter().filter(|k| k.accepts(option)).map(|k| k.name());
+            return Err(err(
+                span,
+                format!(
+                    "check `{name}` does not take `{option}` (it applies to: {})",
+                    takers.collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    let options = t.options();
+    if let (Some(tool), Some(span)) = (&options.tool, t.tool.as_ref().map(|s| s.span())) {
+        let allowed = kind.tools();
+        if !allowed.contains(&tool.as_str()) {
+            return Err(err(
+                span,
+                format!("check `{name}`: unknown tool `{tool}` (one of: {})", allowed.join(", ")),
+            ));
+        }
+    }
+    let defaults = kind.defaults(&options);
     let run = match &t.run {
         Some(run) => {
             let empty = match run.get_ref() {
@@ -356,9 +534,18 @@ fn build(name: &str, kind: CheckKind, t: &RawCheck, text: &str, file: &str) -> R
         deps: t.deps.clone().unwrap_or_else(|| defaults.deps.clone()),
         stages,
         inputs: t.inputs.clone().unwrap_or_default(),
-        needs: t.needs.iter().flatten().map(|n| n.get_ref().clone()).collect(),
+        needs: {
+            let mut needs: Vec<String> = kind.builtin_needs().iter().map(|s| s.to_string()).collect();
+            for n in t.needs.iter().flatten() {
+                if !needs.contains(n.get_ref()) {
+                    needs.push(n.get_ref().clone());
+                }
+            }
+            needs
+        },
         env: t.env.iter().flatten().map(|n| n.get_ref().clone()).collect(),
         timeout: Duration::from_secs(timeout),
+        options,
     })
 }
 
@@ -409,9 +596,12 @@ mod tests {
     }
 
     #[test]
-    fn zero_config_gives_lint_and_format() {
+    fn zero_config_gives_the_standard_suite() {
         let c = load(None, Some("[project]\nname = \"x\"\n")).unwrap();
-        assert_eq!(names(&c), ["lint", "format"]);
+        assert_eq!(names(&c), ["lint", "format", "wheel", "test", "coverage", "version", "docs"]);
+        assert_eq!(c.check("test").unwrap().needs, ["wheel"]);
+        assert_eq!(c.check("coverage").unwrap().needs, ["test"]);
+        assert_eq!(c.check("version").unwrap().stages, [Stage::PrePush]);
         assert_eq!(
             c.checks[0].run,
             RunSpec::Argv(vec!["ruff".into(), "check".into(), "--no-cache".into(), ".".into()])
@@ -441,7 +631,7 @@ enabled = false
 deps = ["ruff==0.11.8"]
 "#;
         let c = load(None, Some(text)).unwrap();
-        assert_eq!(names(&c), ["lint", "zeta", "alpha"]);
+        assert_eq!(names(&c), ["lint", "wheel", "test", "coverage", "version", "docs", "zeta", "alpha"]);
         assert_eq!(c.checks[0].deps, ["ruff==0.11.8"]);
         assert_eq!(c.check("zeta").unwrap().run, RunSpec::Shell("echo z".into()));
         assert_eq!(c.check("zeta").unwrap().stages, [Stage::PrePush]);
@@ -495,6 +685,31 @@ deps = ["ruff==0.11.8"]
         let p = load(None, Some(fixed)).unwrap().project;
         assert!(!p.version_from_git);
         assert_eq!(p.name.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn options_are_validated_per_kind() {
+        let e = load(Some("[checks.lint]\nfail-under = 80\n"), None).unwrap_err().to_string();
+        assert!(e.starts_with("hookgate.toml:2:14:") && e.contains("does not take `fail-under`"), "{e}");
+        let e = load(Some("[checks.format]\ntool = \"yapf\"\n"), None).unwrap_err().to_string();
+        assert!(e.contains("unknown tool `yapf`"), "{e}");
+        let c = load(Some("[checks.coverage]\nfail-under = 85\n[checks.lint]\ntool = \"flake8\"\n"), None)
+            .unwrap();
+        assert_eq!(c.check("coverage").unwrap().options.fail_under, Some(85.0));
+        assert_eq!(c.check("lint").unwrap().deps, ["flake8"]);
+        let e = load(Some("[checks.wheel]\nenabled = false\n"), None).unwrap_err().to_string();
+        assert!(e.contains("check `test` needs `wheel`, which is disabled"), "{e}");
+    }
+
+    #[test]
+    fn project_facts_feed_the_builtins() {
+        let text = "[project]\nname = \"p\"\n[project.optional-dependencies]\ndocs = [\"sphinx\"]\n\
+                    [dependency-groups]\ntest = [\"pytest\", {include-group = \"extra\"}]\nextra = [\"hypothesis\"]\n\
+                    [tool.coverage.report]\nfail_under = 75\n";
+        let p = load(None, Some(text)).unwrap().project;
+        assert_eq!(p.coverage_fail_under, Some(75.0));
+        assert_eq!(p.requirements_for(&["test"], &["test"]).unwrap().1, ["pytest", "hypothesis"]);
+        assert_eq!(p.requirements_for(&["docs"], &["docs"]).unwrap().0, "extra `docs`");
     }
 
     #[test]

@@ -212,6 +212,18 @@ impl Repo {
         Ok(Some(text))
     }
 
+    /// Whether `path` is a directory in `tree`.
+    pub fn is_dir(&self, tree: Oid, path: &str) -> Result<bool> {
+        let tree = self.inner.find_tree(tree).context("finding the tree under test")?;
+        Ok(tree.get_path(Path::new(path)).is_ok_and(|e| e.kind() == Some(ObjectType::Tree)))
+    }
+
+    /// The object id at `path` in `tree`, if any.
+    pub fn path_id(&self, tree: Oid, path: &str) -> Result<Option<Oid>> {
+        let tree = self.inner.find_tree(tree).context("finding the tree under test")?;
+        Ok(tree.get_path(Path::new(path)).ok().map(|e| e.id()))
+    }
+
     /// The `(path, object id)` pairs a check's `inputs` select in `tree`: a plain path names a
     /// subtree or blob directly; a pattern with glob characters is matched against every blob.
     pub fn input_ids(&self, tree: Oid, patterns: &[String]) -> Result<Vec<(String, Oid)>> {

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::cache::SCHEMA;
+use crate::checks::CheckKind;
 use crate::config::{CheckDef, Config, Stage};
 use crate::env::HostEnv;
 use crate::error::Error;
@@ -52,6 +53,8 @@ pub struct PlannedCheck {
     pub needs: Vec<usize>,
     /// Why it is skipped before running, if it is (`HOOKGATE_SKIP`).
     pub skip: Option<String>,
+    /// Seconds a cached pass stays valid (`version`: someone may publish meanwhile).
+    pub ttl: Option<u64>,
 }
 
 /// The checks of one run over one tree, in dependency order.
@@ -65,6 +68,8 @@ pub struct Plan {
     pub checks: Vec<PlannedCheck>,
     /// Variables derived from the tree for every check and its setup (the version from git).
     pub tree_env: BTreeMap<String, String>,
+    /// The tree's configuration (project facts and lock file for the built-ins).
+    pub config: Config,
 }
 
 /// Builds the plan for `selection` over `tree`.
@@ -157,12 +162,35 @@ pub fn build(
             "needs": need_keys,
             "tree_env": tree_env,
             "input": input,
+            "options": def.options,
+            "variant": variant(def, config, repo, tree)?,
         });
         let key = digest(&key_inputs);
-        let skip = host.skip.iter().any(|s| s == &def.name).then(|| "skipped by HOOKGATE_SKIP".to_string());
-        checks.push(PlannedCheck { def: def.clone(), key, key_inputs, needs, skip });
+        let skip = match host.skip.iter().any(|s| s == &def.name) {
+            true => Some("skipped by HOOKGATE_SKIP".to_string()),
+            false => def.kind.not_applicable(def, repo, tree)?,
+        };
+        let ttl = (def.kind == CheckKind::Version)
+            .then(|| def.options.ttl.unwrap_or(crate::checks::DEFAULT_VERSION_TTL));
+        checks.push(PlannedCheck { def: def.clone(), key, key_inputs, needs, skip, ttl });
     }
-    Ok(Plan { tree: tree.clone(), stage: selection.label(), checks, tree_env })
+    Ok(Plan { tree: tree.clone(), stage: selection.label(), checks, tree_env, config: config.clone() })
+}
+
+/// What else a built-in's result depends on beyond its definition and input tree: whether the
+/// test run is measured, and the files its environment is installed from (which matter even
+/// when `inputs` narrows the key).
+fn variant(def: &CheckDef, config: &Config, repo: &Repo, tree: &TreeRef) -> Result<Value> {
+    let id =
+        |path: &str| -> Result<Option<String>> { Ok(repo.path_id(tree.tree, path)?.map(|o| o.to_string())) };
+    Ok(match def.kind {
+        CheckKind::Test | CheckKind::Docs | CheckKind::Coverage => json!({
+            "coverage": config.check("coverage").is_some(),
+            "pyproject": id("pyproject.toml")?,
+            "lock": match &config.lock { Some(l) => json!([l, id(l)?]), None => Value::Null },
+        }),
+        _ => Value::Null,
+    })
 }
 
 /// SHA-256 of the canonical JSON (object keys sorted) of `value`, in hex.

@@ -65,6 +65,7 @@ impl TreeReport<'_> {
                 Status::Pass => ("pass", &green),
                 Status::Fail => ("FAIL", &red),
                 Status::Skipped => ("skipped", &dim),
+                Status::Unknown => ("unknown", &dim),
             };
             let cached = if o.cached { "yes" } else { "no" };
             let time = format!("{:.2}s", o.duration_ms as f64 / 1000.0);

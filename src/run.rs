@@ -5,6 +5,7 @@
 //! recorded only for checks that finished; a cancelled run returns [`Error::Interrupted`] after
 //! every child is killed and every scratch directory removed.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,12 +18,12 @@ use serde::Serialize;
 use tempfile::TempDir;
 
 use crate::cache::{Cache, Record, SCHEMA, Verdict, now_secs};
-use crate::config::RunSpec;
+use crate::checks::{Invocation, RunOutcome};
 use crate::env::HostEnv;
 use crate::error::Error;
 use crate::git::{Repo, short};
 use crate::plan::{Plan, PlannedCheck};
-use crate::process::{Cancel, Cmd, Exit};
+use crate::process::{Cancel, Exit};
 use crate::venv::{Installer, Interpreter, VenvBuilder, find_installer};
 
 /// A check's status in a report.
@@ -33,8 +34,10 @@ pub enum Status {
     Pass,
     /// It failed.
     Fail,
-    /// It did not run (skipped by the user, or something it needs did not pass).
+    /// It did not run (skipped by the user, not applicable, or a need did not pass).
     Skipped,
+    /// It ran but reached no verdict (the index did not answer); never cached.
+    Unknown,
 }
 
 /// What happened to one check.
@@ -101,7 +104,7 @@ fn from_record(c: &PlannedCheck, r: &Record) -> Outcome {
         duration_ms: r.duration_ms,
         key: c.key.clone(),
         log: Some(r.log.clone()),
-        reports: Vec::new(),
+        reports: r.reports.clone(),
         reason: None,
     }
 }
@@ -119,7 +122,7 @@ pub fn from_cache(plan: &Plan, cache: &Cache) -> Option<Vec<Outcome>> {
             out.push(skipped(c, format!("needs `{}`, which did not pass", out[*bad].name)));
             continue;
         }
-        out.push(from_record(c, &cache.get(&c.key)?));
+        out.push(from_record(c, &cached_record(cache, c)?));
     }
     Some(out)
 }
@@ -182,7 +185,7 @@ impl Runner<'_> {
                         continue;
                     }
                     if !self.force
-                        && let Some(r) = self.cache.get(&c.key)
+                        && let Some(r) = cached_record(self.cache, c)
                     {
                         slots[i] = Slot::Done(from_record(c, &r));
                         continue;
@@ -293,45 +296,83 @@ impl Worker<'_> {
         )
         .context("writing the log")?;
 
+        let src = scratch.path().join("src");
+        let setup_env: BTreeMap<String, String> =
+            self.host.setup_env().into_iter().chain(plan.tree_env.clone()).collect();
         let venv = VenvBuilder {
             dir: scratch.path().join("venv"),
             interp: self.interp,
             installer: self.installer,
-            env: self.host.setup_env().into_iter().chain(plan.tree_env.clone()).collect(),
-            cwd: scratch.path().join("src"),
+            env: setup_env.clone(),
+            cwd: src.clone(),
         };
-        let mut exit = venv.create(&c.def.deps, &mut log, deadline, self.cancel)?;
+        let reports = self.cache.reports_dir(&c.key);
+        std::fs::remove_dir_all(&reports).ok();
+        std::fs::create_dir_all(&reports).with_context(|| format!("creating {}", reports.display()))?;
+        let artifacts = scratch.path().join("artifacts");
+        std::fs::create_dir_all(&artifacts).context("creating the artifacts directory")?;
+
+        let mut outcome = RunOutcome::Exit(venv.create(&c.def.deps, &mut log, deadline, self.cancel)?);
         let mut tools = Vec::new();
-        if exit.success() {
-            let mut env = self.host.check_env(&venv.dir, &scratch.path().join("tmp"), &c.def.env);
-            env.extend(plan.tree_env.clone());
-            let src = scratch.path().join("src");
-            let cmd = match &c.def.run {
-                RunSpec::Argv(argv) => {
-                    Cmd { program: argv[0].clone(), args: argv[1..].to_vec(), cwd: src, env }
-                }
-                RunSpec::Shell(s) => Cmd::new("sh", &["-c", s], &src, env),
+        if outcome == RunOutcome::Exit(Exit::Code(0)) {
+            let mut check_env = self.host.check_env(&venv.dir, &scratch.path().join("tmp"), &c.def.env);
+            check_env.extend(plan.tree_env.clone());
+            let needs = c
+                .needs
+                .iter()
+                .map(|&j| (plan.checks[j].def.name.clone(), self.cache.artifacts_dir(&plan.checks[j].key)))
+                .collect();
+            let mut inv = Invocation {
+                def: &c.def,
+                src,
+                scratch: scratch.path().to_path_buf(),
+                venv: venv.dir.clone(),
+                interp: self.interp,
+                installer: self.installer,
+                check_env,
+                setup_env,
+                log: log.try_clone().context("sharing the log")?,
+                deadline,
+                cancel: self.cancel,
+                artifacts: artifacts.clone(),
+                needs,
+                reports: reports.clone(),
             };
-            exit = cmd.run_logged(&mut log, deadline, self.cancel)?;
+            outcome = match c.def.kind.execute(&mut inv, &plan.config) {
+                Ok(o) => o,
+                Err(e) => {
+                    writeln!(log, "hookgate: {e:#}").ok();
+                    RunOutcome::Exit(Exit::Code(1))
+                }
+            };
             tools = venv.freeze();
-        } else if exit != Exit::Cancelled && exit != Exit::TimedOut {
+        } else if !matches!(outcome, RunOutcome::Exit(Exit::Cancelled | Exit::TimedOut)) {
             writeln!(log, "hookgate: could not prepare the check's venv (see above)").ok();
         }
         let duration_ms = start.elapsed().as_millis() as u64;
         drop(log);
         // Keep the log under its key; a concurrent run of the same key simply replaces it.
         tmp_log.persist(&final_log).context("saving the check's log")?;
-        let (status, reason, record) = match exit {
-            Exit::Code(0) => (Status::Pass, None, true),
-            Exit::Cancelled => return Err(Error::Interrupted.into()),
-            Exit::TimedOut => (
+        let strict = c.def.options.strict == Some(true);
+        let (status, reason, record) = match outcome {
+            RunOutcome::Exit(Exit::Code(0)) => (Status::Pass, None, true),
+            RunOutcome::Exit(Exit::Cancelled) => return Err(Error::Interrupted.into()),
+            RunOutcome::Exit(Exit::TimedOut) => (
                 Status::Fail,
                 Some(format!("timed out after {}s (not cached)", c.def.timeout.as_secs())),
                 false,
             ),
-            Exit::NotFound => (Status::Fail, Some("command not found".to_string()), true),
-            _ => (Status::Fail, None, true),
+            RunOutcome::Exit(Exit::NotFound) => (Status::Fail, Some("command not found".to_string()), true),
+            RunOutcome::Exit(_) => (Status::Fail, None, true),
+            RunOutcome::Unknown(why) if strict => {
+                (Status::Fail, Some(format!("{why} (strict; not cached)")), false)
+            }
+            RunOutcome::Unknown(why) => (Status::Unknown, Some(format!("{why} (not cached)")), false),
         };
+        if status == Status::Pass && c.def.kind.keeps_artifacts() {
+            self.cache.keep_artifacts(&c.key, &artifacts)?;
+        }
+        let report_files = list_reports(&reports);
         if record && !self.cancel.is_cancelled() {
             let verdict = if status == Status::Pass { Verdict::Pass } else { Verdict::Fail };
             let rec = Record {
@@ -344,6 +385,7 @@ impl Worker<'_> {
                 log: final_log.clone(),
                 tree: plan.tree.tree.to_string(),
                 key_inputs: c.key_inputs.clone(),
+                reports: report_files.clone(),
             };
             self.cache.put(&c.key, &rec)?;
         }
@@ -355,10 +397,34 @@ impl Worker<'_> {
             duration_ms,
             key: c.key.clone(),
             log: Some(final_log),
-            reports: Vec::new(),
+            reports: report_files,
             reason,
         })
     }
+}
+
+/// The entries of a reports directory (files and sub-directories such as `html/`).
+fn list_reports(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The record that answers `c`, if there is a valid one: a check that keeps artifacts needs
+/// them still on disk, and a check with a `ttl` (the version check) only reuses a recent pass.
+pub fn cached_record(cache: &Cache, c: &PlannedCheck) -> Option<Record> {
+    let r = cache.get(&c.key)?;
+    if r.verdict == Verdict::Pass && c.def.kind.keeps_artifacts() && !cache.artifacts_dir(&c.key).is_dir() {
+        return None;
+    }
+    if let Some(ttl) = c.ttl
+        && now_secs().saturating_sub(r.finished_at) > ttl
+    {
+        return None;
+    }
+    Some(r)
 }
 
 fn status_word(s: Status) -> &'static str {
@@ -366,6 +432,7 @@ fn status_word(s: Status) -> &'static str {
         Status::Pass => "pass",
         Status::Fail => "FAIL",
         Status::Skipped => "skipped",
+        Status::Unknown => "unknown",
     }
 }
 

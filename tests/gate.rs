@@ -62,6 +62,10 @@ fn commit_all_reads_the_index_git_names_in_git_index_file() {
 #[test]
 fn push_checks_the_pushed_tip_and_a_repush_is_decided_from_cache() {
     let ctx = TestContext::new("clean");
+    // The whole default suite, but the PyPI version check, whose answer depends on the network.
+    ctx.write("hookgate.toml", "[checks.version]\nenabled = false\n");
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "-m", "no version check"]);
     ctx.install();
     ctx.write("untracked_broken.py", LINT_ERROR); // invisible: not committed
     ctx.git(&["checkout", "-q", "-b", "feature/x"]);
@@ -70,15 +74,18 @@ fn push_checks_the_pushed_tip_and_a_repush_is_decided_from_cache() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("pre-push on refs/heads/feature/x"), "{err}");
     assert!(err.contains("lint") && err.contains("pass"), "{err}");
+    for check in ["lint", "format", "wheel", "test", "coverage", "docs"] {
+        assert!(err.contains(check), "{check} missing: {err}");
+    }
     let records = ctx.record_count();
-    assert_eq!(records, 2, "lint and format were recorded");
+    assert_eq!(records, 6, "every check was recorded");
 
     // Same tree under another branch, and an amend of only the message: all from cache.
     ctx.git(&["checkout", "-q", "-b", "feature/y"]);
     ctx.git(&["commit", "-q", "--amend", "--no-verify", "-m", "reworded"]);
     let out = ctx.git_out(&["push", "origin", "feature/y"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("2 checks passed (cached)"), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("6 checks passed (cached)"), "{}", text(&out));
     assert_eq!(ctx.record_count(), records, "nothing ran again");
     assert!(ctx.scratch_dirs().is_empty(), "no venv or export was made: {:?}", ctx.scratch_dirs());
 }

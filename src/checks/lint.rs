@@ -1,14 +1,14 @@
-//! Built-in `lint`: ruff's linter over the whole snapshot, honouring the project's own
-//! `[tool.ruff]` settings because it runs from the snapshot's root.
+//! Built-in `lint`: ruff's linter (or flake8 with `tool = "flake8"`) over the whole snapshot,
+//! honouring the project's own settings because it runs from the snapshot's root.
 
 use super::{Defaults, argv};
-use crate::config::Stage;
+use crate::config::{Options, Stage};
 
-/// `ruff check .` at pre-commit and pre-push.
-pub fn defaults() -> Defaults {
-    Defaults {
-        run: argv(&["ruff", "check", "--no-cache", "."]),
-        deps: vec!["ruff".into()],
-        stages: vec![Stage::PreCommit, Stage::PrePush],
-    }
+/// `ruff check .` (or `flake8 .`) at pre-commit and pre-push.
+pub fn defaults(options: &Options) -> Defaults {
+    let (run, deps) = match options.tool.as_deref() {
+        Some("flake8") => (argv(&["flake8", "."]), vec!["flake8".into()]),
+        _ => (argv(&["ruff", "check", "--no-cache", "."]), vec!["ruff".into()]),
+    };
+    Defaults { run, deps, stages: vec![Stage::PreCommit, Stage::PrePush] }
 }

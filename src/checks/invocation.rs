@@ -1,0 +1,137 @@
+//! What a check executes through: its snapshot, its venv, the two environments, its log and
+//! deadline, the artifacts of the checks it needs, and where its own artifacts and reports go.
+//! Every process a kind starts goes through [`Invocation::run`], so logging, the deadline and
+//! cancellation apply to all of them alike.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::config::CheckDef;
+use crate::process::{Cancel, Cmd, Exit};
+use crate::venv::{Installer, Interpreter};
+
+/// How a kind's execution ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The last step's exit (success, or the first step that did not succeed).
+    Exit(Exit),
+    /// No verdict could be reached (e.g. the index did not answer); never cached as a pass.
+    Unknown(String),
+}
+
+/// One check's execution context.
+pub struct Invocation<'a> {
+    /// The check.
+    pub def: &'a CheckDef,
+    /// The exported tree.
+    pub src: PathBuf,
+    /// The check's scratch directory (holds `src`, the venv, helpers).
+    pub scratch: PathBuf,
+    /// The check's venv.
+    pub venv: PathBuf,
+    /// The interpreter the venv was made from.
+    pub interp: &'a Interpreter,
+    /// uv or pip.
+    pub installer: &'a Installer,
+    /// Scrubbed environment for the check's own commands.
+    pub check_env: BTreeMap<String, String>,
+    /// Environment for installs and builds (index settings, certificates, proxies).
+    pub setup_env: BTreeMap<String, String>,
+    /// The log every step appends to.
+    pub log: File,
+    /// When the check runs out of time.
+    pub deadline: Instant,
+    /// The run's cancellation flag.
+    pub cancel: &'a Cancel,
+    /// Where this check puts files for the checks that need it (kept on a pass).
+    pub artifacts: PathBuf,
+    /// Artifacts of the checks this one needs, by name.
+    pub needs: BTreeMap<String, PathBuf>,
+    /// Where this check writes reports (kept, listed in the JSON `reports`).
+    pub reports: PathBuf,
+}
+
+/// Returns early from a kind's `execute` when a step did not succeed.
+macro_rules! step {
+    ($e:expr) => {{
+        let exit = $e?;
+        if !exit.success() {
+            return Ok($crate::checks::RunOutcome::Exit(exit));
+        }
+    }};
+}
+pub(crate) use step;
+
+impl Invocation<'_> {
+    /// The venv's interpreter.
+    pub fn python(&self) -> PathBuf {
+        self.venv.join("bin").join("python")
+    }
+
+    /// A command in the scrubbed check environment, from the snapshot's root.
+    pub fn check_cmd(&self, program: impl Into<String>, args: &[&str]) -> Cmd {
+        Cmd::new(program, args, &self.src, self.check_env.clone())
+    }
+
+    /// A command in the setup environment (network, index settings), from the snapshot's root.
+    pub fn setup_cmd(&self, program: impl Into<String>, args: &[&str]) -> Cmd {
+        Cmd::new(program, args, &self.src, self.setup_env.clone())
+    }
+
+    /// Runs `cmd`, logging it and its output, under the check's deadline and cancellation.
+    pub fn run(&mut self, cmd: &Cmd) -> Result<Exit> {
+        cmd.run_logged(&mut self.log, self.deadline, self.cancel)
+    }
+
+    /// Installs requirement arguments (names, paths, `-r FILE`, flags) into the venv.
+    pub fn install(&mut self, args: &[String]) -> Result<Exit> {
+        if args.is_empty() {
+            return Ok(Exit::Code(0));
+        }
+        let python = self.python().display().to_string();
+        let cmd =
+            match self.installer {
+                Installer::Uv(uv) => self
+                    .setup_cmd(uv.display().to_string(), &["pip", "install", "--quiet", "--python", &python]),
+                Installer::Pip => self
+                    .setup_cmd(&python, &["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]),
+            };
+        self.run(&cmd.args(args.iter().cloned()))
+    }
+
+    /// Writes a line to the log.
+    pub fn note(&mut self, line: &str) {
+        writeln!(self.log, "hookgate: {line}").ok();
+    }
+
+    /// Writes a helper script into the scratch directory and returns its path.
+    pub fn helper(&self, name: &str, content: &str) -> Result<PathBuf> {
+        let path = self.scratch.join(name);
+        std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// The files in the artifacts directory of the needed check `name`.
+    pub fn needed_files(&self, name: &str) -> Result<Vec<PathBuf>> {
+        let dir =
+            self.needs.get(name).with_context(|| format!("check `{}` needs `{name}`", self.def.name))?;
+        list_files(dir)
+    }
+}
+
+/// The files directly inside `dir`, sorted.
+pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
