@@ -80,6 +80,8 @@ impl HostEnv {
         env.insert("PATH".to_string(), format!("{}:{}", venv.join("bin").display(), self.path()));
         env.insert("VIRTUAL_ENV".to_string(), venv.display().to_string());
         env.insert("TMPDIR".to_string(), tmp.display().to_string());
+        // Output goes to a log file, not a terminal: keep it free of escape codes.
+        env.insert("NO_COLOR".to_string(), "1".to_string());
         for k in ["HOME", "LANG"] {
             if let Some(v) = self.get(k) {
                 env.insert(k.to_string(), v.to_string());
