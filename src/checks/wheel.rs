@@ -43,8 +43,12 @@ pub fn execute(inv: &mut Invocation<'_>) -> Result<RunOutcome> {
             step!(inv.run(&inv.setup_cmd(&python, &["-m", "build", "--outdir", &out, "."])));
         }
     }
-    let dists: Vec<String> =
-        list_files(&inv.artifacts)?.iter().filter(|p| is_dist(p)).map(|p| p.display().to_string()).collect();
+    // Keep only the distributions (uv build also leaves a .gitignore): a release uploads
+    // exactly this directory.
+    for file in list_files(&inv.artifacts)?.iter().filter(|p| !is_dist(p)) {
+        std::fs::remove_file(file).ok();
+    }
+    let dists: Vec<String> = list_files(&inv.artifacts)?.iter().map(|p| p.display().to_string()).collect();
     let wheels: Vec<&String> = dists.iter().filter(|d| d.ends_with(".whl")).collect();
     if wheels.is_empty() || dists.len() == wheels.len() {
         inv.note("the build did not produce both an sdist and a wheel");

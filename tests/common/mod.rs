@@ -234,3 +234,79 @@ pub const CUSTOM_ONLY: &str = r#"defaults = false
 run = ["python", "-c", "print('ran ok')"]
 stages = ["pre-commit", "pre-push"]
 "#;
+
+/// A venv with pypiserver and twine from PyPI, made once per target dir (the tests run in
+/// parallel processes, so creation is serialised with a file lock).
+pub fn test_tools() -> PathBuf {
+    use std::os::unix::io::AsRawFd;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-tools");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join(".lock")).unwrap();
+    // SAFETY: flock on a descriptor we own; released when `lock` is dropped.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let venv = dir.join("venv");
+    if !dir.join("ready").exists() {
+        let run = |args: &[&str]| {
+            let out =
+                Command::new("uv").args(args).output().expect("uv is installed (./test.sh installs it)");
+            assert!(out.status.success(), "uv {args:?}: {}", text(&out));
+        };
+        let _ = std::fs::remove_dir_all(&venv);
+        run(&["venv", "--quiet", venv.to_str().unwrap()]);
+        let py = venv.join("bin/python");
+        run(&[
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            py.to_str().unwrap(),
+            "pypiserver",
+            "passlib",
+            "twine",
+            "setuptools",
+        ]);
+        std::fs::write(dir.join("ready"), "").unwrap();
+    }
+    venv.join("bin")
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A server process on loopback, killed on drop.
+pub struct Server {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Server {
+    /// Starts `cmd` (which must listen on `port`) and waits until it accepts connections.
+    pub fn start(mut cmd: Command, port: u16) -> Server {
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "server on port {port} did not start");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Server { child, url: format!("http://127.0.0.1:{port}") }
+    }
+
+    /// pypiserver serving (and accepting uploads into) `packages`, without authentication.
+    pub fn pypiserver(packages: &Path) -> Server {
+        let bin = test_tools();
+        let port = free_port();
+        let mut cmd = Command::new(bin.join("pypi-server"));
+        cmd.args(["run", "-i", "127.0.0.1", "-p", &port.to_string(), "-a", ".", "-P", "."]).arg(packages);
+        Server::start(cmd, port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}

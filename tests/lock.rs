@@ -1,0 +1,127 @@
+//! `[tool.hookgate] lock = "PATH"`: the test and docs environments install from a locked
+//! requirements file (with hashes), a `uv.lock` (via `uv export`) or a PEP 751 `pylock.toml`,
+//! and the lock's content is part of those checks' keys. Locks are made with the real uv.
+
+mod common;
+
+use std::process::Command;
+
+use common::{TestContext, checks, text};
+use serde_json::Value;
+
+fn uv(ctx: &TestContext, args: &[&str]) {
+    let mut cmd = Command::new("uv");
+    ctx.apply_env(&mut cmd);
+    let out = cmd.args(args).current_dir(&ctx.work).output().unwrap();
+    assert!(out.status.success(), "uv {args:?}: {}", text(&out));
+}
+
+fn locked(lock: &str, make: impl FnOnce(&TestContext), extra: &str) -> TestContext {
+    let ctx = TestContext::new("clean");
+    make(&ctx);
+    ctx.write("hookgate.toml", &format!("lock = \"{lock}\"\n[checks.version]\nenabled = false\n{extra}"));
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "-m", "lock"]);
+    ctx
+}
+
+fn log_of(v: &Value, check: &str) -> String {
+    std::fs::read_to_string(checks(v)[check]["log"].as_str().unwrap()).unwrap()
+}
+
+fn compile_requirements(ctx: &TestContext) {
+    ctx.write("requirements-test.in", "pytest\ncoverage\n");
+    uv(
+        ctx,
+        &[
+            "pip",
+            "compile",
+            "--quiet",
+            "--generate-hashes",
+            "requirements-test.in",
+            "-o",
+            "requirements-test.txt",
+        ],
+    );
+}
+
+#[test]
+fn requirements_with_hashes_install_with_require_hashes_and_a_bad_hash_fails() {
+    let ctx = locked("requirements-test.txt", compile_requirements, "");
+    let (v, out) = ctx.json(&["run", "test"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out), log_of(&v, "test"));
+    let log = log_of(&v, "test");
+    assert!(log.contains("--require-hashes -r") && log.contains("requirements-test.txt"), "{log}");
+
+    // Corrupt every hash of the lock: the install must refuse it.
+    let lock = std::fs::read_to_string(ctx.work.join("requirements-test.txt")).unwrap();
+    ctx.write("requirements-test.txt", &lock.replace("--hash=sha256:", "--hash=sha256:0"));
+    ctx.git(&["commit", "-q", "-am", "tampered"]);
+    let (v, out) = ctx.json(&["run", "test"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(log_of(&v, "test").to_lowercase().contains("hash"), "{}", log_of(&v, "test"));
+}
+
+#[test]
+fn lock_content_is_part_of_the_key_even_with_narrow_inputs() {
+    let ctx = locked(
+        "requirements-test.txt",
+        compile_requirements,
+        "[checks.test]\ninputs = [\"src\", \"tests\"]\n",
+    );
+    let (a, out) = ctx.json(&["run", "test"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let lock = std::fs::read_to_string(ctx.work.join("requirements-test.txt")).unwrap();
+    ctx.write("requirements-test.txt", &format!("{lock}# relocked\n"));
+    ctx.git(&["commit", "-q", "-am", "relock"]);
+    let (b, _) = ctx.json(&["run", "test"]);
+    assert_ne!(checks(&a)["test"]["key"], checks(&b)["test"]["key"]);
+    assert_eq!(checks(&b)["test"]["cached"], false);
+}
+
+#[test]
+fn uv_lock_is_exported_and_installed_for_test_and_docs() {
+    let ctx = locked("uv.lock", |ctx| uv(ctx, &["lock", "--quiet"]), "");
+    let (v, out) = ctx.json(&["run", "test", "docs"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out), log_of(&v, "test"));
+    for check in ["test", "docs"] {
+        let log = log_of(&v, check);
+        assert!(log.contains("uv export --frozen") && log.contains("--require-hashes"), "{check}: {log}");
+    }
+}
+
+#[test]
+fn pylock_toml_installs_directly() {
+    let make = |ctx: &TestContext| {
+        uv(ctx, &["lock", "--quiet"]);
+        uv(
+            ctx,
+            &[
+                "export",
+                "--frozen",
+                "--quiet",
+                "--format",
+                "pylock.toml",
+                "--no-emit-project",
+                "--all-extras",
+                "-o",
+                "pylock.toml",
+            ],
+        );
+    };
+    let ctx = locked("pylock.toml", make, "");
+    let (v, out) = ctx.json(&["run", "test"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out), log_of(&v, "test"));
+    assert!(log_of(&v, "test").contains("-r") && log_of(&v, "test").contains("pylock.toml"));
+}
+
+#[test]
+fn a_lock_missing_from_the_tree_fails_with_a_clear_message() {
+    let ctx = locked("requirements-missing.txt", |_| {}, "");
+    let (v, out) = ctx.json(&["run", "test"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        log_of(&v, "test")
+            .contains("`requirements-missing.txt` named by [tool.hookgate] lock is not in this tree")
+    );
+}

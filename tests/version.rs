@@ -1,0 +1,127 @@
+//! The `version` check against real package indexes on loopback: pypiserver (PEP 503 HTML,
+//! uploads with twine) and a minimal PEP 691 JSON index, plus an index that is down.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Server, TestContext, checks, text};
+use serde_json::Value;
+
+fn with_index(index: &str, extra: &str) -> TestContext {
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", &format!("[checks.version]\nindex-url = \"{index}\"\n{extra}"));
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "-m", "local index"]);
+    ctx
+}
+
+fn run_version(ctx: &TestContext, extra: &[&str]) -> (Value, std::process::Output) {
+    let mut args = vec!["run", "version"];
+    args.extend(extra);
+    ctx.json(&args)
+}
+
+fn log_of(v: &Value) -> String {
+    std::fs::read_to_string(checks(v)["version"]["log"].as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn free_then_taken_on_pypiserver_after_a_twine_upload() {
+    let packages = tempfile::tempdir().unwrap();
+    let server = Server::pypiserver(packages.path());
+    let index = format!("{}/simple/", server.url);
+    let ctx = with_index(&index, "");
+    let (v, out) = run_version(&ctx, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out), log_of(&v));
+    assert_eq!(checks(&v)["version"]["status"], "pass");
+    assert!(log_of(&v).contains("0.1.0 is free"), "{}", log_of(&v));
+
+    // Upload the very dists the wheel check built, then ask again.
+    let wheel_key = checks(&v)["wheel"]["key"].as_str().unwrap().to_string();
+    let artifacts = ctx.work.join(".git/hookgate/artifacts").join(wheel_key);
+    let dists: Vec<_> = std::fs::read_dir(&artifacts).unwrap().map(|e| e.unwrap().path()).collect();
+    let upload = Command::new(common::test_tools().join("twine"))
+        .args(["upload", "--non-interactive", "--repository-url", &server.url, "-u", "x", "-p", "x"])
+        .args(&dists)
+        .output()
+        .unwrap();
+    assert!(upload.status.success(), "{}", text(&upload));
+
+    // Within the ttl the pass would be reused; --force asks the index again.
+    let (v, _) = run_version(&ctx, &[]);
+    assert_eq!(checks(&v)["version"]["cached"], true);
+    let (v, out) = run_version(&ctx, &["--force"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let log = log_of(&v);
+    assert!(log.contains("PEP 503 HTML"), "{log}");
+    assert!(log.contains(&format!("hookgate-sample 0.1.0 is already on {index}")), "{log}");
+    // A taken version is a cached failure: the next push fails at once.
+    let (v, _) = run_version(&ctx, &[]);
+    assert_eq!(
+        (checks(&v)["version"]["status"].as_str(), checks(&v)["version"]["cached"].as_bool()),
+        (Some("fail"), Some(true))
+    );
+}
+
+const JSON_INDEX: &str = r#"
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path.rstrip("/") != "/simple/hookgate-sample":
+            self.send_response(404); self.end_headers(); return
+        body = json.dumps({"meta": {"api-version": "1.1"}, "name": "hookgate-sample",
+            "files": [{"filename": "hookgate_sample-0.1.tar.gz", "url": "x", "hashes": {}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+        self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+#[test]
+fn pep691_json_index_and_pep440_equality_mark_the_version_taken() {
+    let port = common::free_port();
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", JSON_INDEX, &port.to_string()]);
+    let server = Server::start(cmd, port);
+    // The index lists 0.1 (an sdist); the wheel's version is 0.1.0: equal under PEP 440.
+    let ctx = with_index(&format!("{}/simple/", server.url), "");
+    let (v, out) = run_version(&ctx, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let log = log_of(&v);
+    assert!(log.contains("PEP 691 JSON") && log.contains("is already on"), "{log}");
+}
+
+#[test]
+fn unreachable_index_is_unknown_never_cached_and_blocks_only_when_strict() {
+    let index = format!("http://127.0.0.1:{}/simple/", common::free_port());
+    let ctx = with_index(&index, "");
+    let (v, out) = run_version(&ctx, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let c = &checks(&v)["version"];
+    assert_eq!(c["status"], "unknown");
+    assert!(c["reason"].as_str().unwrap().contains("unreachable"), "{c}");
+    let (v, _) = run_version(&ctx, &[]);
+    assert_eq!(checks(&v)["version"]["cached"], false, "an unknown verdict was cached");
+
+    let strict = with_index(&index, "strict = true\n");
+    let (v, out) = run_version(&strict, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(checks(&v)["version"]["status"], "fail");
+    let (v, _) = run_version(&strict, &[]);
+    assert_eq!(checks(&v)["version"]["cached"], false);
+}
+
+#[test]
+fn a_pass_is_reused_only_for_its_ttl() {
+    let packages = tempfile::tempdir().unwrap();
+    let server = Server::pypiserver(packages.path());
+    let ctx = with_index(&format!("{}/simple/", server.url), "ttl = 1\n");
+    let (v, _) = run_version(&ctx, &[]);
+    assert_eq!(checks(&v)["version"]["status"], "pass");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let (v, _) = run_version(&ctx, &[]);
+    assert_eq!(checks(&v)["version"]["cached"], false, "a pass older than its ttl was reused");
+    assert_eq!(checks(&v)["wheel"]["cached"], true);
+}
