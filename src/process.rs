@@ -138,7 +138,9 @@ impl Cmd {
             }
             Err(e) => return Err(e).with_context(|| format!("starting `{}`", self.display())),
         };
+        let started = Instant::now();
         let exit = wait(&handle, deadline, cancel)?;
+        writeln!(log, "hookgate: ({:.2}s)", started.elapsed().as_secs_f64()).ok();
         match &exit {
             Exit::TimedOut => writeln!(log, "hookgate: timed out; killed the process group").ok(),
             Exit::Cancelled => writeln!(log, "hookgate: interrupted; killed the process group").ok(),

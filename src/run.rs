@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -145,6 +145,7 @@ impl Runner<'_> {
         sweep_stale_scratch(&self.host.tmp_root);
         let installer = find_installer(self.interp, self.host);
         let progress = &Progress::new();
+        let board = &Board::new(plan.checks.len());
         let worker = &Worker {
             cache: self.cache,
             interp: self.interp,
@@ -165,29 +166,33 @@ impl Runner<'_> {
                     }
                     let c = &plan.checks[i];
                     if let Some(reason) = &c.skip {
-                        slots[i] = Slot::Done(skipped(c, reason.clone()));
+                        slots[i] = board.done(i, skipped(c, reason.clone()));
                         continue;
                     }
-                    let mut waiting = false;
-                    let mut failed_need = None;
+                    // A check starts (and prepares its venv) once every need is running or
+                    // done; it waits for them to pass before its own steps that use them.
+                    let (mut running_need, mut unstarted_need, mut failed_need) = (false, false, None);
                     for &j in &c.needs {
                         match &slots[j] {
                             Slot::Done(o) if o.status == Status::Pass => {}
                             Slot::Done(o) => failed_need = Some(o.name.clone()),
-                            _ => waiting = true,
+                            Slot::Running => running_need = true,
+                            Slot::Pending => unstarted_need = true,
                         }
                     }
                     if let Some(n) = failed_need {
-                        slots[i] = Slot::Done(skipped(c, format!("needs `{n}`, which did not pass")));
+                        slots[i] = board.done(i, skipped(c, format!("needs `{n}`, which did not pass")));
                         continue;
                     }
-                    if waiting {
+                    if unstarted_need {
                         continue;
                     }
                     if !self.force
                         && let Some(r) = cached_record(self.cache, c)
                     {
-                        slots[i] = Slot::Done(from_record(c, &r));
+                        if !running_need {
+                            slots[i] = board.done(i, from_record(c, &r));
+                        }
                         continue;
                     }
                     if stopping || running >= self.jobs {
@@ -206,7 +211,7 @@ impl Runner<'_> {
                     let tx = tx.clone();
                     let bar = progress.start(&c.def.name);
                     scope.spawn(move || {
-                        let result = worker.run_one(plan, c, scratch);
+                        let result = worker.run_one(plan, c, scratch, board);
                         match &result {
                             Ok(o) => progress.finish(&bar, &o.name, status_word(o.status), o.duration_ms),
                             Err(_) => progress.finish(&bar, &c.def.name, "interrupted", 0),
@@ -221,7 +226,7 @@ impl Runner<'_> {
                     Ok((i, result)) => {
                         running -= 1;
                         match result {
-                            Ok(o) => slots[i] = Slot::Done(o),
+                            Ok(o) => slots[i] = board.done(i, o),
                             Err(e) => {
                                 slots[i] = Slot::Pending;
                                 first_error.get_or_insert(e);
@@ -267,6 +272,58 @@ impl Runner<'_> {
     }
 }
 
+/// Verdicts of finished checks, shared with workers that wait for their needs.
+struct Board {
+    done: Mutex<Vec<Option<Status>>>,
+    changed: Condvar,
+}
+
+/// What a worker found when it waited for its needs.
+enum Needs {
+    /// All passed, after waiting this long.
+    Passed(Duration),
+    /// This need did not pass.
+    Failed(String),
+}
+
+impl Board {
+    fn new(n: usize) -> Board {
+        Board { done: Mutex::new(vec![None; n]), changed: Condvar::new() }
+    }
+
+    /// Records that check `i` finished (ran, came from the cache, or was skipped) and wakes
+    /// the workers waiting for it; every `Slot::Done` is made here, so none is missed.
+    fn done(&self, i: usize, outcome: Outcome) -> Slot {
+        if let Ok(mut done) = self.done.lock() {
+            done[i] = Some(outcome.status);
+        }
+        self.changed.notify_all();
+        Slot::Done(outcome)
+    }
+
+    /// Blocks until every need of `c` finished (or the run is cancelled).
+    fn wait(&self, plan: &Plan, c: &PlannedCheck, cancel: &Cancel) -> Result<Needs> {
+        let start = Instant::now();
+        let mut done = self.done.lock().map_err(|_| anyhow::anyhow!("a worker panicked"))?;
+        loop {
+            if cancel.is_cancelled() {
+                return Err(Error::Interrupted.into());
+            }
+            if let Some(&j) = c.needs.iter().find(|&&j| matches!(done[j], Some(s) if s != Status::Pass)) {
+                return Ok(Needs::Failed(plan.checks[j].def.name.clone()));
+            }
+            if c.needs.iter().all(|&j| done[j] == Some(Status::Pass)) {
+                return Ok(Needs::Passed(start.elapsed()));
+            }
+            done = self
+                .changed
+                .wait_timeout(done, Duration::from_millis(50))
+                .map_err(|_| anyhow::anyhow!("a worker panicked"))?
+                .0;
+        }
+    }
+}
+
 /// What a worker thread needs to run one check (all shareable across threads).
 struct Worker<'a> {
     cache: &'a Cache,
@@ -278,7 +335,7 @@ struct Worker<'a> {
 
 impl Worker<'_> {
     /// Runs one check in `scratch` and records its verdict if it finished.
-    fn run_one(&self, plan: &Plan, c: &PlannedCheck, scratch: TempDir) -> Result<Outcome> {
+    fn run_one(&self, plan: &Plan, c: &PlannedCheck, scratch: TempDir, board: &Board) -> Result<Outcome> {
         let start = Instant::now();
         let deadline = start + c.def.timeout;
         let final_log = self.cache.log_path(&c.key);
@@ -312,7 +369,8 @@ impl Worker<'_> {
         let artifacts = scratch.path().join("artifacts");
         std::fs::create_dir_all(&artifacts).context("creating the artifacts directory")?;
 
-        let mut outcome = RunOutcome::Exit(venv.create(&c.def.deps, &mut log, deadline, self.cancel)?);
+        let mut outcome =
+            RunOutcome::Exit(venv.create(c.def.kind.venv_deps(&c.def), &mut log, deadline, self.cancel)?);
         let mut tools = Vec::new();
         if outcome == RunOutcome::Exit(Exit::Code(0)) {
             let mut check_env = self.host.check_env(&venv.dir, &scratch.path().join("tmp"), &c.def.env);
@@ -338,13 +396,40 @@ impl Worker<'_> {
                 needs,
                 reports: reports.clone(),
             };
-            outcome = match c.def.kind.execute(&mut inv, &plan.config) {
+            outcome = match c.def.kind.prepare(&mut inv, &plan.config) {
                 Ok(o) => o,
                 Err(e) => {
                     writeln!(log, "hookgate: {e:#}").ok();
                     RunOutcome::Exit(Exit::Code(1))
                 }
             };
+            if outcome == RunOutcome::Exit(Exit::Code(0)) && !c.needs.is_empty() {
+                match board.wait(plan, c, self.cancel)? {
+                    Needs::Passed(waited) => {
+                        writeln!(
+                            log,
+                            "hookgate: waited {:.2}s for {}",
+                            waited.as_secs_f64(),
+                            need_names(plan, c)
+                        )
+                        .ok();
+                        inv.deadline += waited;
+                    }
+                    // Prepared for nothing: no verdict, no log, no record.
+                    Needs::Failed(need) => {
+                        return Ok(skipped(c, format!("needs `{need}`, which did not pass")));
+                    }
+                }
+            }
+            if outcome == RunOutcome::Exit(Exit::Code(0)) {
+                outcome = match c.def.kind.execute(&mut inv, &plan.config) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        writeln!(log, "hookgate: {e:#}").ok();
+                        RunOutcome::Exit(Exit::Code(1))
+                    }
+                };
+            }
             tools = venv.freeze();
         } else if !matches!(outcome, RunOutcome::Exit(Exit::Cancelled | Exit::TimedOut)) {
             writeln!(log, "hookgate: could not prepare the check's venv (see above)").ok();
@@ -401,6 +486,10 @@ impl Worker<'_> {
             reason,
         })
     }
+}
+
+fn need_names(plan: &Plan, c: &PlannedCheck) -> String {
+    c.needs.iter().map(|&j| format!("`{}`", plan.checks[j].def.name)).collect::<Vec<_>>().join(", ")
 }
 
 /// The entries of a reports directory (files and sub-directories such as `html/`).

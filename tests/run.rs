@@ -483,3 +483,27 @@ fn version_from_git_reaches_the_snapshot_and_ignores_commit_messages() {
     assert_eq!(checks(&v)["ver"]["key"], key);
     assert_eq!(checks(&v)["ver"]["cached"], true);
 }
+
+#[test]
+fn a_check_whose_need_comes_from_the_cache_still_runs() {
+    let ctx = with_config(
+        "clean",
+        "defaults = false\n[checks.base]\nrun = \"true\"\n[checks.top]\nrun = \"true\"\nneeds = [\"base\"]\n",
+    );
+    assert!(ctx.hookgate(&["run", "base"]).status.success());
+    let mut child =
+        ctx.hookgate_cmd(&["run", "top", "--json"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("hookgate hung waiting for a need answered from the cache");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = checks(&v);
+    assert_eq!((c["base"]["cached"].as_bool(), c["top"]["cached"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(c["top"]["status"], "pass");
+}

@@ -88,11 +88,35 @@ impl Invocation<'_> {
         cmd.run_logged(&mut self.log, self.deadline, self.cancel)
     }
 
-    /// Installs requirement arguments (names, paths, `-r FILE`, flags) into the venv.
-    pub fn install(&mut self, args: &[String]) -> Result<Exit> {
-        if args.is_empty() {
-            return Ok(Exit::Code(0));
+    /// Runs independent commands at the same time, each logging to its own file; the logs are
+    /// appended to the check's log in order. Returns every exit, in order.
+    pub fn run_parallel(&mut self, cmds: &[Cmd]) -> Result<Vec<Exit>> {
+        let mut logs = Vec::new();
+        for _ in cmds {
+            logs.push(tempfile::tempfile_in(&self.scratch).context("creating a step log")?);
         }
+        let (deadline, cancel) = (self.deadline, self.cancel);
+        let exits: Vec<Result<Exit>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = cmds
+                .iter()
+                .zip(logs.iter_mut())
+                .map(|(cmd, log)| scope.spawn(move || cmd.run_logged(log, deadline, cancel)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a step panicked"))))
+                .collect()
+        });
+        for mut log in logs {
+            use std::io::{Seek, SeekFrom};
+            log.seek(SeekFrom::Start(0)).context("reading a step log")?;
+            std::io::copy(&mut log, &mut self.log).context("appending a step log")?;
+        }
+        exits.into_iter().collect()
+    }
+
+    /// The command that installs requirement arguments (names, paths, `-r FILE`, flags).
+    pub fn install_cmd(&self, args: &[String]) -> Cmd {
         let python = self.python().display().to_string();
         let cmd =
             match self.installer {
@@ -101,7 +125,16 @@ impl Invocation<'_> {
                 Installer::Pip => self
                     .setup_cmd(&python, &["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]),
             };
-        self.run(&cmd.args(args.iter().cloned()))
+        cmd.args(args.iter().cloned())
+    }
+
+    /// Installs requirement arguments (names, paths, `-r FILE`, flags) into the venv.
+    pub fn install(&mut self, args: &[String]) -> Result<Exit> {
+        if args.is_empty() {
+            return Ok(Exit::Code(0));
+        }
+        let cmd = self.install_cmd(args);
+        self.run(&cmd)
     }
 
     /// Writes a line to the log.

@@ -141,6 +141,15 @@ impl CheckKind {
         }
     }
 
+    /// The requirements the runner installs into the venv before `execute` (the wheel check
+    /// installs its validators itself, while the build runs).
+    pub fn venv_deps(self, def: &CheckDef) -> &[String] {
+        match self {
+            CheckKind::Wheel => &[],
+            _ => &def.deps,
+        }
+    }
+
     /// Whether the kind keeps files for the checks that need it (a cached verdict without them
     /// is a miss).
     pub fn keeps_artifacts(self) -> bool {
@@ -153,6 +162,15 @@ impl CheckKind {
             CheckKind::Test => test::not_applicable(def, repo, tree),
             CheckKind::Docs => docs::not_applicable(repo, tree),
             _ => Ok(None),
+        }
+    }
+
+    /// Work that does not depend on the checks this one needs (installing tools), done while
+    /// they still run.
+    pub fn prepare(self, inv: &mut Invocation<'_>, config: &Config) -> Result<RunOutcome> {
+        match self {
+            CheckKind::Test => test::prepare(inv, config),
+            _ => Ok(RunOutcome::Exit(crate::process::Exit::Code(0))),
         }
     }
 

@@ -37,28 +37,20 @@ pub fn not_applicable(def: &CheckDef, repo: &Repo, tree: &TreeRef) -> Result<Opt
     Ok(Some("no tests/ or test/ directory (set `paths` to name the tests)".into()))
 }
 
-/// Install the wheel and test requirements, then run pytest through the runner script.
-pub fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<RunOutcome> {
-    let wheel = inv
-        .needed_files("wheel")?
-        .into_iter()
-        .find(|p| p.extension().is_some_and(|e| e == "whl"))
-        .context("the `wheel` check left no wheel")?;
-    let wheel = wheel.display().to_string();
-    let coverage = config.check("coverage").is_some();
+/// Installs the test requirements and tools (everything but the wheel) while `wheel` runs.
+pub fn prepare(inv: &mut Invocation<'_>, config: &Config) -> Result<RunOutcome> {
     let mut tools = vec!["pytest".to_string()];
-    if coverage {
+    if config.check("coverage").is_some() {
         tools.push("coverage".into());
     }
     match &config.lock {
         Some(path) => {
             let args = lock::install_args(inv, path)?;
             step!(inv.install(&args));
-            step!(inv.install(&["--no-deps".into(), wheel.clone()]));
             step!(inv.install(&tools));
         }
         None => {
-            let mut reqs = vec![wheel.clone()];
+            let mut reqs = Vec::new();
             if let Some((from, r)) = config.project.requirements_for(&["test", "tests"], &["test", "dev"]) {
                 inv.note(&format!("test requirements from {from}"));
                 reqs.extend(r);
@@ -69,6 +61,23 @@ pub fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<RunOutcome> 
             reqs.retain(|r| seen.insert(r.clone()));
             step!(inv.install(&reqs));
         }
+    }
+    Ok(RunOutcome::Exit(Exit::Code(0)))
+}
+
+/// Installs the wheel `wheel` built, then runs pytest through the runner script.
+pub fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<RunOutcome> {
+    let wheel = inv
+        .needed_files("wheel")?
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "whl"))
+        .context("the `wheel` check left no wheel")?;
+    let wheel = wheel.display().to_string();
+    let coverage = config.check("coverage").is_some();
+    match &config.lock {
+        // Locked: the lock provides every dependency; the wheel adds only itself.
+        Some(_) => step!(inv.install(&["--no-deps".into(), wheel.clone()])),
+        None => step!(inv.install(std::slice::from_ref(&wheel))),
     }
     let runner = inv.helper("hookgate_test_runner.py", RUNNER)?.display().to_string();
     let hidden = inv.scratch.join("hidden-source").display().to_string();

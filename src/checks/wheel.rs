@@ -27,18 +27,28 @@ pub fn is_dist(path: &std::path::Path) -> bool {
     name.ends_with(".whl") || name.ends_with(".tar.gz") || name.ends_with(".zip")
 }
 
-/// Build, then validate.
+/// The first exit that is not a success, if any.
+fn first_failure(exits: Vec<Exit>) -> Option<Exit> {
+    exits.into_iter().find(|e| !e.success())
+}
+
+/// Build (while the validators install), then validate (both validators at once).
 pub fn execute(inv: &mut Invocation<'_>) -> Result<RunOutcome> {
     let out = inv.artifacts.display().to_string();
     let interp = inv.interp.executable.display().to_string();
+    let validators = inv.install_cmd(&inv.def.deps);
     match inv.installer {
         Installer::Uv(uv) => {
-            let cmd = inv
+            let build = inv
                 .setup_cmd(uv.display().to_string(), &["build", "--python", &interp, "--out-dir", &out, "."]);
-            step!(inv.run(&cmd));
+            if let Some(failed) = first_failure(inv.run_parallel(&[build, validators])?) {
+                return Ok(RunOutcome::Exit(failed));
+            }
         }
         Installer::Pip => {
-            step!(inv.install(&["build".to_string()]));
+            let mut deps = inv.def.deps.clone();
+            deps.push("build".into());
+            step!(inv.install(&deps));
             let python = inv.python().display().to_string();
             step!(inv.run(&inv.setup_cmd(&python, &["-m", "build", "--outdir", &out, "."])));
         }
@@ -56,9 +66,7 @@ pub fn execute(inv: &mut Invocation<'_>) -> Result<RunOutcome> {
     }
     let mut twine = vec!["check", "--strict"];
     twine.extend(dists.iter().map(String::as_str));
-    step!(inv.run(&inv.check_cmd("twine", &twine)));
-    let mut cwc: Vec<&str> = Vec::new();
-    cwc.extend(wheels.iter().map(|w| w.as_str()));
-    step!(inv.run(&inv.check_cmd("check-wheel-contents", &cwc)));
-    Ok(RunOutcome::Exit(Exit::Code(0)))
+    let cwc: Vec<&str> = wheels.iter().map(|w| w.as_str()).collect();
+    let validations = [inv.check_cmd("twine", &twine), inv.check_cmd("check-wheel-contents", &cwc)];
+    Ok(RunOutcome::Exit(first_failure(inv.run_parallel(&validations)?).unwrap_or(Exit::Code(0))))
 }

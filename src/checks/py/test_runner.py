@@ -1,14 +1,15 @@
 """hookgate's test runner: pytest against the installed wheel, never the source tree.
 
-The wheel's top-level packages and modules are moved out of the snapshot (root and src/) while
-pytest runs, so every import resolves to site-packages; they are moved back afterwards. With
+The wheel's top-level packages and modules are moved out of the snapshot (root and src/), so
+every import resolves to site-packages; the snapshot is this check's own scratch copy, so they
+are not moved back, and pytest replaces this process (no second interpreter start-up). With
 --coverage-dir, pytest runs under coverage, measuring those packages, and the data files (plus
 the package names, for path mapping) are left there for the `coverage` check.
 """
 
 import argparse
+import os
 import shutil
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -57,12 +58,8 @@ def main():
         (Path(args.coverage_dir) / "packages.txt").write_text("\n".join(names) + "\n")
         cmd += ["-m", "coverage", "run", "--parallel-mode", f"--data-file={data}", "--source=" + ",".join(names)]
     cmd += ["-m", "pytest", "-p", "no:cacheprovider", *pytest_args]
-    try:
-        code = subprocess.call(cmd, cwd=root)
-    finally:
-        for dest, orig in reversed(moved):
-            shutil.move(str(dest), str(orig))
-    sys.exit(code)
+    os.chdir(root)
+    os.execv(sys.executable, cmd)
 
 
 if __name__ == "__main__":
