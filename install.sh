@@ -37,7 +37,7 @@ git remote add origin "$demo/remote.git"
 
 say "hookgate install"
 "$BIN" install
-say "hookgate run --all (cold: fresh venvs, real ruff)"
+say "hookgate run --all (cold: lint, format, wheel, test, coverage, version, docs in fresh venvs)"
 "$BIN" run --all
 say "git push origin main (every verdict already cached)"
 git push origin main

@@ -146,6 +146,7 @@ impl Runner<'_> {
         let installer = find_installer(self.interp, self.host);
         let progress = &Progress::new();
         let board = &Board::new(plan.checks.len());
+        let jobs = &Jobs::new(self.jobs);
         let worker = &Worker {
             cache: self.cache,
             interp: self.interp,
@@ -195,9 +196,10 @@ impl Runner<'_> {
                         }
                         continue;
                     }
-                    if stopping || running >= self.jobs {
+                    if stopping {
                         continue;
                     }
+                    let Some(permit) = jobs.try_take() else { continue };
                     // Export on this thread (git2 handles are not shared); run on a worker.
                     let scratch = match self.prepare_scratch(plan) {
                         Ok(s) => s,
@@ -211,7 +213,7 @@ impl Runner<'_> {
                     let tx = tx.clone();
                     let bar = progress.start(&c.def.name);
                     scope.spawn(move || {
-                        let result = worker.run_one(plan, c, scratch, board);
+                        let result = worker.run_one(plan, c, scratch, board, permit);
                         match &result {
                             Ok(o) => progress.finish(&bar, &o.name, status_word(o.status), o.duration_ms),
                             Err(_) => progress.finish(&bar, &c.def.name, "interrupted", 0),
@@ -222,7 +224,8 @@ impl Runner<'_> {
                 if running == 0 {
                     break;
                 }
-                match rx.recv_timeout(Duration::from_millis(50)) {
+                // Short timeout: a worker that starts waiting for its needs frees a job slot.
+                match rx.recv_timeout(Duration::from_millis(10)) {
                     Ok((i, result)) => {
                         running -= 1;
                         match result {
@@ -324,6 +327,65 @@ impl Board {
     }
 }
 
+/// The job limit: a counting semaphore of slots for checks doing work.
+struct Jobs {
+    free: Mutex<usize>,
+    changed: Condvar,
+}
+
+/// One job slot, given back when dropped.
+struct Permit<'a>(&'a Jobs);
+
+impl Jobs {
+    fn new(n: usize) -> Jobs {
+        Jobs { free: Mutex::new(n.max(1)), changed: Condvar::new() }
+    }
+
+    fn try_take(&self) -> Option<Permit<'_>> {
+        let mut free = self.free.lock().ok()?;
+        if *free == 0 {
+            return None;
+        }
+        *free -= 1;
+        Some(Permit(self))
+    }
+
+    /// Blocks until a slot is free (or the run is cancelled).
+    fn take(&self, cancel: &Cancel) -> Result<Permit<'_>> {
+        let mut free = self.free.lock().map_err(|_| anyhow::anyhow!("a worker panicked"))?;
+        while *free == 0 {
+            if cancel.is_cancelled() {
+                return Err(Error::Interrupted.into());
+            }
+            free = self
+                .changed
+                .wait_timeout(free, Duration::from_millis(50))
+                .map_err(|_| anyhow::anyhow!("a worker panicked"))?
+                .0;
+        }
+        *free -= 1;
+        Ok(Permit(self))
+    }
+}
+
+impl<'a> Permit<'a> {
+    /// Gives the slot back now; returns the pool to take one again from.
+    fn release(self) -> &'a Jobs {
+        let jobs = self.0;
+        drop(self);
+        jobs
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut free) = self.0.free.lock() {
+            *free += 1;
+        }
+        self.0.changed.notify_all();
+    }
+}
+
 /// What a worker thread needs to run one check (all shareable across threads).
 struct Worker<'a> {
     cache: &'a Cache,
@@ -335,7 +397,14 @@ struct Worker<'a> {
 
 impl Worker<'_> {
     /// Runs one check in `scratch` and records its verdict if it finished.
-    fn run_one(&self, plan: &Plan, c: &PlannedCheck, scratch: TempDir, board: &Board) -> Result<Outcome> {
+    fn run_one<'j>(
+        &self,
+        plan: &Plan,
+        c: &PlannedCheck,
+        scratch: TempDir,
+        board: &Board,
+        permit: Permit<'j>,
+    ) -> Result<Outcome> {
         let start = Instant::now();
         let deadline = start + c.def.timeout;
         let final_log = self.cache.log_path(&c.key);
@@ -404,7 +473,11 @@ impl Worker<'_> {
                 }
             };
             if outcome == RunOutcome::Exit(Exit::Code(0)) && !c.needs.is_empty() {
-                match board.wait(plan, c, self.cancel)? {
+                // Waiting uses no CPU: give the job slot to another check meanwhile.
+                let jobs = permit.release();
+                let needs = board.wait(plan, c, self.cancel)?;
+                let _permit = jobs.take(self.cancel)?;
+                match needs {
                     Needs::Passed(waited) => {
                         writeln!(
                             log,

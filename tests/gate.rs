@@ -63,9 +63,7 @@ fn commit_all_reads_the_index_git_names_in_git_index_file() {
 fn push_checks_the_pushed_tip_and_a_repush_is_decided_from_cache() {
     let ctx = TestContext::new("clean");
     // The whole default suite, but the PyPI version check, whose answer depends on the network.
-    ctx.write("hookgate.toml", "[checks.version]\nenabled = false\n");
-    ctx.git(&["add", "-A"]);
-    ctx.git(&["commit", "-q", "-m", "no version check"]);
+    ctx.commit_config("[checks.version]\nenabled = false\n");
     ctx.install();
     ctx.write("untracked_broken.py", LINT_ERROR); // invisible: not committed
     ctx.git(&["checkout", "-q", "-b", "feature/x"]);
@@ -113,9 +111,7 @@ fn push_of_a_broken_tip_is_refused_then_refused_from_cache_with_the_log() {
 #[test]
 fn push_of_several_refs_checks_each_tip_skips_deletions_and_peels_tags() {
     let ctx = TestContext::new("clean");
-    ctx.write("hookgate.toml", common::CUSTOM_ONLY);
-    ctx.git(&["add", "-A"]);
-    ctx.git(&["commit", "-q", "-m", "custom"]);
+    ctx.commit_config(common::CUSTOM_ONLY);
     ctx.install();
     ctx.git(&["branch", "old"]);
     ctx.git(&["push", "-q", "--no-verify", "origin", "old"]);
@@ -137,8 +133,7 @@ fn push_of_several_refs_checks_each_tip_skips_deletions_and_peels_tags() {
 #[test]
 fn a_failing_custom_check_blocks_the_push_and_dependents_are_skipped() {
     let ctx = TestContext::new("clean");
-    ctx.write(
-        "hookgate.toml",
+    ctx.commit_config(
         r#"defaults = false
 [checks.first]
 run = "echo boom-from-first; exit 3"
@@ -147,8 +142,6 @@ run = ["python", "-c", "print('second')"]
 needs = ["first"]
 "#,
     );
-    ctx.git(&["add", "-A"]);
-    ctx.git(&["commit", "-q", "-m", "custom"]);
     ctx.install();
     let out = ctx.git_out(&["push", "origin", "main"]);
     assert!(!out.status.success());
@@ -162,12 +155,9 @@ fn interrupted_commit_leaves_worktree_index_and_stash_as_they_were() {
     use std::os::unix::process::CommandExt;
     use std::time::{Duration, Instant};
     let ctx = TestContext::new("clean");
-    ctx.write(
-        "hookgate.toml",
+    ctx.commit_config(
         "defaults = false\n[checks.slow]\nstages = [\"pre-commit\"]\nenv = [\"HG_MARK\"]\nrun = \"touch $HG_MARK/started; sleep 60\"\n",
     );
-    ctx.git(&["add", "-A"]);
-    ctx.git(&["commit", "-q", "--no-verify", "-m", "config"]);
     ctx.install();
     // A stash entry, a staged change and an unstaged one: all must survive.
     ctx.write("README.md", "stashed\n");
@@ -181,11 +171,7 @@ fn interrupted_commit_leaves_worktree_index_and_stash_as_they_were() {
     let mut cmd = ctx.git_cmd(&["commit", "-m", "interrupted"]);
     cmd.env("HG_MARK", &mark).process_group(0);
     let mut child = cmd.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !mark.join("started").exists() {
-        assert!(Instant::now() < deadline, "the check never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_for_file(&mark.join("started"));
     // Ctrl-C in a terminal signals the whole foreground group: git, the hook, hookgate.
     // SAFETY: signalling the process group we created.
     unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
@@ -205,12 +191,9 @@ fn interrupted_commit_leaves_worktree_index_and_stash_as_they_were() {
 #[test]
 fn two_concurrent_runs_never_corrupt_the_cache() {
     let ctx = TestContext::new("clean");
-    ctx.write(
-        "hookgate.toml",
+    ctx.commit_config(
         "defaults = false\n[checks.a]\nrun = \"true\"\n[checks.b]\nrun = \"true\"\n[checks.c]\nrun = \"exit 1\"\n",
     );
-    ctx.git(&["add", "-A"]);
-    ctx.git(&["commit", "-q", "-m", "config"]);
     let runs: Vec<_> = (0..3).map(|_| ctx.hookgate_cmd(&["run", "--force"]).spawn().unwrap()).collect();
     for mut r in runs {
         assert_eq!(r.wait().unwrap().code(), Some(1));

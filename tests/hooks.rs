@@ -8,9 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use common::{CUSTOM_ONLY, TestContext, text};
 
 fn custom(ctx: &TestContext) {
-    ctx.write("hookgate.toml", CUSTOM_ONLY);
-    ctx.git(&["add", "-A"]);
-    ctx.git(&["commit", "-q", "-m", "custom checks"]);
+    ctx.commit_config(CUSTOM_ONLY);
 }
 
 fn write_hook(path: &std::path::Path, body: &str) {

@@ -19,9 +19,7 @@ fn uv(ctx: &TestContext, args: &[&str]) {
 fn locked(lock: &str, make: impl FnOnce(&TestContext), extra: &str) -> TestContext {
     let ctx = TestContext::new("clean");
     make(&ctx);
-    ctx.write("hookgate.toml", &format!("lock = \"{lock}\"\n[checks.version]\nenabled = false\n{extra}"));
-    ctx.git(&["add", "-A"]);
-    ctx.git(&["commit", "-q", "-m", "lock"]);
+    ctx.commit_config(&format!("lock = \"{lock}\"\n[checks.version]\nenabled = false\n{extra}"));
     ctx
 }
 

@@ -9,9 +9,7 @@ use common::{TestContext, checks, text};
 
 fn with_config(fixture: &str, config: &str) -> TestContext {
     let ctx = TestContext::new(fixture);
-    ctx.write("hookgate.toml", config);
-    ctx.git(&["add", "-A"]);
-    ctx.git(&["commit", "-q", "-m", "config"]);
+    ctx.commit_config(config);
     ctx
 }
 
@@ -271,11 +269,7 @@ fn interrupt_kills_children_caches_nothing_and_cleans_up() {
     std::fs::create_dir_all(&mark).unwrap();
     let before = ctx.raw_state();
     let mut child = ctx.hookgate_cmd(&["run"]).env("HG_MARK", &mark).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !mark.join("started").exists() {
-        assert!(Instant::now() < deadline, "the check never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_for_file(&mark.join("started"));
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
@@ -296,11 +290,7 @@ fn killed_run_leaves_no_pass_and_the_next_run_sweeps_its_scratch() {
     let mark = ctx.tmp.join("marks");
     std::fs::create_dir_all(&mark).unwrap();
     let mut child = ctx.hookgate_cmd(&["run", "long"]).env("HG_MARK", &mark).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !mark.join("started").exists() {
-        assert!(Instant::now() < deadline, "the check never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_for_file(&mark.join("started"));
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(ctx.scratch_dirs().len(), 1, "SIGKILL cannot clean up; the next run must");

@@ -98,9 +98,7 @@ fn broken_sphinx_reference_fails_only_docs() {
 #[test]
 fn docs_strict_false_drops_warnings_as_errors() {
     let ctx = TestContext::new("docs-broken");
-    ctx.write("hookgate.toml", "[checks.docs]\nstrict = false\n");
-    ctx.git(&["add", "-A"]);
-    ctx.git(&["commit", "-q", "-m", "lenient docs"]);
+    ctx.commit_config("[checks.docs]\nstrict = false\n");
     let out = ctx.hookgate(&["run", "docs", "--json"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out), log_of(&v, "docs"));
@@ -110,9 +108,7 @@ fn docs_strict_false_drops_warnings_as_errors() {
 #[test]
 fn sample_package_passes_every_check_with_real_tools_and_reports() {
     let ctx = TestContext::new("clean");
-    ctx.write("hookgate.toml", "[checks.docs]\ndoctest = true\n");
-    ctx.git(&["add", "-A"]);
-    ctx.git(&["commit", "-q", "-m", "doctest"]);
+    ctx.commit_config("[checks.docs]\ndoctest = true\n");
     let (v, out) = run_all(&ctx);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let s = statuses(&v);
@@ -174,12 +170,9 @@ fn setuptools_scm_package_builds_with_the_version_from_git() {
 #[test]
 fn lint_and_format_accept_flake8_and_black() {
     let ctx = TestContext::new("clean");
-    ctx.write(
-        "hookgate.toml",
+    ctx.commit_config(
         "defaults = false\n[checks.lint]\ntool = \"flake8\"\n[checks.format]\ntool = \"black\"\n",
     );
-    ctx.git(&["add", "-A"]);
-    ctx.git(&["commit", "-q", "-m", "flake8 and black"]);
     let (v, out) = ctx.json(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(log_of(&v, "lint").contains("$ flake8 ."));

@@ -10,9 +10,7 @@ use serde_json::Value;
 
 fn with_index(index: &str, extra: &str) -> TestContext {
     let ctx = TestContext::new("clean");
-    ctx.write("hookgate.toml", &format!("[checks.version]\nindex-url = \"{index}\"\n{extra}"));
-    ctx.git(&["add", "-A"]);
-    ctx.git(&["commit", "-q", "-m", "local index"]);
+    ctx.commit_config(&format!("[checks.version]\nindex-url = \"{index}\"\n{extra}"));
     ctx
 }
 

@@ -149,6 +149,14 @@ impl TestContext {
         std::fs::write(p, content).unwrap();
     }
 
+    /// Writes `content` as `hookgate.toml` and commits it with everything else in the work
+    /// tree (with `--no-verify`: hooks may be installed).
+    pub fn commit_config(&self, content: &str) {
+        self.write("hookgate.toml", content);
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--no-verify", "-m", "hookgate config"]);
+    }
+
     /// Installs the hooks and asserts it worked.
     pub fn install(&self) {
         let out = self.hookgate(&["install"]);
@@ -204,6 +212,15 @@ impl TestContext {
         let dir = self.work.join(".git/hookgate/verdicts");
         let Ok(shards) = std::fs::read_dir(dir) else { return 0 };
         shards.flatten().map(|s| std::fs::read_dir(s.path()).map_or(0, |f| f.count())).sum()
+    }
+}
+
+/// Waits (up to a minute) until `path` exists: a check signalling that it started.
+pub fn wait_for_file(path: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !path.exists() {
+        assert!(std::time::Instant::now() < deadline, "{} never appeared", path.display());
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 
