@@ -116,7 +116,7 @@ def main():
     server.kill()
 
     base = rows["uv by hand"][0]
-    version = lambda *c: sh(list(c), check=False).stdout.strip().splitlines()[0]  # noqa: E731
+    version = lambda *c: sh(list(c), check=False).stdout.strip().splitlines()[-1]  # noqa: E731
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}; Python "
         f"{platform.python_version()}; {version('uv', '--version')}; tox {version(str(tools / 'bin' / 'tox'), '--version').split()[0]}; "
