@@ -58,8 +58,9 @@ impl HostEnv {
         self.get("PATH").unwrap_or("/usr/local/bin:/usr/bin:/bin")
     }
 
-    /// The environment for uv/pip: the user's (index URLs, certificates, proxies), without
-    /// git's hook variables or another environment's Python settings.
+    /// The environment for installs and builds: the user's (index URLs and their credentials,
+    /// certificates, proxies, compilers), without git's hook variables, another environment's
+    /// Python settings, or secrets: builds run the package's own code (`setup.py`, build hooks).
     pub fn setup_env(&self) -> BTreeMap<String, String> {
         self.vars
             .iter()
@@ -69,6 +70,7 @@ impl HostEnv {
                         k.as_str(),
                         "VIRTUAL_ENV" | "PYTHONPATH" | "PYTHONHOME" | "CONDA_PREFIX" | "PYTHONSTARTUP"
                     )
+                    && !is_secret(k)
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
@@ -96,6 +98,20 @@ impl HostEnv {
     }
 }
 
+/// Whether a variable looks like a credential that installs do not need. Index credentials
+/// (`UV_INDEX_*`, `UV_DEFAULT_INDEX`, `PIP_*`) stay: installing from a private index needs them.
+fn is_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    if upper.starts_with("UV_INDEX") || upper.starts_with("UV_DEFAULT_INDEX") || upper.starts_with("PIP_") {
+        return false;
+    }
+    upper.starts_with("TWINE_")
+        || upper.starts_with("UV_PUBLISH_")
+        || ["TOKEN", "PASSWORD", "PASSWD", "SECRET", "CREDENTIAL", "API_KEY", "PRIVATE_KEY"]
+            .iter()
+            .any(|s| upper.contains(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +136,22 @@ mod tests {
         assert!(!env.contains_key("GIT_INDEX_FILE") && !env.contains_key("GIT_DIR"));
         assert_eq!(env["UV_INDEX_URL"], "z");
         assert_eq!(h.index_file.as_deref(), Some(Path::new("x")));
+    }
+
+    #[test]
+    fn setup_env_drops_secrets_but_keeps_index_credentials() {
+        let h = host(&[
+            ("GITHUB_TOKEN", "t"),
+            ("TWINE_USERNAME", "u"),
+            ("UV_PUBLISH_TOKEN", "p"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+            ("UV_INDEX_PRIVATE_PASSWORD", "keep"),
+            ("PIP_INDEX_URL", "https://u:p@example/simple"),
+            ("SSL_CERT_FILE", "/etc/ssl/cert.pem"),
+        ]);
+        let env = h.setup_env();
+        let kept: Vec<&str> = env.keys().map(String::as_str).collect();
+        assert_eq!(kept, ["PIP_INDEX_URL", "SSL_CERT_FILE", "UV_INDEX_PRIVATE_PASSWORD"]);
     }
 
     #[test]
