@@ -159,6 +159,49 @@ impl Cache {
     }
 }
 
+/// An exclusive lock on one key: whoever holds it is running that check. It is an `flock`, so
+/// the kernel releases it when the holder exits or is killed: a lock can never outlive its
+/// process. The holder's pid is written into the file for the messages of those who wait.
+pub struct KeyLock {
+    _file: std::fs::File,
+}
+
+/// What trying a key's lock found.
+pub enum LockAttempt {
+    /// We hold it now.
+    Acquired(KeyLock),
+    /// Another process runs this key; its pid, when readable.
+    Busy(Option<u32>),
+}
+
+impl Cache {
+    /// Tries to take the lock of `key` without blocking.
+    pub fn try_lock(&self, key: &str) -> Result<LockAttempt> {
+        use std::io::{Read, Seek, SeekFrom, Write};
+        use std::os::unix::io::AsRawFd;
+        let dir = self.root.join("locks");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(format!("{key}.lock"));
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        // SAFETY: flock on a descriptor we own; released when `file` is closed.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let mut text = String::new();
+            file.read_to_string(&mut text).ok();
+            return Ok(LockAttempt::Busy(text.trim().parse().ok()));
+        }
+        file.set_len(0).ok();
+        file.seek(SeekFrom::Start(0)).ok();
+        write!(file, "{}", std::process::id()).ok();
+        Ok(LockAttempt::Acquired(KeyLock { _file: file }))
+    }
+}
+
 /// Writes `bytes` to `path` through a temp file in the same directory and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
@@ -221,6 +264,23 @@ mod tests {
         cache.put("abcdef", &record()).unwrap();
         assert_eq!(cache.get("abcdef").unwrap().verdict, Verdict::Pass);
         assert_eq!(cache.all().len(), 1);
+    }
+
+    #[test]
+    fn a_key_lock_is_exclusive_and_released_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let held = match cache.try_lock("abcdef").unwrap() {
+            LockAttempt::Acquired(l) => l,
+            LockAttempt::Busy(_) => panic!("fresh lock busy"),
+        };
+        // flock locks belong to open file descriptions: a second open in this process conflicts.
+        match cache.try_lock("abcdef").unwrap() {
+            LockAttempt::Busy(pid) => assert_eq!(pid, Some(std::process::id())),
+            LockAttempt::Acquired(_) => panic!("lock taken twice"),
+        }
+        drop(held);
+        assert!(matches!(cache.try_lock("abcdef").unwrap(), LockAttempt::Acquired(_)));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use tempfile::TempDir;
 
-use crate::cache::{Cache, Record, SCHEMA, Verdict, now_secs};
+use crate::cache::{Cache, KeyLock, LockAttempt, Record, SCHEMA, Verdict, now_secs};
 use crate::checks::{Invocation, RunOutcome};
 use crate::env::HostEnv;
 use crate::error::Error;
@@ -153,6 +153,7 @@ impl Runner<'_> {
             installer: &installer,
             host: self.host,
             cancel: &self.cancel,
+            force: self.force,
         };
         let mut slots: Vec<Slot> = plan.checks.iter().map(|_| Slot::Pending).collect();
         let (tx, rx) = mpsc::channel::<(usize, Result<Outcome>)>();
@@ -213,7 +214,8 @@ impl Runner<'_> {
                     let tx = tx.clone();
                     let bar = progress.start(&c.def.name);
                     scope.spawn(move || {
-                        let result = worker.run_one(plan, c, scratch, board, permit);
+                        let note = |msg: &str| progress.note(&bar, &c.def.name, msg);
+                        let result = worker.run_one(plan, c, scratch, board, permit, &note);
                         match &result {
                             Ok(o) => progress.finish(&bar, &o.name, status_word(o.status), o.duration_ms),
                             Err(_) => progress.finish(&bar, &c.def.name, "interrupted", 0),
@@ -393,9 +395,62 @@ struct Worker<'a> {
     installer: &'a Installer,
     host: &'a HostEnv,
     cancel: &'a Cancel,
+    force: bool,
+}
+
+/// The result of taking a key's lock.
+enum Locked<'j> {
+    /// We hold the lock (and a job slot): run the check.
+    Ours(Permit<'j>, KeyLock),
+    /// The run we waited for recorded a verdict: use it.
+    Decided(Outcome),
 }
 
 impl Worker<'_> {
+    /// Takes the lock of `c`'s key, waiting (without a job slot) while another process holds
+    /// it, then re-reads the cache: the run we waited for may have decided the check.
+    fn lock_key<'j>(&self, c: &PlannedCheck, permit: Permit<'j>, note: &dyn Fn(&str)) -> Result<Locked<'j>> {
+        let mut permit = Some(permit);
+        let mut pool: Option<&'j Jobs> = None;
+        let mut waited = false;
+        loop {
+            match self.cache.try_lock(&c.key)? {
+                LockAttempt::Acquired(lock) => {
+                    // `--force` re-runs, unless it waited: then the verdict is fresh anyway.
+                    if (waited || !self.force)
+                        && let Some(r) = cached_record(self.cache, c)
+                    {
+                        let mut o = from_record(c, &r);
+                        if waited {
+                            o.reason = Some("decided by the run in progress it waited for".into());
+                        }
+                        return Ok(Locked::Decided(o));
+                    }
+                    let permit = match (permit.take(), pool) {
+                        (Some(p), _) => p,
+                        (None, Some(jobs)) => jobs.take(self.cancel)?,
+                        (None, None) => unreachable!("a released permit leaves its pool"),
+                    };
+                    return Ok(Locked::Ours(permit, lock));
+                }
+                LockAttempt::Busy(pid) => {
+                    if !waited {
+                        let who = pid.map_or("another process".to_string(), |p| format!("pid {p}"));
+                        note(&format!("waiting for the run already in progress ({who})"));
+                        waited = true;
+                        if let Some(p) = permit.take() {
+                            pool = Some(p.release());
+                        }
+                    }
+                    if self.cancel.is_cancelled() {
+                        return Err(Error::Interrupted.into());
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+
     /// Runs one check in `scratch` and records its verdict if it finished.
     fn run_one<'j>(
         &self,
@@ -404,7 +459,14 @@ impl Worker<'_> {
         scratch: TempDir,
         board: &Board,
         permit: Permit<'j>,
+        note: &dyn Fn(&str),
     ) -> Result<Outcome> {
+        // One run per key across processes: a background run, or a second push of the same
+        // tree, is waited for and its verdict used.
+        let (permit, _key_lock) = match self.lock_key(c, permit, note)? {
+            Locked::Ours(permit, lock) => (permit, lock),
+            Locked::Decided(outcome) => return Ok(outcome),
+        };
         let start = Instant::now();
         let deadline = start + c.def.timeout;
         let final_log = self.cache.log_path(&c.key);
@@ -648,6 +710,13 @@ impl Progress {
                 eprintln!("hookgate: running {name}");
                 None
             }
+        }
+    }
+
+    fn note(&self, bar: &Option<ProgressBar>, name: &str, msg: &str) {
+        match bar {
+            Some(b) => b.set_message(msg.to_string()),
+            None => eprintln!("hookgate: {name}: {msg}"),
         }
     }
 

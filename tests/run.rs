@@ -497,3 +497,28 @@ fn a_check_whose_need_comes_from_the_cache_still_runs() {
     assert_eq!((c["base"]["cached"].as_bool(), c["top"]["cached"].as_bool()), (Some(true), Some(false)));
     assert_eq!(c["top"]["status"], "pass");
 }
+
+#[test]
+fn a_second_run_of_a_key_in_progress_waits_for_it_and_uses_its_verdict() {
+    let ctx = with_config(
+        "clean",
+        "defaults = false\n[checks.slow]\nenv = [\"HG_MARK\"]\nrun = \"echo ran >> $HG_MARK/runs; touch $HG_MARK/started; sleep 2\"\n",
+    );
+    let mark = ctx.tmp.join("marks");
+    std::fs::create_dir_all(&mark).unwrap();
+    let first = ctx
+        .hookgate_cmd(&["run", "--json"])
+        .env("HG_MARK", &mark)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_for_file(&mark.join("started"));
+    let second = ctx.hookgate_cmd(&["run", "--json"]).env("HG_MARK", &mark).output().unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert_eq!((first.status.code(), second.status.code()), (Some(0), Some(0)), "{}", text(&second));
+    assert!(stderr(&second).contains("waiting for the run already in progress (pid"), "{}", text(&second));
+    let v: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(checks(&v)["slow"]["cached"], true);
+    assert_eq!(checks(&v)["slow"]["reason"], "decided by the run in progress it waited for");
+    assert_eq!(std::fs::read_to_string(mark.join("runs")).unwrap(), "ran\n", "the check ran twice");
+}
