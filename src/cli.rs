@@ -37,7 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// Install the git hooks in this clone (keeps and chains a hook already there).
     Install {
-        /// Which hooks (repeatable); default: pre-commit and pre-push.
+        /// Which hooks (repeatable); default: pre-commit and pre-push, plus post-commit when the
+        /// config says `background = true`.
         #[arg(long = "hook-type", short = 't', value_enum)]
         hook_types: Vec<HookArg>,
     },
@@ -118,4 +119,6 @@ pub enum HookArg {
     PreCommit,
     /// Runs stage pre-push on each pushed tip's tree.
     PrePush,
+    /// Starts the pre-push checks of the new commit in the background (pre-warms the push).
+    PostCommit,
 }

@@ -124,8 +124,12 @@ pub fn hook(s: &Session, hook: HookType, hook_dir: Option<&Path>, args: &[String
         );
         return Ok(1);
     }
+    if hook == HookType::PostCommit {
+        return start_background(&repo);
+    }
     let trees: Vec<TreeRef> = match hook {
         HookType::PreCommit => vec![repo.index_tree(s.host.index_file.as_deref())?],
+        HookType::PostCommit => unreachable!("handled above"),
         HookType::PrePush => {
             let text = String::from_utf8_lossy(&stdin);
             let mut trees: Vec<TreeRef> = Vec::new();
@@ -144,7 +148,7 @@ pub fn hook(s: &Session, hook: HookType, hook_dir: Option<&Path>, args: &[String
     };
     let stage = match hook {
         HookType::PreCommit => Stage::PreCommit,
-        HookType::PrePush => Stage::PrePush,
+        _ => Stage::PrePush,
     };
     let mut passed = true;
     let mut err = std::io::stderr();
@@ -168,12 +172,56 @@ pub fn hook(s: &Session, hook: HookType, hook_dir: Option<&Path>, args: &[String
     Ok(exit_code(passed))
 }
 
-/// `hookgate install`.
-pub fn install(s: &Session, hooks: &[HookType]) -> Result<u8> {
+/// The post-commit hook: start `hookgate run --stage pre-push --tree <new commit>` detached
+/// (own process group, stdio to `<git-common-dir>/hookgate/background.log`, which git does not
+/// wait for) and return at once. A push that comes while it runs waits for it per check.
+fn start_background(repo: &Repo) -> Result<u8> {
+    use std::os::unix::process::CommandExt;
+    let head = repo.head()?;
+    let Some(commit) = head.commit else { return Ok(0) };
+    let cache = Cache::new(repo.common_dir());
+    std::fs::create_dir_all(cache.root()).with_context(|| format!("creating {}", cache.root().display()))?;
+    let log_path = cache.root().join("background.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("opening {}", log_path.display()))?;
+    let bin = std::env::current_exe().context("finding hookgate's own path")?;
+    let child = std::process::Command::new(bin)
+        .args(["run", "--stage", "pre-push", "--tree", &commit.to_string()])
+        .current_dir(repo.workdir())
+        .env_remove("GIT_INDEX_FILE")
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().context("sharing the background log")?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .context("starting the background run")?;
+    eprintln!(
+        "hookgate: checking {} in the background (pid {}); `git push` will use its verdicts",
+        short(commit),
+        child.id()
+    );
+    Ok(0)
+}
+
+/// `hookgate install`: the named hooks, or pre-commit + pre-push (+ post-commit when HEAD's
+/// config says `background = true`).
+pub fn install(s: &Session, hooks: Option<Vec<HookType>>) -> Result<u8> {
     let repo = Repo::discover(&s.cwd)?;
+    let hooks = hooks.unwrap_or_else(|| {
+        let mut h = vec![HookType::PreCommit, HookType::PrePush];
+        let background =
+            repo.head().ok().and_then(|t| load_config(&repo, &t).ok()).is_some_and(|c| c.background);
+        if background {
+            h.push(HookType::PostCommit);
+        }
+        h
+    });
     let bin = std::env::current_exe().context("finding hookgate's own path")?;
     let bin = bin.canonicalize().unwrap_or(bin);
-    for line in hooks::install(&repo, hooks, &bin)? {
+    for line in hooks::install(&repo, &hooks, &bin)? {
         println!("hookgate: {line}");
     }
     Ok(0)

@@ -130,6 +130,8 @@ pub struct Config {
     pub project: Project,
     /// `lock`: a locked requirements file the test and docs environments install from.
     pub lock: Option<String>,
+    /// `background`: `install` also sets up the post-commit background run.
+    pub background: bool,
 }
 
 impl Config {
@@ -277,6 +279,7 @@ struct RawConfig {
     defaults: Option<bool>,
     python: Option<String>,
     lock: Option<Spanned<String>>,
+    background: Option<bool>,
     #[serde(default)]
     checks: BTreeMap<String, Spanned<RawCheck>>,
 }
@@ -468,6 +471,7 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str) -> Result<Config, E
         checks,
         project: Project::default(),
         lock: raw.lock.map(|l| l.into_inner()),
+        background: raw.background.unwrap_or(false),
     })
 }
 

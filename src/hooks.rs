@@ -20,6 +20,8 @@ pub enum HookType {
     PreCommit,
     /// Checks each pushed tip's tree on `git push`.
     PrePush,
+    /// Starts a background pre-push run on the new commit, so the push finds it cached.
+    PostCommit,
 }
 
 impl HookType {
@@ -28,6 +30,7 @@ impl HookType {
         match self {
             HookType::PreCommit => "pre-commit",
             HookType::PrePush => "pre-push",
+            HookType::PostCommit => "post-commit",
         }
     }
 
@@ -35,6 +38,7 @@ impl HookType {
         match self {
             HookType::PreCommit => "commit",
             HookType::PrePush => "push",
+            HookType::PostCommit => "commit",
         }
     }
 }

@@ -20,15 +20,13 @@ fn hook_type(h: HookArg) -> HookType {
     match h {
         HookArg::PreCommit => HookType::PreCommit,
         HookArg::PrePush => HookType::PrePush,
+        HookArg::PostCommit => HookType::PostCommit,
     }
 }
 
-fn hook_types(args: &[HookArg]) -> Vec<HookType> {
-    if args.is_empty() {
-        vec![HookType::PreCommit, HookType::PrePush]
-    } else {
-        args.iter().map(|&h| hook_type(h)).collect()
-    }
+/// The hooks named on the command line; `None` means "the defaults" (decided from the config).
+fn hook_types(args: &[HookArg]) -> Option<Vec<HookType>> {
+    (!args.is_empty()).then(|| args.iter().map(|&h| hook_type(h)).collect())
 }
 
 fn main() -> ExitCode {
@@ -44,8 +42,12 @@ fn main() -> ExitCode {
     };
     let session = Session { host: HostEnv::from_process(), cancel, cwd };
     let result = match cli.command {
-        Command::Install { hook_types: h } => commands::install(&session, &hook_types(&h)),
-        Command::Uninstall { hook_types: h } => commands::uninstall(&session, &hook_types(&h)),
+        Command::Install { hook_types: h } => commands::install(&session, hook_types(&h)),
+        Command::Uninstall { hook_types: h } => commands::uninstall(
+            &session,
+            &hook_types(&h)
+                .unwrap_or_else(|| vec![HookType::PreCommit, HookType::PrePush, HookType::PostCommit]),
+        ),
         Command::Status { count, json } => commands::status(&session, count, json),
         Command::Hook { hook, hook_dir, args } => {
             commands::hook(&session, hook_type(hook), hook_dir.as_deref(), &args)

@@ -25,6 +25,7 @@ pub struct TestContext {
     pub tmp: PathBuf,
     /// Extra variables for hookgate and git.
     pub env: BTreeMap<String, String>,
+    extra: std::cell::RefCell<BTreeMap<String, String>>,
 }
 
 fn fixture_dir(name: &str) -> PathBuf {
@@ -65,7 +66,15 @@ impl TestContext {
             std::fs::create_dir_all(d).unwrap();
         }
         let env = BTreeMap::from([("UV_CACHE_DIR".to_string(), uv_cache())]);
-        TestContext { _dir: dir, work, remote: root.join("remote.git"), home, tmp, env }
+        TestContext {
+            _dir: dir,
+            work,
+            remote: root.join("remote.git"),
+            home,
+            tmp,
+            env,
+            extra: Default::default(),
+        }
     }
 
     /// A repository holding `fixture` in one commit on `main`, with a bare `origin`.
@@ -78,6 +87,11 @@ impl TestContext {
         ctx.git(&["init", "-q", "--bare", ctx.remote.to_str().unwrap()]);
         ctx.git(&["remote", "add", "origin", ctx.remote.to_str().unwrap()]);
         ctx
+    }
+
+    /// Sets a variable for every later hookgate and git command of this context.
+    pub fn env_mut(&self, key: &str, value: &str) {
+        self.extra.borrow_mut().insert(key.to_string(), value.to_string());
     }
 
     /// Applies the common environment to a command.
@@ -94,7 +108,7 @@ impl TestContext {
             .env_remove("HOOKGATE_SKIP")
             .env_remove("GIT_DIR")
             .env_remove("GIT_INDEX_FILE");
-        for (k, v) in &self.env {
+        for (k, v) in self.env.iter().chain(self.extra.borrow().iter()) {
             cmd.env(k, v);
         }
     }

@@ -1,0 +1,107 @@
+//! Pre-warmed pushes: the post-commit hook starts the pre-push checks in the background, a push
+//! that comes meanwhile waits for them (per check, through the key locks), and a killed
+//! background run leaves neither a verdict nor a lock that blocks.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{TestContext, text, wait_for_file};
+
+fn slow_check(ctx: &TestContext, seconds: u32) -> std::path::PathBuf {
+    let mark = ctx.tmp.join("marks");
+    std::fs::create_dir_all(&mark).unwrap();
+    ctx.commit_config(&format!(
+        "background = true\ndefaults = false\n[checks.slow]\nenv = [\"HG_MARK\"]\n\
+         run = \"echo ran >> $HG_MARK/runs; touch $HG_MARK/started; [ -e $HG_MARK/fast ] || sleep {seconds}\"\n"
+    ));
+    ctx.env_mut("HG_MARK", mark.to_str().unwrap());
+    mark
+}
+
+fn commit_change(ctx: &TestContext) -> std::process::Output {
+    ctx.write("README.md", "changed\n");
+    let out = ctx.git_out(&["commit", "-am", "change"]);
+    assert!(out.status.success(), "{}", text(&out));
+    out
+}
+
+fn wait_for_records(ctx: &TestContext, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while ctx.record_count() < n {
+        assert!(Instant::now() < deadline, "the background run never recorded its verdicts");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn install_adds_post_commit_when_the_config_asks_for_background() {
+    let ctx = TestContext::new("clean");
+    slow_check(&ctx, 0);
+    ctx.install();
+    assert!(ctx.work.join(".git/hooks/post-commit").exists());
+    assert!(ctx.hookgate(&["uninstall"]).status.success());
+    assert!(!ctx.work.join(".git/hooks/post-commit").exists());
+}
+
+#[test]
+fn post_commit_returns_at_once_and_the_push_finds_every_verdict_cached() {
+    let ctx = TestContext::new("clean");
+    slow_check(&ctx, 1);
+    ctx.install();
+    let start = Instant::now();
+    let out = commit_change(&ctx);
+    // The commit does not wait for the check (which sleeps a second after starting).
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in the background"), "{}", text(&out));
+    wait_for_records(&ctx, 1);
+    let out = ctx.git_out(&["push", "origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 checks passed (cached)"), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(ctx.tmp.join("marks/runs")).unwrap(), "ran\n");
+}
+
+#[test]
+fn a_push_during_the_background_run_waits_and_the_check_runs_once() {
+    let ctx = TestContext::new("clean");
+    let mark = slow_check(&ctx, 3);
+    ctx.install();
+    commit_change(&ctx);
+    wait_for_file(&mark.join("started"));
+    let out = ctx.git_out(&["push", "origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("waiting for the run already in progress"), "{err}");
+    assert_eq!(std::fs::read_to_string(mark.join("runs")).unwrap(), "ran\n", "the check ran twice");
+    let logs = std::fs::read_dir(ctx.work.join(".git/hookgate/logs")).unwrap().count();
+    assert_eq!(logs, 1, "one run, one log");
+}
+
+#[test]
+fn a_killed_background_run_leaves_no_pass_and_no_lock_that_blocks() {
+    let ctx = TestContext::new("clean");
+    let mark = slow_check(&ctx, 30);
+    ctx.install();
+    commit_change(&ctx);
+    wait_for_file(&mark.join("started"));
+    // The lock file names the background run's pid: kill it as an OOM killer would.
+    let locks = ctx.work.join(".git/hookgate/locks");
+    let lock = std::fs::read_dir(&locks).unwrap().next().unwrap().unwrap().path();
+    let pid: i32 = std::fs::read_to_string(&lock).unwrap().trim().parse().unwrap();
+    // SAFETY: killing the background hookgate process this test started through git.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(ctx.record_count(), 0, "a killed run left a verdict");
+    // The push of the same tree (same key, same lock file) is not blocked: it takes the lock
+    // over and runs the check itself, this time without the sleep.
+    std::fs::write(mark.join("fast"), "").unwrap();
+    let start = Instant::now();
+    let out = ctx.git_out(&["push", "origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(start.elapsed() < Duration::from_secs(20), "the push waited for a dead run");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("waiting for the run"), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(mark.join("runs")).unwrap(), "ran\nran\n");
+    assert_eq!(ctx.record_count(), 1);
+    // Stop the orphaned `sleep 30` of the killed run.
+    std::process::Command::new("pkill").args(["-f", "sleep 30"]).status().ok();
+}
