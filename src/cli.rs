@@ -59,6 +59,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Re-check the working copy on every change, so the cache is warm when you push.
+    Watch {
+        /// Quiet time after the last change before checking, in milliseconds.
+        #[arg(long, default_value_t = 500, value_name = "MS")]
+        debounce_ms: u64,
+        /// Stream one JSON object per line (per verdict, and when a run is done or superseded).
+        #[arg(long)]
+        json: bool,
+    },
     /// Entry point of the installed hook scripts (not for direct use).
     #[command(hide = true)]
     Hook {

@@ -58,6 +58,19 @@ fn exit_code(passed: bool) -> u8 {
     if passed { 0 } else { 1 }
 }
 
+/// How `check_tree` runs: the defaults are a plain, cache-using run under the session's flag.
+#[derive(Default, Clone, Copy)]
+pub struct How<'a> {
+    /// Ignore cached verdicts.
+    pub force: bool,
+    /// Parallel checks (default: cores).
+    pub jobs: Option<usize>,
+    /// A flag of its own (a `watch` run that a newer tree supersedes); default: the session's.
+    pub cancel: Option<&'a Cancel>,
+    /// Called with each outcome as it is known.
+    pub observer: Option<&'a (dyn Fn(&Outcome) + Sync)>,
+}
+
 /// Reads the config of `tree` from its blobs.
 pub fn load_config(repo: &Repo, tree: &TreeRef) -> Result<Config> {
     let hookgate = repo.read_file(tree.tree, "hookgate.toml")?;
@@ -67,21 +80,22 @@ pub fn load_config(repo: &Repo, tree: &TreeRef) -> Result<Config> {
 
 /// Plans and runs `selection` on `tree`; the cached path never leaves `Runner::execute`'s
 /// first lines.
-fn check_tree(
+pub fn check_tree(
     s: &Session,
     repo: &Repo,
     tree: &TreeRef,
     selection: &Selection,
-    force: bool,
-    jobs: Option<usize>,
+    how: How<'_>,
 ) -> Result<(plan::Plan, Vec<Outcome>)> {
+    let How { force, jobs, cancel, observer } = how;
     let cache = Cache::new(repo.common_dir());
     let config = load_config(repo, tree)?;
     let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
     let plan = plan::build(repo, tree, &config, selection, &interp, &s.host)?;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let cancel = cancel.unwrap_or(&s.cancel).clone();
     let runner =
-        Runner { repo, cache: &cache, interp: &interp, host: &s.host, cancel: s.cancel.clone(), jobs, force };
+        Runner { repo, cache: &cache, interp: &interp, host: &s.host, cancel, jobs, force, observer };
     let outcomes = runner.execute(&plan)?;
     Ok((plan, outcomes))
 }
@@ -94,7 +108,13 @@ pub fn run(s: &Session, opts: RunOptions) -> Result<u8> {
         Target::Rev(rev) => repo.resolve(rev)?,
         Target::Worktree => repo.worktree_tree()?,
     };
-    let (plan, outcomes) = check_tree(s, &repo, &tree, &opts.selection, opts.force, opts.jobs)?;
+    let (plan, outcomes) = check_tree(
+        s,
+        &repo,
+        &tree,
+        &opts.selection,
+        How { force: opts.force, jobs: opts.jobs, ..How::default() },
+    )?;
     let report = TreeReport { tree: &tree, stage: &plan.stage, outcomes: &outcomes };
     if opts.json {
         report.write_human(&mut std::io::stderr(), console::colors_enabled_stderr()).ok();
@@ -154,7 +174,7 @@ pub fn hook(s: &Session, hook: HookType, hook_dir: Option<&Path>, args: &[String
     let mut err = std::io::stderr();
     let color = console::colors_enabled_stderr();
     for tree in &trees {
-        let (plan, outcomes) = check_tree(s, &repo, tree, &Selection::Stage(stage), false, None)?;
+        let (plan, outcomes) = check_tree(s, &repo, tree, &Selection::Stage(stage), How::default())?;
         let report = TreeReport { tree, stage: &plan.stage, outcomes: &outcomes };
         passed &= report.passed();
         let all_cached_pass = outcomes.iter().all(|o| o.cached && o.status == Status::Pass);

@@ -212,6 +212,12 @@ impl Repo {
         Ok(Some(text))
     }
 
+    /// Whether git ignores `path` (absolute, inside the work tree).
+    pub fn is_ignored(&self, path: &Path) -> bool {
+        let rel = path.strip_prefix(&self.workdir).unwrap_or(path);
+        self.inner.is_path_ignored(rel).unwrap_or(false)
+    }
+
     /// Whether `path` is a directory in `tree`.
     pub fn is_dir(&self, tree: Oid, path: &str) -> Result<bool> {
         let tree = self.inner.find_tree(tree).context("finding the tree under test")?;

@@ -1,7 +1,8 @@
 //! hookgate: run a Python package's CI checks on the exact tree being committed or pushed, in
 //! fresh virtualenvs, with verdicts cached by git tree. The modules follow the data flow:
 //! `config` -> `git` -> `plan` -> `cache` / `run` (with `venv`, `process`, `checks`) -> `report`;
-//! `hooks` installs the entry points and `commands` wires one subcommand each.
+//! `hooks` installs the entry points, `commands` wires one subcommand each, and `watch` keeps the
+//! cache warm.
 
 pub mod cache;
 pub mod checks;
@@ -16,3 +17,4 @@ pub mod process;
 pub mod report;
 pub mod run;
 pub mod venv;
+pub mod watch;

@@ -49,6 +49,9 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|| vec![HookType::PreCommit, HookType::PrePush, HookType::PostCommit]),
         ),
         Command::Status { count, json } => commands::status(&session, count, json),
+        Command::Watch { debounce_ms, json } => {
+            hookgate::watch::watch(&session, std::time::Duration::from_millis(debounce_ms), json)
+        }
         Command::Hook { hook, hook_dir, args } => {
             commands::hook(&session, hook_type(hook), hook_dir.as_deref(), &args)
         }

@@ -12,9 +12,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-/// Shared flag set by the signal handler; every running child watches it.
+/// Shared flag set by the signal handler; every running child watches it. A child flag (one
+/// run of `watch`) is cancelled on its own or with its parent.
 #[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub struct Cancel {
+    own: Arc<AtomicBool>,
+    parent: Option<Arc<AtomicBool>>,
+}
 
 impl Cancel {
     /// Routes Ctrl-C and SIGTERM to this flag. Called only once children are about to run, so
@@ -28,14 +32,19 @@ impl Cancel {
         });
     }
 
+    /// A flag that is cancelled by itself or whenever this one is.
+    pub fn child(&self) -> Cancel {
+        Cancel { own: Arc::default(), parent: Some(self.own.clone()) }
+    }
+
     /// Asks every running child to stop.
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.own.store(true, Ordering::SeqCst);
     }
 
     /// Whether a stop was asked for.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.own.load(Ordering::SeqCst) || self.parent.as_ref().is_some_and(|p| p.load(Ordering::SeqCst))
     }
 }
 

@@ -78,6 +78,8 @@ pub struct Runner<'a> {
     pub jobs: usize,
     /// Ignore cached verdicts.
     pub force: bool,
+    /// Called with each check's outcome as soon as it is known (`watch --json` streams them).
+    pub observer: Option<&'a (dyn Fn(&Outcome) + Sync)>,
 }
 
 fn skipped(c: &PlannedCheck, reason: String) -> Outcome {
@@ -136,9 +138,15 @@ enum Slot {
 impl Runner<'_> {
     /// Runs `plan`, answering from the cache where it can (unless `force`).
     pub fn execute(&self, plan: &Plan) -> Result<Vec<Outcome>> {
+        let observe = |o: &Outcome| {
+            if let Some(f) = self.observer {
+                f(o);
+            }
+        };
         if !self.force
             && let Some(outcomes) = from_cache(plan, self.cache)
         {
+            outcomes.iter().for_each(observe);
             return Ok(outcomes);
         }
         self.cancel.watch_signals();
@@ -168,7 +176,7 @@ impl Runner<'_> {
                     }
                     let c = &plan.checks[i];
                     if let Some(reason) = &c.skip {
-                        slots[i] = board.done(i, skipped(c, reason.clone()));
+                        slots[i] = board.done(i, skipped(c, reason.clone()), &observe);
                         continue;
                     }
                     // A check starts (and prepares its venv) once every need is running or
@@ -183,7 +191,8 @@ impl Runner<'_> {
                         }
                     }
                     if let Some(n) = failed_need {
-                        slots[i] = board.done(i, skipped(c, format!("needs `{n}`, which did not pass")));
+                        slots[i] =
+                            board.done(i, skipped(c, format!("needs `{n}`, which did not pass")), &observe);
                         continue;
                     }
                     if unstarted_need {
@@ -193,7 +202,7 @@ impl Runner<'_> {
                         && let Some(r) = cached_record(self.cache, c)
                     {
                         if !running_need {
-                            slots[i] = board.done(i, from_record(c, &r));
+                            slots[i] = board.done(i, from_record(c, &r), &observe);
                         }
                         continue;
                     }
@@ -231,7 +240,7 @@ impl Runner<'_> {
                     Ok((i, result)) => {
                         running -= 1;
                         match result {
-                            Ok(o) => slots[i] = board.done(i, o),
+                            Ok(o) => slots[i] = board.done(i, o, &observe),
                             Err(e) => {
                                 slots[i] = Slot::Pending;
                                 first_error.get_or_insert(e);
@@ -298,7 +307,8 @@ impl Board {
 
     /// Records that check `i` finished (ran, came from the cache, or was skipped) and wakes
     /// the workers waiting for it; every `Slot::Done` is made here, so none is missed.
-    fn done(&self, i: usize, outcome: Outcome) -> Slot {
+    fn done(&self, i: usize, outcome: Outcome, observe: &dyn Fn(&Outcome)) -> Slot {
+        observe(&outcome);
         if let Ok(mut done) = self.done.lock() {
             done[i] = Some(outcome.status);
         }
