@@ -110,6 +110,9 @@ pub struct RunArgs {
     /// Print one JSON object on stdout (the table goes to stderr).
     #[arg(long)]
     pub json: bool,
+    /// Also write a JUnit XML report (one testcase per check) for CI systems.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
 }
 
 /// A stage, as given on the command line.

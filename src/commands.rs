@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub jobs: Option<usize>,
     /// JSON on stdout.
     pub json: bool,
+    /// Where to write JUnit XML.
+    pub junit: Option<PathBuf>,
 }
 
 /// Exit code for a set of reports: 0 when all passed, 1 otherwise.
@@ -116,6 +118,9 @@ pub fn run(s: &Session, opts: RunOptions) -> Result<u8> {
         How { force: opts.force, jobs: opts.jobs, ..How::default() },
     )?;
     let report = TreeReport { tree: &tree, stage: &plan.stage, outcomes: &outcomes };
+    if let Some(path) = &opts.junit {
+        std::fs::write(path, report.to_junit()).with_context(|| format!("writing {}", path.display()))?;
+    }
     if opts.json {
         report.write_human(&mut std::io::stderr(), console::colors_enabled_stderr()).ok();
         let mut out = std::io::stdout();

@@ -67,8 +67,14 @@ fn main() -> ExitCode {
                 (None, true) => Target::Worktree,
                 (None, false) => Target::Head,
             };
-            let opts =
-                RunOptions { selection, target, force: r.force, jobs: r.jobs.map(usize::from), json: r.json };
+            let opts = RunOptions {
+                selection,
+                target,
+                force: r.force,
+                jobs: r.jobs.map(usize::from),
+                json: r.json,
+                junit: r.junit,
+            };
             commands::run(&session, opts)
         }
     };

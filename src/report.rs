@@ -8,6 +8,17 @@ use console::Style;
 use serde_json::{Value, json};
 
 use crate::git::{TreeRef, short};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn xml_escapes_markup_and_drops_control_characters() {
+        assert_eq!(
+            super::xml("a<b & \"c\" \u{1b}[31m'd'>"),
+            "a&lt;b &amp; &quot;c&quot; [31m&apos;d&apos;&gt;"
+        );
+    }
+}
 use crate::run::{Outcome, Status};
 
 /// How many lines of a failing check's log are shown.
@@ -93,6 +104,80 @@ impl TreeReport<'_> {
         }
         Ok(())
     }
+}
+
+impl TreeReport<'_> {
+    /// JUnit XML, one testcase per check (a failure carries the log tail), as GitHub and other
+    /// CI systems render it.
+    pub fn to_junit(&self) -> String {
+        let count = |s: Status| self.outcomes.iter().filter(|o| o.status == s).count();
+        let total: f64 = self.outcomes.iter().map(|o| o.duration_ms as f64 / 1000.0).sum();
+        let suite = format!("hookgate {}", self.stage);
+        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        x += &format!(
+            "<testsuites name=\"hookgate\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{total:.3}\">\n",
+            self.outcomes.len(),
+            count(Status::Fail),
+            count(Status::Skipped) + count(Status::Unknown)
+        );
+        x += &format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{total:.3}\">\n",
+            xml(&suite),
+            self.outcomes.len(),
+            count(Status::Fail),
+            count(Status::Skipped) + count(Status::Unknown)
+        );
+        x +=
+            &format!("    <properties><property name=\"tree\" value=\"{}\"/></properties>\n", self.tree.tree);
+        for o in self.outcomes {
+            let head = format!(
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
+                xml(&suite),
+                xml(&o.name),
+                o.duration_ms as f64 / 1000.0
+            );
+            let reason = o.reason.clone().unwrap_or_default();
+            match o.status {
+                Status::Pass => x += &format!("{head}/>\n"),
+                Status::Skipped | Status::Unknown => {
+                    let why =
+                        if o.status == Status::Unknown { format!("no verdict: {reason}") } else { reason };
+                    x += &format!("{head}>\n      <skipped message=\"{}\"/>\n    </testcase>\n", xml(&why));
+                }
+                Status::Fail => {
+                    let tail = o.log.as_deref().map(|l| tail(l, TAIL_LINES).join("\n")).unwrap_or_default();
+                    let log = o.log.as_deref().map(|l| l.display().to_string()).unwrap_or_default();
+                    let message = if reason.is_empty() { format!("{} failed", o.name) } else { reason };
+                    x += &format!(
+                        "{head}>\n      <failure message=\"{}\">{}\n\nfull log: {}</failure>\n    </testcase>\n",
+                        xml(&message),
+                        xml(&tail),
+                        xml(&log)
+                    );
+                }
+            }
+        }
+        x += "  </testsuite>\n</testsuites>\n";
+        x
+    }
+}
+
+/// Escapes text for XML, dropping the control characters XML 1.0 does not allow.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The last `n` lines of the file at `path` (empty if it cannot be read).

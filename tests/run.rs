@@ -522,3 +522,28 @@ fn a_second_run_of_a_key_in_progress_waits_for_it_and_uses_its_verdict() {
     assert_eq!(checks(&v)["slow"]["reason"], "decided by the run in progress it waited for");
     assert_eq!(std::fs::read_to_string(mark.join("runs")).unwrap(), "ran\n", "the check ran twice");
 }
+
+#[test]
+fn junit_report_has_one_testcase_per_check_with_the_failure_log() {
+    let ctx = with_config(
+        "clean",
+        "defaults = false\n[checks.good]\nrun = \"true\"\n[checks.bad]\nrun = \"echo 'broken <&> output'; exit 3\"\n\
+         [checks.after]\nrun = \"true\"\nneeds = [\"bad\"]\n",
+    );
+    let junit = ctx.tmp.join("hookgate-junit.xml");
+    let out = ctx.hookgate(&["run", "--junit", junit.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // A real XML parser reads it back.
+    let script = "import sys, xml.etree.ElementTree as ET\n\
+                  r = ET.parse(sys.argv[1]).getroot()\n\
+                  for c in r.iter('testcase'):\n    \
+                      kind = 'failure' if c.find('failure') is not None else 'skipped' if c.find('skipped') is not None else 'pass'\n    \
+                      print(c.get('name'), kind)\n\
+                  print('failure-text', 'broken <&> output' in r.find('.//failure').text)\n";
+    let parsed = std::process::Command::new("python3").args(["-c", script]).arg(&junit).output().unwrap();
+    assert!(parsed.status.success(), "{}", text(&parsed));
+    assert_eq!(
+        String::from_utf8_lossy(&parsed.stdout),
+        "good pass\nbad failure\nafter skipped\nfailure-text True\n"
+    );
+}
