@@ -1,5 +1,6 @@
 //! Turns outcomes into what people and machines read: a summary table with the log tail of
-//! each failure (colored only on a terminal), and one JSON object for `--json`.
+//! each failure (colored only on a terminal), one JSON object for `--json`, JUnit XML for
+//! `--junit`.
 
 use std::io::Write;
 use std::path::Path;
@@ -9,16 +10,6 @@ use serde_json::{Value, json};
 
 use crate::git::{TreeRef, short};
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn xml_escapes_markup_and_drops_control_characters() {
-        assert_eq!(
-            super::xml("a<b & \"c\" \u{1b}[31m'd'>"),
-            "a&lt;b &amp; &quot;c&quot; [31m&apos;d&apos;&gt;"
-        );
-    }
-}
 use crate::run::{Outcome, Status};
 
 /// How many lines of a failing check's log are shown.
@@ -186,4 +177,15 @@ pub fn tail(path: &Path, n: usize) -> Vec<String> {
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].iter().map(|s| s.to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn xml_escapes_markup_and_drops_control_characters() {
+        assert_eq!(
+            super::xml("a<b & \"c\" \u{1b}[31m'd'>"),
+            "a&lt;b &amp; &quot;c&quot; [31m&apos;d&apos;&gt;"
+        );
+    }
 }
