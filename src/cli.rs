@@ -59,6 +59,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Generate CI configuration from the same config (`hookgate ci github`).
+    Ci {
+        /// Which CI system.
+        #[command(subcommand)]
+        system: CiSystem,
+    },
     /// Re-check the working copy on every change, so the cache is warm when you push.
     Watch {
         /// Quiet time after the last change before checking, in milliseconds.
@@ -80,6 +86,18 @@ pub enum Command {
         /// The arguments git passed to the hook.
         #[arg(last = true)]
         args: Vec<String>,
+    },
+}
+
+/// CI systems `hookgate ci` writes configuration for.
+#[derive(Debug, Subcommand)]
+pub enum CiSystem {
+    /// Write .github/workflows/hookgate.yml: checks on PRs and main, TestPyPI on PRs, tag vX.Y.Z
+    /// on main, PyPI on tags (trusted publishing, `pypi` environment for approval).
+    Github {
+        /// Write nothing; exit 1 with a diff when the committed workflow differs from the config.
+        #[arg(long)]
+        check: bool,
     },
 }
 

@@ -231,6 +231,43 @@ fn start_background(repo: &Repo) -> Result<u8> {
     Ok(0)
 }
 
+/// `hookgate ci github [--check]`: the workflow from the working copy's config files.
+pub fn ci_github(s: &Session, check: bool) -> Result<u8> {
+    let repo = Repo::discover(&s.cwd)?;
+    let read = |name: &str| std::fs::read_to_string(repo.workdir().join(name)).ok();
+    let config = config::load(read("hookgate.toml").as_deref(), read("pyproject.toml").as_deref())?;
+    let want = crate::ci::github_workflow(&config);
+    let path = repo.workdir().join(crate::ci::WORKFLOW_PATH);
+    let have = std::fs::read_to_string(&path).ok();
+    if check {
+        return Ok(match have {
+            Some(h) if h == want => {
+                println!("hookgate: {} matches the config", crate::ci::WORKFLOW_PATH);
+                0
+            }
+            Some(h) => {
+                println!(
+                    "hookgate: {} differs from the config (run `hookgate ci github`):",
+                    crate::ci::WORKFLOW_PATH
+                );
+                print!("{}", crate::ci::diff(&h, &want));
+                1
+            }
+            None => {
+                println!("hookgate: {} does not exist (run `hookgate ci github`)", crate::ci::WORKFLOW_PATH);
+                1
+            }
+        });
+    }
+    if have.as_deref() != Some(want.as_str()) {
+        crate::cache::write_atomic(&path, want.as_bytes())?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).ok();
+    }
+    println!("hookgate: wrote {}", path.display());
+    Ok(0)
+}
+
 /// `hookgate install`: the named hooks, or pre-commit + pre-push (+ post-commit when HEAD's
 /// config says `background = true`).
 pub fn install(s: &Session, hooks: Option<Vec<HookType>>) -> Result<u8> {

@@ -132,6 +132,12 @@ pub struct Config {
     pub lock: Option<String>,
     /// `background`: `install` also sets up the post-commit background run.
     pub background: bool,
+    /// `python-versions`: the CI matrix (default: derived from `requires-python`).
+    pub python_versions: Vec<String>,
+    /// `main-branch`: the branch CI tags releases from (default `main`).
+    pub main_branch: String,
+    /// `ci-install`: the shell step that installs hookgate in CI.
+    pub ci_install: Option<String>,
 }
 
 impl Config {
@@ -162,6 +168,8 @@ struct ToolTable {
 #[derive(Deserialize)]
 struct ProjectTable {
     name: Option<String>,
+    #[serde(rename = "requires-python")]
+    requires_python: Option<String>,
     #[serde(default)]
     dynamic: Vec<String>,
     #[serde(default, rename = "optional-dependencies")]
@@ -208,6 +216,8 @@ pub struct Project {
     pub groups: BTreeMap<String, Vec<String>>,
     /// `[tool.coverage.report] fail_under`.
     pub coverage_fail_under: Option<f64>,
+    /// `[project] requires-python`.
+    pub requires_python: Option<String>,
 }
 
 impl Project {
@@ -262,6 +272,7 @@ impl PyprojectDoc {
         let dynamic = self.project.as_ref().is_some_and(|p| p.dynamic.iter().any(|d| d == "version"));
         Project {
             name: self.project.as_ref().and_then(|p| p.name.clone()),
+            requires_python: self.project.as_ref().and_then(|p| p.requires_python.clone()),
             version_from_git: dynamic && (scm_backend || scm_configured),
             extras: self.project.as_ref().map(|p| p.optional_dependencies.clone()).unwrap_or_default(),
             groups: expand_groups(&self.dependency_groups),
@@ -280,6 +291,9 @@ struct RawConfig {
     python: Option<String>,
     lock: Option<Spanned<String>>,
     background: Option<bool>,
+    python_versions: Option<Vec<String>>,
+    main_branch: Option<String>,
+    ci_install: Option<String>,
     #[serde(default)]
     checks: BTreeMap<String, Spanned<RawCheck>>,
 }
@@ -472,6 +486,9 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str) -> Result<Config, E
         project: Project::default(),
         lock: raw.lock.map(|l| l.into_inner()),
         background: raw.background.unwrap_or(false),
+        python_versions: raw.python_versions.unwrap_or_default(),
+        main_branch: raw.main_branch.unwrap_or_else(|| "main".into()),
+        ci_install: raw.ci_install,
     })
 }
 

@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod checks;
+pub mod ci;
 pub mod commands;
 pub mod config;
 pub mod env;

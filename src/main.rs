@@ -49,6 +49,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|| vec![HookType::PreCommit, HookType::PrePush, HookType::PostCommit]),
         ),
         Command::Status { count, json } => commands::status(&session, count, json),
+        Command::Ci { system: cli::CiSystem::Github { check } } => commands::ci_github(&session, check),
         Command::Watch { debounce_ms, json } => {
             hookgate::watch::watch(&session, std::time::Duration::from_millis(debounce_ms), json)
         }

@@ -4,6 +4,7 @@
 //! artifacts of the checks it needs). Adding a built-in touches one file here and the matches
 //! below.
 
+mod ci_sync;
 mod command;
 mod coverage;
 mod docs;
@@ -40,6 +41,8 @@ pub enum CheckKind {
     Version,
     /// Sphinx or MkDocs build.
     Docs,
+    /// The committed CI workflow matches the config (optional).
+    CiSync,
     /// A user-defined command.
     Command,
 }
@@ -65,6 +68,7 @@ impl CheckKind {
         CheckKind::Coverage,
         CheckKind::Version,
         CheckKind::Docs,
+        CheckKind::CiSync,
     ];
 
     /// The name a built-in is configured under (`command` for custom checks).
@@ -77,6 +81,7 @@ impl CheckKind {
             CheckKind::Coverage => "coverage",
             CheckKind::Version => "version",
             CheckKind::Docs => "docs",
+            CheckKind::CiSync => "ci-sync",
             CheckKind::Command => "command",
         }
     }
@@ -93,7 +98,7 @@ impl CheckKind {
 
     /// Whether the built-in is enabled in a package that does not mention it.
     pub fn on_by_default(self) -> bool {
-        self != CheckKind::Command
+        !matches!(self, CheckKind::Command | CheckKind::CiSync)
     }
 
     /// Checks this kind always needs (the DAG of the built-ins).
@@ -137,6 +142,7 @@ impl CheckKind {
             CheckKind::Coverage => coverage::defaults(),
             CheckKind::Version => version::defaults(),
             CheckKind::Docs => docs::defaults(),
+            CheckKind::CiSync => ci_sync::defaults(),
             CheckKind::Command => command::defaults(),
         }
     }
@@ -183,6 +189,7 @@ impl CheckKind {
             CheckKind::Coverage => coverage::execute(inv, config),
             CheckKind::Version => version::execute(inv),
             CheckKind::Docs => docs::execute(inv, config),
+            CheckKind::CiSync => ci_sync::execute(inv, config),
         }
     }
 }

