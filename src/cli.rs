@@ -59,6 +59,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Publish HEAD: refuses unless on the main branch, clean and pushed, every check passes and
+    /// the version is free; uploads the dists the `wheel` check built, then tags vX.Y.Z.
+    Release {
+        /// Upload endpoint (default: PyPI's; with `--repository testpypi`, TestPyPI's).
+        #[arg(long, value_name = "URL")]
+        repository_url: Option<String>,
+        /// Simple index the version is checked against (default: PyPI's or TestPyPI's).
+        #[arg(long, value_name = "URL")]
+        index_url: Option<String>,
+        /// `pypi` (default) or `testpypi`.
+        #[arg(long, value_name = "NAME")]
+        repository: Option<String>,
+        /// Check everything and say what would be uploaded and tagged; upload nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Generate CI configuration from the same config (`hookgate ci github`).
     Ci {
         /// Which CI system.

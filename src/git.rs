@@ -362,6 +362,46 @@ impl Repo {
         format!("0.1.dev{}", count + ahead)
     }
 
+    /// Whether tracked files differ from HEAD (staged or not); untracked files do not count.
+    pub fn has_tracked_changes(&self) -> Result<bool> {
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(false).include_ignored(false);
+        let statuses = self.inner.statuses(Some(&mut opts)).context("reading the working copy's status")?;
+        Ok(statuses.iter().any(|e| e.status() != git2::Status::CURRENT))
+    }
+
+    /// The commit HEAD's branch's upstream points at, when HEAD is a branch with an upstream.
+    pub fn upstream_of_head(&self) -> Result<Option<Oid>> {
+        let Ok(head) = self.inner.head() else { return Ok(None) };
+        if !head.is_branch() {
+            return Ok(None);
+        }
+        let Some(name) = head.shorthand() else { return Ok(None) };
+        let branch =
+            self.inner.find_branch(name, git2::BranchType::Local).context("finding HEAD's branch")?;
+        Ok(branch.upstream().ok().and_then(|u| u.get().target()))
+    }
+
+    /// Whether the tag `name` exists here.
+    pub fn tag_exists(&self, name: &str) -> Result<bool> {
+        Ok(self.inner.find_reference(&format!("refs/tags/{name}")).is_ok())
+    }
+
+    /// Creates the annotated tag `name` on HEAD, signed by the configured user.
+    pub fn create_tag(&self, name: &str, message: &str) -> Result<()> {
+        let sig = self
+            .inner
+            .signature()
+            .or_else(|_| git2::Signature::now("hookgate", "hookgate@localhost"))
+            .context("making a tagger signature")?;
+        let head =
+            self.inner.head().context("reading HEAD")?.peel(ObjectType::Commit).context("HEAD's commit")?;
+        self.inner
+            .tag(name, &head, &sig, message, false)
+            .with_context(|| format!("creating the tag {name}"))?;
+        Ok(())
+    }
+
     /// What HEAD points at, for messages: a branch name, or `detached at <short>`.
     pub fn head_description(&self) -> String {
         match self.inner.head() {

@@ -15,6 +15,7 @@ pub mod git;
 pub mod hooks;
 pub mod plan;
 pub mod process;
+pub mod release;
 pub mod report;
 pub mod run;
 pub mod venv;

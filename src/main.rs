@@ -50,6 +50,10 @@ fn main() -> ExitCode {
         ),
         Command::Status { count, json } => commands::status(&session, count, json),
         Command::Ci { system: cli::CiSystem::Github { check } } => commands::ci_github(&session, check),
+        Command::Release { repository_url, index_url, repository, dry_run } => {
+            hookgate::release::Target::resolve(repository.as_deref(), repository_url, index_url)
+                .and_then(|target| hookgate::release::release(&session, &target, dry_run))
+        }
         Command::Watch { debounce_ms, json } => {
             hookgate::watch::watch(&session, std::time::Duration::from_millis(debounce_ms), json)
         }

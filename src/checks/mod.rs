@@ -16,8 +16,9 @@ mod test;
 mod version;
 mod wheel;
 
-pub use invocation::{Invocation, Outcome as RunOutcome};
+pub use invocation::{Invocation, Outcome as RunOutcome, list_files};
 pub use version::DEFAULT_TTL as DEFAULT_VERSION_TTL;
+pub use wheel::is_dist;
 
 use anyhow::Result;
 

@@ -1,0 +1,227 @@
+//! `hookgate release`: publishes only what the gate accepts. Preconditions (on the main branch,
+//! clean, pushed), every check of `run --all` passing on HEAD's tree, the version free on the
+//! index, no such tag yet; then the dists the `wheel` check built are uploaded as they are (no
+//! rebuild) and only after a successful upload is `vX.Y.Z` tagged and pushed.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::cache::Cache;
+use crate::checks::list_files;
+use crate::commands::{How, Session, check_tree, load_config};
+use crate::git::Repo;
+use crate::plan::Selection;
+use crate::process::{Cmd, Exit};
+use crate::report::TreeReport;
+use crate::venv::{self, Installer, VenvBuilder};
+
+const VERSION_CHECK: &str = include_str!("checks/py/version_check.py");
+
+/// Where to publish.
+pub struct Target {
+    /// Upload endpoint (legacy upload API).
+    pub repository_url: String,
+    /// Simple index the version is checked against.
+    pub index_url: String,
+}
+
+impl Target {
+    /// PyPI, TestPyPI, or explicit URLs (explicit ones win).
+    pub fn resolve(
+        repository: Option<&str>,
+        repository_url: Option<String>,
+        index_url: Option<String>,
+    ) -> Result<Target> {
+        let (up, idx) = match repository {
+            None | Some("pypi") => ("https://upload.pypi.org/legacy/", "https://pypi.org/simple/"),
+            Some("testpypi") => ("https://test.pypi.org/legacy/", "https://test.pypi.org/simple/"),
+            Some(other) => {
+                anyhow::bail!("unknown --repository `{other}` (pypi or testpypi; or give --repository-url)")
+            }
+        };
+        Ok(Target {
+            repository_url: repository_url.unwrap_or_else(|| up.to_string()),
+            index_url: index_url.unwrap_or_else(|| idx.to_string()),
+        })
+    }
+}
+
+fn refuse(msg: impl AsRef<str>) -> Result<u8> {
+    eprintln!("hookgate: release refused: {}", msg.as_ref());
+    Ok(1)
+}
+
+/// `hookgate release`.
+pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<u8> {
+    let repo = Repo::discover(&s.cwd)?;
+    let head = repo.head()?;
+    let config = load_config(&repo, &head)?;
+
+    // 1. On the main branch, clean, pushed.
+    let mut missing = Vec::new();
+    let branch = repo.head_description();
+    if branch != config.main_branch {
+        missing.push(format!("HEAD is on `{branch}`, not on the main branch `{}`", config.main_branch));
+    }
+    if repo.has_tracked_changes()? {
+        missing.push("the working copy has uncommitted changes to tracked files".to_string());
+    }
+    match repo.upstream_of_head()? {
+        None => missing.push(format!("`{branch}` has no upstream: push it (git push -u origin {branch})")),
+        Some(up) if Some(up) != head.commit => {
+            missing.push(format!("HEAD is not pushed: its upstream is at {}", crate::git::short(up)))
+        }
+        Some(_) => {}
+    }
+    if !missing.is_empty() {
+        return refuse(missing.join("; "));
+    }
+
+    // 2. Every check passes on HEAD's tree.
+    let (plan, outcomes) = check_tree(s, &repo, &head, &Selection::All, How::default())?;
+    let report = TreeReport { tree: &head, stage: &plan.stage, outcomes: &outcomes };
+    report.write_human(&mut std::io::stderr(), console::colors_enabled_stderr()).ok();
+    if !report.passed() {
+        return refuse("a check failed on HEAD's tree (see above)");
+    }
+    let Some(wheel_check) = plan.checks.iter().find(|c| c.def.name == "wheel") else {
+        return refuse("the `wheel` check is disabled: there are no dists to publish");
+    };
+    let cache = Cache::new(repo.common_dir());
+    let dists: Vec<PathBuf> = list_files(&cache.artifacts_dir(&wheel_check.key))?
+        .into_iter()
+        .filter(|p| crate::checks::is_dist(p))
+        .collect();
+    let Some(wheel) = dists.iter().find(|p| p.extension().is_some_and(|e| e == "whl")).cloned() else {
+        return refuse("the `wheel` check left no wheel");
+    };
+    let version = wheel
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('-').nth(1))
+        .context("reading the version from the wheel's name")?
+        .to_string();
+    let tag = format!("v{version}");
+    if repo.tag_exists(&tag)? {
+        return refuse(format!("the tag {tag} already exists"));
+    }
+
+    // 3. The version is free on the index.
+    if !version_is_free(s, &repo, &wheel, &target.index_url)? {
+        return refuse(format!(
+            "version {version} is already on {} (or the index could not say)",
+            target.index_url
+        ));
+    }
+
+    let names: Vec<String> =
+        dists.iter().filter_map(|d| d.file_name()).map(|n| n.to_string_lossy().into()).collect();
+    if dry_run {
+        println!("hookgate: dry run: would upload {} to {}", names.join(", "), target.repository_url);
+        println!("hookgate: dry run: would then tag {tag} and push it to origin");
+        return Ok(0);
+    }
+
+    // 4. Upload exactly the dists the wheel check built; credentials come from the environment
+    // of the upload tool (UV_PUBLISH_* / TWINE_*), which hookgate never prints or passes on.
+    let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
+    let upload = match venv::find_installer(&interp, &s.host) {
+        Installer::Uv(uv) => Cmd::new(
+            uv.display().to_string(),
+            &["publish", "--publish-url", &target.repository_url],
+            repo.workdir(),
+            s.host.vars.clone(),
+        ),
+        Installer::Pip => Cmd::new(
+            "twine",
+            &["upload", "--non-interactive", "--repository-url", &target.repository_url],
+            repo.workdir(),
+            s.host.vars.clone(),
+        ),
+    }
+    .args(dists.iter().map(|d| d.display().to_string()));
+    eprintln!("hookgate: uploading {} to {}", names.join(", "), target.repository_url);
+    if !run_visible(&upload, s)? {
+        return refuse("the upload failed (see above); nothing was tagged");
+    }
+
+    // 5. Only now: the annotated tag, pushed to origin.
+    repo.create_tag(&tag, &format!("Release {version}"))?;
+    let push = Cmd::new(
+        "git",
+        &["push", "origin", &format!("refs/tags/{tag}")],
+        repo.workdir(),
+        s.host.vars.clone(),
+    );
+    if !run_visible(&push, s)? {
+        eprintln!(
+            "hookgate: uploaded, and tagged {tag} locally, but pushing the tag failed: `git push origin {tag}`"
+        );
+        return Ok(1);
+    }
+    println!("hookgate: released {version}: uploaded {} and pushed {tag}", names.join(", "));
+    Ok(0)
+}
+
+/// Runs `cmd` with its output shown to the user (through a log that is echoed).
+fn run_visible(cmd: &Cmd, s: &Session) -> Result<bool> {
+    let mut log = tempfile::tempfile().context("creating a temp log")?;
+    let exit = cmd.run_logged(&mut log, Instant::now() + Duration::from_secs(900), &s.cancel)?;
+    use std::io::{Read, Seek, SeekFrom};
+    log.seek(SeekFrom::Start(0)).ok();
+    let mut text = String::new();
+    log.read_to_string(&mut text).ok();
+    eprint!("{text}");
+    Ok(exit == Exit::Code(0))
+}
+
+/// Asks `index` about the wheel's version with the same helper as the `version` check.
+fn version_is_free(s: &Session, repo: &Repo, wheel: &std::path::Path, index: &str) -> Result<bool> {
+    let cache = Cache::new(repo.common_dir());
+    let interp = venv::find_interpreter(None, &s.host, cache.root())?;
+    let installer = venv::find_installer(&interp, &s.host);
+    let scratch = tempfile::Builder::new().prefix("hookgate-release-").tempdir_in(&s.host.tmp_root)?;
+    let builder = VenvBuilder {
+        dir: scratch.path().join("venv"),
+        interp: &interp,
+        installer: &installer,
+        env: s.host.setup_env(),
+        cwd: scratch.path().to_path_buf(),
+    };
+    let mut log = tempfile::tempfile().context("creating a temp log")?;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    if !builder.create(&["packaging".to_string()], &mut log, deadline, &s.cancel)?.success() {
+        anyhow::bail!("could not prepare a venv to ask the index");
+    }
+    let script = scratch.path().join("version_check.py");
+    std::fs::write(&script, VERSION_CHECK).context("writing the version helper")?;
+    let cmd = Cmd::new(
+        builder.python().display().to_string(),
+        &[&script.display().to_string(), "--wheel", &wheel.display().to_string(), "--index-url", index],
+        scratch.path(),
+        s.host.setup_env(),
+    );
+    run_visible(&cmd, s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Target;
+
+    #[test]
+    fn repository_names_select_urls_and_explicit_urls_win() {
+        let t = Target::resolve(Some("testpypi"), None, None).unwrap();
+        assert_eq!(
+            (t.repository_url.as_str(), t.index_url.as_str()),
+            ("https://test.pypi.org/legacy/", "https://test.pypi.org/simple/")
+        );
+        let t = Target::resolve(None, Some("http://x/".into()), None).unwrap();
+        assert_eq!(
+            (t.repository_url.as_str(), t.index_url.as_str()),
+            ("http://x/", "https://pypi.org/simple/")
+        );
+        assert!(Target::resolve(Some("nope"), None, None).is_err());
+    }
+}
