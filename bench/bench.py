@@ -157,6 +157,14 @@ def scenario(label, tool, with_tests, runs, bins, hookgate, env):
     return time_pushes(repo, env, runs, before=before)
 
 
+def publish(lines: list[str], out: str | None) -> None:
+    """Prints the Markdown table and, with --out, writes it to that file."""
+    text = "\n".join(lines)
+    print(text)
+    if out:
+        Path(out).write_text(text + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=15)
@@ -197,10 +205,7 @@ def main():
     ]
     for label, n, med, hook, ratio in rows:
         lines.append(f"| {label} | {n} | {med:.1f} | {hook:.1f} | {ratio} |")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

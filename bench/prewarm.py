@@ -102,10 +102,7 @@ def main():
     ]
     for name, (c, p) in rows.items():
         lines.append(f"| {name} | {c * 1000:.1f} | {p * 1000:.1f} | {(p - floor) * 1000:.1f} |")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    bench.publish(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402  (shared table output)
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / ".work" / "suite"
 
@@ -128,10 +131,7 @@ def main():
     for name, (cold, warm) in rows.items():
         warm_s = "n/a (no cache)" if warm is None else f"{warm * 1000:.1f}"
         lines.append(f"| {name} | {cold:.2f} | {cold / base:.2f}x | {warm_s} |")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    bench.publish(lines, args.out)
 
 
 if __name__ == "__main__":
