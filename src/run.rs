@@ -479,6 +479,7 @@ impl Worker<'_> {
         };
         let start = Instant::now();
         let deadline = start + c.def.timeout;
+        let mut waited_for_needs = Duration::ZERO;
         let final_log = self.cache.log_path(&c.key);
         let logs_dir = final_log.parent().context("log path has a parent")?;
         std::fs::create_dir_all(logs_dir).with_context(|| format!("creating {}", logs_dir.display()))?;
@@ -551,6 +552,7 @@ impl Worker<'_> {
                 let _permit = jobs.take(self.cancel)?;
                 match needs {
                     Needs::Passed(waited) => {
+                        waited_for_needs = waited;
                         writeln!(
                             log,
                             "hookgate: waited {:.2}s for {}",
@@ -579,7 +581,8 @@ impl Worker<'_> {
         } else if !matches!(outcome, RunOutcome::Exit(Exit::Cancelled | Exit::TimedOut)) {
             writeln!(log, "hookgate: could not prepare the check's venv (see above)").ok();
         }
-        let duration_ms = start.elapsed().as_millis() as u64;
+        // The check's own time: waiting for its needs is not part of it.
+        let duration_ms = start.elapsed().saturating_sub(waited_for_needs).as_millis() as u64;
         drop(log);
         // Keep the log under its key; a concurrent run of the same key simply replaces it.
         tmp_log.persist(&final_log).context("saving the check's log")?;
