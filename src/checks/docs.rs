@@ -19,8 +19,9 @@ pub fn defaults() -> Defaults {
 
 /// Skipped when the tree has no docs.
 pub fn not_applicable(repo: &Repo, tree: &TreeRef) -> Result<Option<String>> {
+    // On the cached path: an id lookup, not a blob read.
     for f in ["docs/conf.py", "mkdocs.yml", "mkdocs.yaml"] {
-        if repo.read_file(tree.tree, f)?.is_some() {
+        if repo.path_id(tree.tree, f)?.is_some() {
             return Ok(None);
         }
     }
