@@ -173,12 +173,8 @@ fn wait(handle: &duct::Handle, deadline: Instant, cancel: &Cancel) -> Result<Exi
     let mut pause = Duration::from_millis(1);
     loop {
         if let Some(out) = handle.try_wait().context("waiting for a child")? {
-            use std::os::unix::process::ExitStatusExt;
-            return Ok(match out.status.code() {
-                Some(c) => Exit::Code(c),
-                None if out.status.signal().is_some() => Exit::Signalled,
-                None => Exit::Signalled,
-            });
+            // No exit code means a signal ended it.
+            return Ok(out.status.code().map_or(Exit::Signalled, Exit::Code));
         }
         let stop = if cancel.is_cancelled() {
             Some(Exit::Cancelled)

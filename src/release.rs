@@ -15,7 +15,7 @@ use crate::git::Repo;
 use crate::plan::Selection;
 use crate::process::{Cmd, Exit};
 use crate::report::TreeReport;
-use crate::venv::{self, Installer, VenvBuilder};
+use crate::venv::{self, Installer, Interpreter, VenvBuilder};
 
 const VERSION_CHECK: &str = include_str!("checks/py/version_check.py");
 
@@ -108,8 +108,10 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<u8> {
         return refuse(format!("the tag {tag} already exists"));
     }
 
-    // 3. The version is free on the index.
-    if !version_is_free(s, &repo, &wheel, &target.index_url)? {
+    // 3. The version is free on the index (asked with the config's interpreter, as the checks).
+    let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
+    let installer = venv::find_installer(&interp, &s.host);
+    if !version_is_free(s, &interp, &installer, &wheel, &target.index_url)? {
         return refuse(format!(
             "version {version} is already on {} (or the index could not say)",
             target.index_url
@@ -126,8 +128,7 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<u8> {
 
     // 4. Upload exactly the dists the wheel check built; credentials come from the environment
     // of the upload tool (UV_PUBLISH_* / TWINE_*), which hookgate never prints or passes on.
-    let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
-    let upload = match venv::find_installer(&interp, &s.host) {
+    let upload = match &installer {
         Installer::Uv(uv) => Cmd::new(
             uv.display().to_string(),
             &["publish", "--publish-url", &target.repository_url],
@@ -178,15 +179,18 @@ fn run_visible(cmd: &Cmd, s: &Session) -> Result<bool> {
 }
 
 /// Asks `index` about the wheel's version with the same helper as the `version` check.
-fn version_is_free(s: &Session, repo: &Repo, wheel: &std::path::Path, index: &str) -> Result<bool> {
-    let cache = Cache::new(repo.common_dir());
-    let interp = venv::find_interpreter(None, &s.host, cache.root())?;
-    let installer = venv::find_installer(&interp, &s.host);
+fn version_is_free(
+    s: &Session,
+    interp: &Interpreter,
+    installer: &Installer,
+    wheel: &std::path::Path,
+    index: &str,
+) -> Result<bool> {
     let scratch = tempfile::Builder::new().prefix("hookgate-release-").tempdir_in(&s.host.tmp_root)?;
     let builder = VenvBuilder {
         dir: scratch.path().join("venv"),
-        interp: &interp,
-        installer: &installer,
+        interp,
+        installer,
         env: s.host.setup_env(),
         cwd: scratch.path().to_path_buf(),
     };

@@ -336,6 +336,24 @@ mod bad_input {
     }
 
     #[test]
+    fn every_command_outside_a_repository_says_so() {
+        let ctx = TestContext::bare_dir();
+        for args in
+            [&["watch"][..], &["ci", "github"], &["release", "--dry-run"], &["status"], &["uninstall"]]
+        {
+            expect_2(&ctx.hookgate(args), "not a git repository");
+        }
+    }
+
+    #[test]
+    fn ci_github_with_a_malformed_config_names_the_place_and_writes_nothing() {
+        let ctx = TestContext::new("clean");
+        ctx.write("hookgate.toml", "python-versions = \"3.12\"\n");
+        expect_2(&ctx.hookgate(&["ci", "github"]), "hookgate.toml:1:19:");
+        assert!(!ctx.work.join(".github").exists());
+    }
+
+    #[test]
     fn empty_repository_refuses_run_but_the_first_commit_is_checked() {
         let ctx = TestContext::bare_dir();
         ctx.git(&["init", "-q", "-b", "main"]);
@@ -370,6 +388,7 @@ mod bad_input {
         let shallow = origin.work.parent().unwrap().join("shallow");
         let url = format!("file://{}", origin.work.display());
         origin.git(&["clone", "-q", "--depth", "1", &url, shallow.to_str().unwrap()]);
+        assert!(shallow.join(".git/shallow").is_file(), "the clone is not shallow");
         let out = origin.hookgate_cmd(&["run", "--json"]).current_dir(&shallow).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         let out = origin.hookgate_cmd(&["status"]).current_dir(&shallow).output().unwrap();

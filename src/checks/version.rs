@@ -7,7 +7,6 @@
 
 use anyhow::{Context, Result};
 
-use super::invocation::step;
 use super::{Defaults, Invocation, RunOutcome};
 use crate::config::{RunSpec, Stage};
 use crate::process::Exit;
@@ -43,6 +42,5 @@ pub fn execute(inv: &mut Invocation<'_>) -> Result<RunOutcome> {
     if exit == Exit::Code(UNREACHABLE) {
         return Ok(RunOutcome::Unknown(format!("index {index} unreachable")));
     }
-    step!(Ok::<_, anyhow::Error>(exit));
-    Ok(RunOutcome::Exit(Exit::Code(0)))
+    Ok(RunOutcome::Exit(exit))
 }
