@@ -3,11 +3,9 @@
 //! its check, with a log that says why. The PyPI version check is skipped here (it has its own
 //! tests against a loopback index), so these tests need only the package index.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::{TestContext, checks, text};
+use crate::common::{TestContext, checks, text};
 use serde_json::Value;
 
 /// Runs every check but `version` and returns the JSON report.

@@ -2,14 +2,12 @@
 //! background, committing exactly that content pushes from cache, a newer tree supersedes a
 //! running check, and Ctrl-C stops the watcher and every child.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use common::{TestContext, text};
+use crate::common::{TestContext, text};
 use serde_json::Value;
 
 /// A running `hookgate watch --json` and its stream of events.
@@ -102,7 +100,7 @@ fn a_newer_tree_supersedes_the_running_check_and_ctrl_c_stops_every_child() {
          run = \"echo run >> $HG_MARK/runs; (sleep 3; touch $HG_MARK/survived) & sleep 30\"\n",
     );
     let w = Watching::start(&ctx);
-    common::wait_for_file(&mark.join("runs"));
+    crate::common::wait_for_file(&mark.join("runs"));
     ctx.write("README.md", "edited while checking\n");
     let superseded = w.until("superseded", |v| v["event"] == "superseded");
     // The second run (on the edited tree) starts: two runs so far, then Ctrl-C.

@@ -1,9 +1,7 @@
 //! The gate end to end: real `git commit` and `git push` to a bare remote through the installed
 //! hooks, real Python, uv and ruff.
 
-mod common;
-
-use common::{TestContext, checks, text};
+use crate::common::{TestContext, checks, text};
 
 const LINT_ERROR: &str = "\"\"\"Module.\"\"\"\n\nimport os\n";
 
@@ -111,7 +109,7 @@ fn push_of_a_broken_tip_is_refused_then_refused_from_cache_with_the_log() {
 #[test]
 fn push_of_several_refs_checks_each_tip_skips_deletions_and_peels_tags() {
     let ctx = TestContext::new("clean");
-    ctx.commit_config(common::CUSTOM_ONLY);
+    ctx.commit_config(crate::common::CUSTOM_ONLY);
     ctx.install();
     ctx.git(&["branch", "old"]);
     ctx.git(&["push", "-q", "--no-verify", "origin", "old"]);
@@ -171,7 +169,7 @@ fn interrupted_commit_leaves_worktree_index_and_stash_as_they_were() {
     let mut cmd = ctx.git_cmd(&["commit", "-m", "interrupted"]);
     cmd.env("HG_MARK", &mark).process_group(0);
     let mut child = cmd.spawn().unwrap();
-    common::wait_for_file(&mark.join("started"));
+    crate::common::wait_for_file(&mark.join("started"));
     // Ctrl-C in a terminal signals the whole foreground group: git, the hook, hookgate.
     // SAFETY: signalling the process group we created.
     unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };

@@ -1,11 +1,9 @@
 //! The `version` check against real package indexes on loopback: pypiserver (PEP 503 HTML,
 //! uploads with twine) and a minimal PEP 691 JSON index, plus an index that is down.
 
-mod common;
-
 use std::process::Command;
 
-use common::{Server, TestContext, checks, text};
+use crate::common::{Server, TestContext, checks, text};
 use serde_json::Value;
 
 fn with_index(index: &str, extra: &str) -> TestContext {
@@ -39,7 +37,7 @@ fn free_then_taken_on_pypiserver_after_a_twine_upload() {
     let wheel_key = checks(&v)["wheel"]["key"].as_str().unwrap().to_string();
     let artifacts = ctx.work.join(".git/hookgate/artifacts").join(wheel_key);
     let dists: Vec<_> = std::fs::read_dir(&artifacts).unwrap().map(|e| e.unwrap().path()).collect();
-    let upload = Command::new(common::test_tools().join("twine"))
+    let upload = Command::new(crate::common::test_tools().join("twine"))
         .args(["upload", "--non-interactive", "--repository-url", &server.url, "-u", "x", "-p", "x"])
         .args(&dists)
         .output()
@@ -79,7 +77,7 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 
 #[test]
 fn pep691_json_index_and_pep440_equality_mark_the_version_taken() {
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let mut cmd = Command::new("python3");
     cmd.args(["-c", JSON_INDEX, &port.to_string()]);
     let server = Server::start(cmd, port);
@@ -93,7 +91,7 @@ fn pep691_json_index_and_pep440_equality_mark_the_version_taken() {
 
 #[test]
 fn unreachable_index_is_unknown_never_cached_and_blocks_only_when_strict() {
-    let index = format!("http://127.0.0.1:{}/simple/", common::free_port());
+    let index = format!("http://127.0.0.1:{}/simple/", crate::common::free_port());
     let ctx = with_index(&index, "");
     let (v, out) = run_version(&ctx, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -1,11 +1,9 @@
 //! `hookgate run` and `status`: selection, targets, JSON, cache keys, isolation, and every bad
 //! input the gate must answer clearly.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{TestContext, checks, text};
+use crate::common::{TestContext, checks, text};
 
 fn with_config(fixture: &str, config: &str) -> TestContext {
     let ctx = TestContext::new(fixture);
@@ -269,7 +267,7 @@ fn interrupt_kills_children_caches_nothing_and_cleans_up() {
     std::fs::create_dir_all(&mark).unwrap();
     let before = ctx.raw_state();
     let mut child = ctx.hookgate_cmd(&["run"]).env("HG_MARK", &mark).spawn().unwrap();
-    common::wait_for_file(&mark.join("started"));
+    crate::common::wait_for_file(&mark.join("started"));
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
@@ -290,7 +288,7 @@ fn killed_run_leaves_no_pass_and_the_next_run_sweeps_its_scratch() {
     let mark = ctx.tmp.join("marks");
     std::fs::create_dir_all(&mark).unwrap();
     let mut child = ctx.hookgate_cmd(&["run", "long"]).env("HG_MARK", &mark).spawn().unwrap();
-    common::wait_for_file(&mark.join("started"));
+    crate::common::wait_for_file(&mark.join("started"));
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(ctx.scratch_dirs().len(), 1, "SIGKILL cannot clean up; the next run must");
@@ -359,7 +357,7 @@ mod bad_input {
         ctx.git(&["init", "-q", "-b", "main"]);
         expect_2(&ctx.hookgate(&["run"]), "no commits yet");
         ctx.install();
-        common::copy_dir(
+        crate::common::copy_dir(
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lint-broken"),
             &ctx.work,
         );
@@ -531,7 +529,7 @@ fn a_second_run_of_a_key_in_progress_waits_for_it_and_uses_its_verdict() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    common::wait_for_file(&mark.join("started"));
+    crate::common::wait_for_file(&mark.join("started"));
     let second = ctx.hookgate_cmd(&["run", "--json"]).env("HG_MARK", &mark).output().unwrap();
     let first = first.wait_with_output().unwrap();
     assert_eq!((first.status.code(), second.status.code()), (Some(0), Some(0)), "{}", text(&second));

@@ -2,11 +2,9 @@
 //! requirements file (with hashes), a `uv.lock` (via `uv export`) or a PEP 751 `pylock.toml`,
 //! and the lock's content is part of those checks' keys. Locks are made with the real uv.
 
-mod common;
-
 use std::process::Command;
 
-use common::{TestContext, checks, text};
+use crate::common::{TestContext, checks, text};
 use serde_json::Value;
 
 fn uv(ctx: &TestContext, args: &[&str]) {

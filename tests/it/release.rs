@@ -1,12 +1,10 @@
 //! `hookgate release` against a real pypiserver on 127.0.0.1 (without auth, and with an
 //! htpasswd user) and a local bare remote that receives the tag.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{Server, TestContext, text};
+use crate::common::{Server, TestContext, text};
 
 fn releasable(index: &str) -> TestContext {
     let ctx = TestContext::new("clean");
@@ -68,7 +66,7 @@ fn release_uploads_the_checked_dists_as_built_then_tags_and_refuses_a_second_tim
     assert_eq!(ctx.git(&["cat-file", "-t", "v0.1.0"]), "tag", "an annotated tag");
     // Byte-identical to what the wheel check built (no rebuild).
     let (v, _) = ctx.json(&["run", "wheel"]);
-    let key = common::checks(&v)["wheel"]["key"].as_str().unwrap().to_string();
+    let key = crate::common::checks(&v)["wheel"]["key"].as_str().unwrap().to_string();
     let built = files(&ctx.work.join(".git/hookgate/artifacts").join(key));
     assert_eq!(files(packages.path()), built);
     assert_eq!(built.len(), 2);
@@ -90,14 +88,14 @@ fn release_uploads_the_checked_dists_as_built_then_tags_and_refuses_a_second_tim
 fn a_wrong_password_is_refused_and_leaves_no_tag() {
     let packages = tempfile::tempdir().unwrap();
     let htpasswd = packages.path().join(".htpasswd");
-    let tools = common::test_tools();
+    let tools = crate::common::test_tools();
     let script = format!(
         "from passlib.apache import HtpasswdFile\nh = HtpasswdFile({:?}, new=True)\nh.set_password('alice', 's3cret')\nh.save()\n",
         htpasswd.display().to_string()
     );
     let out = Command::new(tools.join("python")).args(["-c", &script]).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let mut cmd = Command::new(tools.join("pypi-server"));
     cmd.args(["run", "-i", "127.0.0.1", "-p", &port.to_string(), "-P"])
         .arg(&htpasswd)

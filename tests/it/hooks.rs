@@ -1,11 +1,9 @@
 //! Installing and removing hooks: chaining a hook that was there, exact restore, core.hooksPath,
 //! linked worktrees, and a hook whose binary has gone.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::{CUSTOM_ONLY, TestContext, text};
+use crate::common::{CUSTOM_ONLY, TestContext, text};
 
 fn custom(ctx: &TestContext) {
     ctx.commit_config(CUSTOM_ONLY);
@@ -25,7 +23,7 @@ fn install_writes_both_hooks_calling_the_binary_by_absolute_path() {
     for hook in ["pre-commit", "pre-push"] {
         let path = ctx.work.join(".git/hooks").join(hook);
         let body = std::fs::read_to_string(&path).unwrap();
-        assert!(body.contains(common::BIN), "{hook} does not name the binary:\n{body}");
+        assert!(body.contains(crate::common::BIN), "{hook} does not name the binary:\n{body}");
         assert!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o111 != 0);
     }
     // Installing twice is harmless and keeps no "legacy" copy of our own hook.
@@ -120,7 +118,7 @@ fn hooks_work_from_a_linked_worktree_and_share_the_cache() {
 fn hook_whose_binary_is_gone_says_what_to_do() {
     let ctx = TestContext::new("clean");
     let gone = ctx.work.parent().unwrap().join("hookgate-copy");
-    std::fs::copy(common::BIN, &gone).unwrap();
+    std::fs::copy(crate::common::BIN, &gone).unwrap();
     let mut cmd = std::process::Command::new(&gone);
     ctx.apply_env(&mut cmd);
     let out = cmd.args(["install"]).current_dir(&ctx.work).output().unwrap();

@@ -2,11 +2,9 @@
 //! that comes meanwhile waits for them (per check, through the key locks), and a killed
 //! background run leaves neither a verdict nor a lock that blocks.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{TestContext, text, wait_for_file};
+use crate::common::{TestContext, text, wait_for_file};
 
 fn slow_check(ctx: &TestContext, seconds: u32) -> std::path::PathBuf {
     let mark = ctx.tmp.join("marks");
