@@ -10,18 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::outcome::Verdict;
+
 /// Bumped whenever the key recipe or the record format changes; part of every key.
 pub const SCHEMA: u32 = 1;
-
-/// A finished check's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// The check's command succeeded.
-    Pass,
-    /// The check's command failed (or could not start).
-    Fail,
-}
 
 /// What is stored for one key.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -5,12 +5,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use crate::checks::CheckKind;
+use crate::checks::{self, Check, KindOptions};
 use crate::error::{ConfigError, Error};
 
 /// Default time limit of a check, in seconds.
@@ -43,7 +46,7 @@ impl fmt::Display for Stage {
 }
 
 /// How a check's command is given.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(untagged)]
 pub enum RunSpec {
     /// Executed directly, resolved against the venv's `bin` first.
@@ -57,8 +60,8 @@ pub enum RunSpec {
 pub struct CheckDef {
     /// Name as used in config, `HOOKGATE_SKIP` and reports.
     pub name: String,
-    /// Which built-in (or `Command`) implements it.
-    pub kind: CheckKind,
+    /// Which kind implements it (a built-in, or [`checks::COMMAND`]).
+    pub kind: &'static dyn Check,
     /// The command to run from the snapshot's root.
     pub run: RunSpec,
     /// Requirements installed into the check's fresh venv.
@@ -73,29 +76,15 @@ pub struct CheckDef {
     pub env: Vec<String>,
     /// Time limit.
     pub timeout: Duration,
-    /// Kind-specific settings (`tool`, `args`, `fail-under`, ...); part of the key.
-    pub options: Options,
+    /// The kind's own settings (`tool`, `args`, `fail-under`, ...); part of the key.
+    pub options: Arc<dyn KindOptions>,
 }
 
-/// Settings that only some built-ins accept (see [`CheckKind::accepts`]).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct Options {
-    /// `lint`/`format`: which tool (`ruff`, `flake8`, `black`).
-    pub tool: Option<String>,
-    /// `test`: extra pytest arguments.
-    pub args: Vec<String>,
-    /// `test`: test paths (default: `tests` or `test`).
-    pub paths: Vec<String>,
-    /// `coverage`: minimum total percentage.
-    pub fail_under: Option<f64>,
-    /// `version`: the simple-API index to ask.
-    pub index_url: Option<String>,
-    /// `version`: block when the index is unreachable; `docs`: warnings are errors.
-    pub strict: Option<bool>,
-    /// `version`: seconds a pass is reused.
-    pub ttl: Option<u64>,
-    /// `docs`: also run Sphinx's doctest builder.
-    pub doctest: Option<bool>,
+impl CheckDef {
+    /// The kind's typed options; `None` only if asked for another kind's type.
+    pub fn options<T: 'static>(&self) -> Option<&T> {
+        self.options.as_any().downcast_ref()
+    }
 }
 
 /// Where the configuration was read from.
@@ -298,10 +287,14 @@ struct RawConfig {
     checks: BTreeMap<String, Spanned<RawCheck>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+/// The keys of a check's table beyond the common ones: the kind's own options, with spans.
+pub type RawOptions = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
+
+/// One check's table. Every check takes the common keys; the rest are collected for the kind,
+/// which parses them into its own typed options (so a kind's settings live in its own file).
+#[derive(Default)]
 struct RawCheck {
-    run: Option<Spanned<RunSpec>>,
+    run: Option<Spanned<toml::Value>>,
     deps: Option<Vec<String>>,
     stages: Option<Vec<Stage>>,
     inputs: Option<Vec<String>>,
@@ -309,50 +302,113 @@ struct RawCheck {
     env: Option<Vec<Spanned<String>>>,
     timeout: Option<Spanned<u64>>,
     enabled: Option<bool>,
-    tool: Option<Spanned<String>>,
-    args: Option<Spanned<Vec<String>>>,
-    paths: Option<Spanned<Vec<String>>>,
-    fail_under: Option<Spanned<f64>>,
-    index_url: Option<Spanned<String>>,
-    strict: Option<Spanned<bool>>,
-    ttl: Option<Spanned<u64>>,
-    doctest: Option<Spanned<bool>>,
+    options: RawOptions,
 }
 
-impl RawCheck {
-    /// The kind-specific options that are set, with their spans, for applicability checks.
-    fn set_options(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
-        let mut v = Vec::new();
-        macro_rules! push {
-            ($field:ident, $name:literal) => {
-                if let Some(x) = &self.$field {
-                    v.push(($name, x.span()));
+/// The keys every check takes.
+const COMMON_KEYS: &[&str] = &["run", "deps", "stages", "inputs", "needs", "env", "timeout", "enabled"];
+
+impl<'de> Deserialize<'de> for RawCheck {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RawCheck, D::Error> {
+        struct TableVisitor;
+        impl<'de> Visitor<'de> for TableVisitor {
+            type Value = RawCheck;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table of check settings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawCheck, A::Error> {
+                let mut c = RawCheck::default();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    match key.get_ref().as_str() {
+                        "run" => c.run = Some(map.next_value()?),
+                        "deps" => c.deps = Some(map.next_value()?),
+                        "stages" => c.stages = Some(map.next_value()?),
+                        "inputs" => c.inputs = Some(map.next_value()?),
+                        "needs" => c.needs = Some(map.next_value()?),
+                        "env" => c.env = Some(map.next_value()?),
+                        "timeout" => c.timeout = Some(map.next_value()?),
+                        "enabled" => c.enabled = Some(map.next_value()?),
+                        _ => {
+                            c.options.insert(key, map.next_value()?);
+                        }
+                    }
                 }
-            };
+                Ok(c)
+            }
         }
-        push!(tool, "tool");
-        push!(args, "args");
-        push!(paths, "paths");
-        push!(fail_under, "fail-under");
-        push!(index_url, "index-url");
-        push!(strict, "strict");
-        push!(ttl, "ttl");
-        push!(doctest, "doctest");
-        v
+        d.deserialize_map(TableVisitor)
+    }
+}
+
+/// A kind's own keys, as the kind sees them: it parses them into its typed options and may
+/// report an error at any of them (`file:line:col`).
+pub struct OptionTable<'a> {
+    check: &'a str,
+    kind: &'static dyn Check,
+    raw: &'a RawOptions,
+    file: &'a str,
+    text: &'a str,
+}
+
+impl OptionTable<'_> {
+    /// The check's name.
+    pub fn check(&self) -> &str {
+        self.check
     }
 
-    fn options(&self) -> Options {
-        Options {
-            tool: self.tool.as_ref().map(|s| s.get_ref().clone()),
-            args: self.args.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default(),
-            paths: self.paths.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default(),
-            fail_under: self.fail_under.as_ref().map(|s| *s.get_ref()),
-            index_url: self.index_url.as_ref().map(|s| s.get_ref().clone()),
-            strict: self.strict.as_ref().map(|s| *s.get_ref()),
-            ttl: self.ttl.as_ref().map(|s| *s.get_ref()),
-            doctest: self.doctest.as_ref().map(|s| *s.get_ref()),
-        }
+    /// A config error at the value of `key` (or the table when it is not set).
+    pub fn error_at(&self, key: &str, message: String) -> Error {
+        let span = self.raw.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v.span());
+        Error::Config(ConfigError::at(self.file, self.text, span, message))
     }
+
+    /// Parses the keys into `T` (a struct with `deny_unknown_fields` and kebab-case names, every
+    /// field optional). A key `T` does not take is an error at that key naming the kinds that
+    /// take it; a value of the wrong type is an error at that value.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        let at = |span: Range<usize>, msg: String| {
+            Error::Config(ConfigError::at(self.file, self.text, Some(span), msg))
+        };
+        for (key, value) in self.raw {
+            let name = key.get_ref();
+            if !self.kind.option_names().contains(&name.as_str()) {
+                let takers: Vec<&str> = checks::BUILTINS
+                    .iter()
+                    .filter(|k| k.option_names().contains(&name.as_str()))
+                    .map(|k| k.name())
+                    .collect();
+                let msg = if takers.is_empty() {
+                    let mut known: Vec<&str> = COMMON_KEYS.to_vec();
+                    known.extend(self.kind.option_names());
+                    format!("unknown field `{name}`, expected one of {}", quoted(&known))
+                } else {
+                    format!(
+                        "check `{}` does not take `{name}` (it applies to: {})",
+                        self.check,
+                        takers.join(", ")
+                    )
+                };
+                return Err(at(key.span(), msg));
+            }
+            let single =
+                toml::Value::Table(toml::Table::from_iter([(name.clone(), value.get_ref().clone())]));
+            if let Err(e) = T::deserialize(single) {
+                return Err(at(
+                    value.span(),
+                    format!("check `{}`: `{name}`: {}", self.check, e.message().trim_end()),
+                ));
+            }
+        }
+        let all: toml::Table =
+            self.raw.iter().map(|(k, v)| (k.get_ref().clone(), v.get_ref().clone())).collect();
+        T::deserialize(toml::Value::Table(all)).map_err(|e| {
+            Error::Config(ConfigError::at(self.file, self.text, None, e.message().trim_end().to_string()))
+        })
+    }
+}
+
+fn quoted(names: &[&str]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// Parses and resolves the config found in a tree.
@@ -405,7 +461,7 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str) -> Result<Config, E
     let mut tables: Vec<(&String, &Spanned<RawCheck>)> = raw.checks.iter().collect();
     tables.sort_by_key(|(_, t)| t.span().start);
     let mut checks = Vec::new();
-    for kind in CheckKind::BUILTINS {
+    for &kind in checks::BUILTINS {
         let table = raw.checks.get(kind.name());
         if table.is_none() && (!defaults || !kind.on_by_default()) {
             continue;
@@ -415,10 +471,10 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str) -> Result<Config, E
         if t.enabled == Some(false) {
             continue;
         }
-        checks.push(build(kind.name(), *kind, t, text, file)?);
+        checks.push(build(kind.name(), kind, t, text, file)?);
     }
     for (name, table) in &tables {
-        if CheckKind::builtin(name).is_some() {
+        if checks::builtin(name).is_some() {
             continue;
         }
         if !valid_name(name) {
@@ -440,11 +496,11 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str) -> Result<Config, E
                 format!(
                     "check `{name}` has no `run`: give its command (`run = [\"prog\", \"arg\"]` \
                      or a shell string), or use a built-in name ({})",
-                    CheckKind::builtin_names().join(", ")
+                    checks::builtin_names().join(", ")
                 ),
             ));
         }
-        checks.push(build(name, CheckKind::Command, t, text, file)?);
+        checks.push(build(name, checks::COMMAND, t, text, file)?);
     }
 
     // `needs` must name enabled checks, without cycles.
@@ -460,7 +516,7 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str) -> Result<Config, E
     }
     // A built-in's own needs (`test` needs `wheel`, ...) must be enabled too.
     for c in &checks {
-        for need in c.kind.builtin_needs() {
+        for need in c.kind.needs() {
             if !checks.iter().any(|x| x.name == *need) {
                 let span = raw.checks.get(*need).or_else(|| raw.checks.get(&c.name)).map(|t| t.span());
                 return Err(Error::Config(ConfigError::at(
@@ -492,49 +548,40 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str) -> Result<Config, E
     })
 }
 
-fn build(name: &str, kind: CheckKind, t: &RawCheck, text: &str, file: &str) -> Result<CheckDef, Error> {
-    let err = |span: std::ops::Range<usize>, msg: String| {
-        Error::Config(ConfigError::at(file, text, Some(span), msg))
-    };
-    for (option, span) in t.set_options() {
-        if !kind.accepts(option) {
-            let takers = CheckKind::BUILTINS.iter().filter(|k| k.accepts(option)).map(|k| k.name());
+/// The longest `timeout` accepted: a week. Larger values would overflow deadlines and are
+/// never what anyone meant.
+pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+
+fn build(
+    name: &str,
+    kind: &'static dyn Check,
+    t: &RawCheck,
+    text: &str,
+    file: &str,
+) -> Result<CheckDef, Error> {
+    let err = |span: Range<usize>, msg: String| Error::Config(ConfigError::at(file, text, Some(span), msg));
+    let options = kind.parse_options(&OptionTable { check: name, kind, raw: &t.options, file, text })?;
+    let defaults = kind.defaults(options.as_ref());
+    let run = match &t.run {
+        Some(run) if !kind.accepts_run() => {
             return Err(err(
-                span,
+                run.span(),
                 format!(
-                    "check `{name}` does not take `{option}` (it applies to: {})",
-                    takers.collect::<Vec<_>>().join(", ")
+                    "check `{name}` is the built-in `{}`, which runs no command of yours: drop `run`, \
+                     or give your command its own check name ([checks.my-{name}])",
+                    kind.name()
                 ),
             ));
         }
-    }
-    let options = t.options();
-    if let (Some(tool), Some(span)) = (&options.tool, t.tool.as_ref().map(|s| s.span())) {
-        let allowed = kind.tools();
-        if !allowed.contains(&tool.as_str()) {
-            return Err(err(
-                span,
-                format!("check `{name}`: unknown tool `{tool}` (one of: {})", allowed.join(", ")),
-            ));
-        }
-    }
-    let defaults = kind.defaults(&options);
-    let run = match &t.run {
-        Some(run) => {
-            let empty = match run.get_ref() {
-                RunSpec::Argv(argv) => argv.is_empty() || argv[0].is_empty(),
-                RunSpec::Shell(s) => s.trim().is_empty(),
-            };
-            if empty {
-                return Err(err(run.span(), format!("check `{name}`: `run` is empty")));
-            }
-            run.get_ref().clone()
-        }
+        Some(run) => run_spec(name, run).map_err(|m| err(run.span(), m))?,
         None => defaults.run.clone(),
     };
     let timeout = match &t.timeout {
-        Some(s) if *s.get_ref() == 0 => {
-            return Err(err(s.span(), format!("check `{name}`: `timeout` must be at least 1 second")));
+        Some(s) if *s.get_ref() == 0 || *s.get_ref() > MAX_TIMEOUT_SECS => {
+            return Err(err(
+                s.span(),
+                format!("check `{name}`: `timeout` is in seconds, from 1 to {MAX_TIMEOUT_SECS} (a week)"),
+            ));
         }
         Some(s) => *s.get_ref(),
         None => DEFAULT_TIMEOUT_SECS,
@@ -556,7 +603,7 @@ fn build(name: &str, kind: CheckKind, t: &RawCheck, text: &str, file: &str) -> R
         stages,
         inputs: t.inputs.clone().unwrap_or_default(),
         needs: {
-            let mut needs: Vec<String> = kind.builtin_needs().iter().map(|s| s.to_string()).collect();
+            let mut needs: Vec<String> = kind.needs().iter().map(|s| s.to_string()).collect();
             for n in t.needs.iter().flatten() {
                 if !needs.contains(n.get_ref()) {
                     needs.push(n.get_ref().clone());
@@ -568,6 +615,32 @@ fn build(name: &str, kind: CheckKind, t: &RawCheck, text: &str, file: &str) -> R
         timeout: Duration::from_secs(timeout),
         options,
     })
+}
+
+/// A `run` value: a list of strings (argv) or a string (run by `sh -c`), not empty.
+fn run_spec(name: &str, run: &Spanned<toml::Value>) -> Result<RunSpec, String> {
+    let expected = "`run` is the check's command: a list of strings (`run = [\"pytest\", \"-x\"]`, \
+                    run directly) or a string (`run = \"pytest -x && echo ok\"`, run by `sh -c`)";
+    let spec = match run.get_ref() {
+        toml::Value::String(s) => RunSpec::Shell(s.clone()),
+        toml::Value::Array(items) => {
+            let words: Option<Vec<String>> = items.iter().map(|i| i.as_str().map(str::to_string)).collect();
+            RunSpec::Argv(
+                words.ok_or_else(|| {
+                    format!("check `{name}`: {expected}; got a list that is not all strings")
+                })?,
+            )
+        }
+        other => return Err(format!("check `{name}`: {expected}; got a {}", other.type_str())),
+    };
+    let empty = match &spec {
+        RunSpec::Argv(argv) => argv.first().is_none_or(|a| a.is_empty()),
+        RunSpec::Shell(s) => s.trim().is_empty(),
+    };
+    if empty {
+        return Err(format!("check `{name}`: `run` is empty"));
+    }
+    Ok(spec)
 }
 
 fn valid_name(name: &str) -> bool {
@@ -711,12 +784,13 @@ deps = ["ruff==0.11.8"]
     #[test]
     fn options_are_validated_per_kind() {
         let e = load(Some("[checks.lint]\nfail-under = 80\n"), None).unwrap_err().to_string();
-        assert!(e.starts_with("hookgate.toml:2:14:") && e.contains("does not take `fail-under`"), "{e}");
+        assert!(e.starts_with("hookgate.toml:2:1:") && e.contains("does not take `fail-under`"), "{e}");
         let e = load(Some("[checks.format]\ntool = \"yapf\"\n"), None).unwrap_err().to_string();
         assert!(e.contains("unknown tool `yapf`"), "{e}");
         let c = load(Some("[checks.coverage]\nfail-under = 85\n[checks.lint]\ntool = \"flake8\"\n"), None)
             .unwrap();
-        assert_eq!(c.check("coverage").unwrap().options.fail_under, Some(85.0));
+        let coverage = c.check("coverage").unwrap();
+        assert_eq!(coverage.options.to_key(), serde_json::json!({"fail-under": 85.0}));
         assert_eq!(c.check("lint").unwrap().deps, ["flake8"]);
         let e = load(Some("[checks.wheel]\nenabled = false\n"), None).unwrap_err().to_string();
         assert!(e.contains("check `test` needs `wheel`, which is disabled"), "{e}");

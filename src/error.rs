@@ -4,6 +4,8 @@
 use std::fmt;
 use std::ops::Range;
 
+use crate::outcome::ExitStatus;
+
 /// A user-facing error: what went wrong and, where we know it, what to do next.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -22,11 +24,11 @@ pub enum Error {
 }
 
 impl Error {
-    /// Process exit code for this error (130 for an interrupt, as shells report SIGINT).
-    pub fn exit_code(&self) -> u8 {
+    /// The exit status for this error (130 for an interrupt, as shells report SIGINT; 2 else).
+    pub fn exit_status(&self) -> ExitStatus {
         match self {
-            Error::Interrupted => 130,
-            _ => 2,
+            Error::Interrupted => ExitStatus::Interrupted,
+            _ => ExitStatus::Error,
         }
     }
 }

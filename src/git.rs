@@ -24,7 +24,7 @@ pub struct Repo {
 #[derive(Debug, Clone)]
 pub struct TreeRef {
     /// The root tree's id: the identity every cache key starts from.
-    pub tree: Oid,
+    pub id: Oid,
     /// The commit the tree belongs to, when there is one.
     pub commit: Option<Oid>,
     /// How to name it to the user (`HEAD`, `index`, `refs/heads/x`).
@@ -101,6 +101,21 @@ impl Repo {
         Ok(Repo { inner, common_dir, workdir })
     }
 
+    /// Opens the repository whose git dir is `git_dir` again (a worker thread's own handle:
+    /// git2 handles are not shared between threads).
+    pub fn open(git_dir: &Path) -> Result<Repo> {
+        let inner = Repository::open(git_dir)
+            .with_context(|| format!("opening the repository at {}", git_dir.display()))?;
+        let workdir = inner.workdir().map(Path::to_path_buf).context("the repository has no work tree")?;
+        let common_dir = inner.commondir().to_path_buf();
+        Ok(Repo { inner, common_dir, workdir })
+    }
+
+    /// This worktree's git dir (`.git`, or `.git/worktrees/<name>` for a linked worktree).
+    pub fn git_dir(&self) -> &Path {
+        self.inner.path()
+    }
+
     /// The git dir shared by every worktree: where hooks, cache and logs live.
     pub fn common_dir(&self) -> &Path {
         &self.common_dir
@@ -147,7 +162,7 @@ impl Repo {
             .peel_to_tree()
             .map_err(|e| Error::Git(format!("`{rev}` does not name a tree: {}", e.message())))?;
         let commit = obj.peel_to_commit().ok().map(|c| c.id());
-        Ok(TreeRef { tree: tree.id(), commit, label: rev.to_string() })
+        Ok(TreeRef { id: tree.id(), commit, label: rev.to_string() })
     }
 
     /// The tree of the object a pre-push line names, with annotated tags peeled; `None` when it
@@ -158,7 +173,7 @@ impl Repo {
         })?;
         let Ok(tree) = obj.peel_to_tree() else { return Ok(None) };
         let commit = obj.peel_to_commit().ok().map(|c| c.id());
-        Ok(Some(TreeRef { tree: tree.id(), commit, label: update.local_ref.clone() }))
+        Ok(Some(TreeRef { id: tree.id(), commit, label: update.local_ref.clone() }))
     }
 
     /// The tree of the index being committed: `index_file` when git names one in
@@ -177,7 +192,7 @@ impl Repo {
         }
         let tree = index.write_tree_to(&self.inner).context("writing the index's tree")?;
         let commit = self.inner.head().ok().and_then(|h| h.peel_to_commit().ok()).map(|c| c.id());
-        Ok(TreeRef { tree, commit, label: "index".into() })
+        Ok(TreeRef { id: tree, commit, label: "index".into() })
     }
 
     /// The tree `git add -A` would stage, built in an in-memory copy of the index that is
@@ -192,7 +207,7 @@ impl Repo {
         // Throw away the in-memory changes so nothing later can write them to disk.
         index.read(true).context("discarding the temporary index")?;
         let commit = self.inner.head().ok().and_then(|h| h.peel_to_commit().ok()).map(|c| c.id());
-        Ok(TreeRef { tree, commit, label: "working copy".into() })
+        Ok(TreeRef { id: tree, commit, label: "working copy".into() })
     }
 
     /// The content of the file at `path` in `tree`, if it is a blob there.
@@ -330,7 +345,7 @@ impl Repo {
         let Some(commit) = tree.commit.and_then(|c| self.inner.find_commit(c).ok()) else {
             return "0.1.dev0".into();
         };
-        let ahead = usize::from(commit.tree_id() != tree.tree);
+        let ahead = usize::from(commit.tree_id() != tree.id);
         let mut opts = git2::DescribeOptions::new();
         opts.describe_tags();
         let described = commit.as_object().describe(&opts).ok().and_then(|d| {

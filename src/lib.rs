@@ -1,8 +1,10 @@
 //! hookgate: run a Python package's CI checks on the exact tree being committed or pushed, in
 //! fresh virtualenvs, with verdicts cached by git tree. The modules follow the data flow:
-//! `config` -> `git` -> `plan` -> `cache` / `run` (with `venv`, `process`, `checks`) -> `report`;
-//! `hooks` installs the entry points, `commands` wires one subcommand each, and `watch` keeps the
-//! cache warm.
+//! `git` (which tree) -> `config` (from that tree's blobs) -> `plan` (DAG and keys) -> `run`
+//! (the cache, or workers executing `checks` through `venv` and `process`) -> `report`.
+//! `gate` is the API every entry point shares; `commands` holds one file per subcommand;
+//! `hooks` installs the scripts git runs; `outcome` names how things end.
+//! docs/architecture.md has the map.
 
 pub mod cache;
 pub mod checks;
@@ -11,12 +13,12 @@ pub mod commands;
 pub mod config;
 pub mod env;
 pub mod error;
+pub mod gate;
 pub mod git;
 pub mod hooks;
+pub mod outcome;
 pub mod plan;
 pub mod process;
-pub mod release;
 pub mod report;
 pub mod run;
 pub mod venv;
-pub mod watch;

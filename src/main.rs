@@ -6,11 +6,13 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::Parser;
-use hookgate::commands::{self, RunOptions, Session, Target};
+use hookgate::commands::{self, release, run::RunOptions, run::Target};
 use hookgate::config::Stage;
 use hookgate::env::HostEnv;
 use hookgate::error::Error;
+use hookgate::gate::Session;
 use hookgate::hooks::HookType;
+use hookgate::outcome::ExitStatus;
 use hookgate::plan::Selection;
 use hookgate::process::Cancel;
 
@@ -37,28 +39,28 @@ fn main() -> ExitCode {
         Ok(d) => d,
         Err(e) => {
             eprintln!("hookgate: error: cannot read the current directory: {e}");
-            return ExitCode::from(2);
+            return ExitStatus::Error.into();
         }
     };
     let session = Session { host: HostEnv::from_process(), cancel, cwd };
     let result = match cli.command {
-        Command::Install { hook_types: h } => commands::install(&session, hook_types(&h)),
-        Command::Uninstall { hook_types: h } => commands::uninstall(
+        Command::Install { hook_types: h } => commands::install::install(&session, hook_types(&h)),
+        Command::Uninstall { hook_types: h } => commands::install::uninstall(
             &session,
             &hook_types(&h)
                 .unwrap_or_else(|| vec![HookType::PreCommit, HookType::PrePush, HookType::PostCommit]),
         ),
-        Command::Status { count, json } => commands::status(&session, count, json),
-        Command::Ci { system: cli::CiSystem::Github { check } } => commands::ci_github(&session, check),
+        Command::Status { count, json } => commands::status::status(&session, count, json),
+        Command::Ci { system: cli::CiSystem::Github { check } } => commands::ci::github(&session, check),
         Command::Release { repository_url, index_url, repository, dry_run } => {
-            hookgate::release::Target::resolve(repository.as_deref(), repository_url, index_url)
-                .and_then(|target| hookgate::release::release(&session, &target, dry_run))
+            release::Target::resolve(repository.as_deref(), repository_url, index_url)
+                .and_then(|target| release::release(&session, &target, dry_run))
         }
         Command::Watch { debounce_ms, json } => {
-            hookgate::watch::watch(&session, std::time::Duration::from_millis(debounce_ms), json)
+            commands::watch::watch(&session, std::time::Duration::from_millis(debounce_ms), json)
         }
         Command::Hook { hook, hook_dir, args } => {
-            commands::hook(&session, hook_type(hook), hook_dir.as_deref(), &args)
+            commands::hook::hook(&session, hook_type(hook), hook_dir.as_deref(), &args)
         }
         Command::Run(r) => {
             let selection = match (r.stage, r.checks.is_empty()) {
@@ -80,15 +82,24 @@ fn main() -> ExitCode {
                 json: r.json,
                 junit: r.junit,
             };
-            commands::run(&session, opts)
+            commands::run::run(&session, opts)
         }
     };
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(status) => status.into(),
+        // A closed pipe (`hookgate status | head -1`) means the reader has what it wanted.
+        Err(e) if is_broken_pipe(&e) => ExitStatus::Success.into(),
         Err(e) => {
-            let code = e.downcast_ref::<Error>().map_or(2, Error::exit_code);
+            let status = e.downcast_ref::<Error>().map_or(ExitStatus::Error, Error::exit_status);
             eprintln!("hookgate: error: {e:#}");
-            ExitCode::from(code)
+            status.into()
         }
     }
+}
+
+/// Whether the error comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

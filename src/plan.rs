@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::cache::SCHEMA;
-use crate::checks::CheckKind;
 use crate::config::{CheckDef, Config, Stage};
 use crate::env::HostEnv;
 use crate::error::Error;
@@ -55,6 +54,8 @@ pub struct PlannedCheck {
     pub skip: Option<String>,
     /// Seconds a cached pass stays valid (`version`: someone may publish meanwhile).
     pub ttl: Option<u64>,
+    /// Whether it gets the plan's `tree_env` (it builds or installs the package).
+    pub uses_tree_env: bool,
 }
 
 /// The checks of one run over one tree, in dependency order.
@@ -66,7 +67,8 @@ pub struct Plan {
     pub stage: String,
     /// Checks, each after everything it needs.
     pub checks: Vec<PlannedCheck>,
-    /// Variables derived from the tree for every check and its setup (the version from git).
+    /// Variables derived from the tree for the checks that build or install the package (the
+    /// version from git).
     pub tree_env: BTreeMap<String, String>,
     /// The tree's configuration (project facts and lock file for the built-ins).
     pub config: Config,
@@ -81,10 +83,6 @@ pub fn build(
     interp: &Interpreter,
     host: &HostEnv,
 ) -> Result<Plan> {
-    let mut tree_env = BTreeMap::new();
-    if config.project.version_from_git {
-        tree_env.insert("SETUPTOOLS_SCM_PRETEND_VERSION".to_string(), repo.version_from_git(tree));
-    }
     let mut wanted: Vec<&CheckDef> = match selection {
         Selection::All => config.checks.iter().collect(),
         Selection::Stage(s) => config.checks.iter().filter(|c| c.stages.contains(s)).collect(),
@@ -134,16 +132,24 @@ pub fn build(
         }
     }
 
+    // The version from git is an input only of checks that build or install the package (a tag
+    // must not re-run `lint`), and is computed only when one of them is planned.
+    let mut tree_env = BTreeMap::new();
+    if config.project.version_from_git && sorted.iter().any(|d| d.kind.builds_package(d)) {
+        tree_env.insert("SETUPTOOLS_SCM_PRETEND_VERSION".to_string(), repo.version_from_git(tree));
+    }
+    let no_tree_env = BTreeMap::new();
     let mut checks: Vec<PlannedCheck> = Vec::new();
     for def in sorted {
+        let uses_tree_env = def.kind.builds_package(def);
         let needs: Vec<usize> =
             def.needs.iter().filter_map(|n| checks.iter().position(|p| &p.def.name == n)).collect();
         let need_keys: BTreeMap<&str, &str> =
             needs.iter().map(|&j| (checks[j].def.name.as_str(), checks[j].key.as_str())).collect();
         let input = if def.inputs.is_empty() {
-            json!({ "tree": tree.tree.to_string() })
+            json!({ "tree": tree.id.to_string() })
         } else {
-            let ids = repo.input_ids(tree.tree, &def.inputs)?;
+            let ids = repo.input_ids(tree.id, &def.inputs)?;
             json!({ "paths": ids.iter().map(|(p, o)| json!([p, o.to_string()])).collect::<Vec<_>>() })
         };
         let env: BTreeMap<&str, Option<String>> = def
@@ -160,37 +166,20 @@ pub fn build(
             "env": env,
             "python": { "version": interp.version, "platform": interp.platform },
             "needs": need_keys,
-            "tree_env": tree_env,
+            "tree_env": if uses_tree_env { &tree_env } else { &no_tree_env },
             "input": input,
-            "options": def.options,
-            "variant": variant(def, config, repo, tree)?,
+            "options": def.options.to_key(),
+            "variant": def.kind.key_variant(def, config, repo, tree)?,
         });
         let key = digest(&key_inputs);
         let skip = match host.skip.iter().any(|s| s == &def.name) {
             true => Some("skipped by HOOKGATE_SKIP".to_string()),
             false => def.kind.not_applicable(def, repo, tree)?,
         };
-        let ttl = (def.kind == CheckKind::Version)
-            .then(|| def.options.ttl.unwrap_or(crate::checks::DEFAULT_VERSION_TTL));
-        checks.push(PlannedCheck { def: def.clone(), key, key_inputs, needs, skip, ttl });
+        let ttl = def.kind.ttl(def);
+        checks.push(PlannedCheck { def: def.clone(), key, key_inputs, needs, skip, ttl, uses_tree_env });
     }
     Ok(Plan { tree: tree.clone(), stage: selection.label(), checks, tree_env, config: config.clone() })
-}
-
-/// What else a built-in's result depends on beyond its definition and input tree: whether the
-/// test run is measured, and the files its environment is installed from (which matter even
-/// when `inputs` narrows the key).
-fn variant(def: &CheckDef, config: &Config, repo: &Repo, tree: &TreeRef) -> Result<Value> {
-    let id =
-        |path: &str| -> Result<Option<String>> { Ok(repo.path_id(tree.tree, path)?.map(|o| o.to_string())) };
-    Ok(match def.kind {
-        CheckKind::Test | CheckKind::Docs | CheckKind::Coverage => json!({
-            "coverage": config.check("coverage").is_some(),
-            "pyproject": id("pyproject.toml")?,
-            "lock": match &config.lock { Some(l) => json!([l, id(l)?]), None => Value::Null },
-        }),
-        _ => Value::Null,
-    })
 }
 
 /// SHA-256 of the canonical JSON (object keys sorted) of `value`, in hex.

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 /// Shared flag set by the signal handler; every running child watches it. A child flag (one
-/// run of `watch`) is cancelled on its own or with its parent.
+/// run of `watch`, one run's workers) is cancelled on its own or with any of its ancestors.
 #[derive(Debug, Clone, Default)]
 pub struct Cancel {
     own: Arc<AtomicBool>,
-    parent: Option<Arc<AtomicBool>>,
+    ancestors: Vec<Arc<AtomicBool>>,
 }
 
 impl Cancel {
@@ -34,7 +34,9 @@ impl Cancel {
 
     /// A flag that is cancelled by itself or whenever this one is.
     pub fn child(&self) -> Cancel {
-        Cancel { own: Arc::default(), parent: Some(self.own.clone()) }
+        let mut ancestors = self.ancestors.clone();
+        ancestors.push(self.own.clone());
+        Cancel { own: Arc::default(), ancestors }
     }
 
     /// Asks every running child to stop.
@@ -44,7 +46,7 @@ impl Cancel {
 
     /// Whether a stop was asked for.
     pub fn is_cancelled(&self) -> bool {
-        self.own.load(Ordering::SeqCst) || self.parent.as_ref().is_some_and(|p| p.load(Ordering::SeqCst))
+        self.own.load(Ordering::SeqCst) || self.ancestors.iter().any(|p| p.load(Ordering::SeqCst))
     }
 }
 

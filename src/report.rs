@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::git::{TreeRef, short};
 
-use crate::run::{Outcome, Status};
+use crate::outcome::{ExitStatus, Outcome, Status};
 
 /// How many lines of a failing check's log are shown.
 pub const TAIL_LINES: usize = 25;
@@ -26,18 +26,32 @@ pub struct TreeReport<'a> {
 }
 
 impl TreeReport<'_> {
-    /// Whether every check passed or was skipped.
+    /// Whether nothing blocks: every check passed, was skipped or reached no verdict.
     pub fn passed(&self) -> bool {
-        self.outcomes.iter().all(|o| o.status != Status::Fail)
+        self.exit_status() == ExitStatus::Success
+    }
+
+    /// The exit status these outcomes give: 1 for a failure, 2 for a setup error.
+    pub fn exit_status(&self) -> ExitStatus {
+        ExitStatus::of(self.outcomes)
+    }
+
+    /// The overall word: `pass`, `fail` or `error`.
+    pub fn status_word(&self) -> &'static str {
+        match self.exit_status() {
+            ExitStatus::Success => "pass",
+            ExitStatus::Failure => "fail",
+            _ => "error",
+        }
     }
 
     /// The JSON object `--json` prints.
     pub fn to_json(&self) -> Value {
         json!({
-            "tree": self.tree.tree.to_string(),
+            "tree": self.tree.id.to_string(),
             "commit": self.tree.commit.map(|c| c.to_string()),
             "stage": self.stage,
-            "status": if self.passed() { "pass" } else { "fail" },
+            "status": self.status_word(),
             "checks": self.outcomes,
         })
     }
@@ -54,7 +68,7 @@ impl TreeReport<'_> {
             paint(&bold, "hookgate:"),
             self.stage,
             self.tree.label,
-            short(self.tree.tree)
+            short(self.tree.id)
         )?;
         if self.outcomes.is_empty() {
             writeln!(out, "  no checks in this stage")?;
@@ -63,12 +77,12 @@ impl TreeReport<'_> {
         let width = self.outcomes.iter().map(|o| o.name.len()).max().unwrap_or(5).max(5);
         writeln!(out, "  {:<width$}  {:<7}  {:<6}  {:>8}", "check", "verdict", "cached", "time")?;
         for o in self.outcomes {
-            let (word, style) = match o.status {
-                Status::Pass => ("pass", &green),
-                Status::Fail => ("FAIL", &red),
-                Status::Skipped => ("skipped", &dim),
-                Status::Unknown => ("unknown", &dim),
+            let style = match o.status {
+                Status::Pass => &green,
+                Status::Fail | Status::Error => &red,
+                Status::Skipped | Status::Unknown => &dim,
             };
+            let word = o.status.word();
             let cached = if o.cached { "yes" } else { "no" };
             let time = format!("{:.2}s", o.duration_ms as f64 / 1000.0);
             let note = o.reason.as_deref().map(|r| format!("  ({r})")).unwrap_or_default();
@@ -82,10 +96,12 @@ impl TreeReport<'_> {
                 note
             )?;
         }
-        for o in self.outcomes.iter().filter(|o| o.status == Status::Fail) {
+        for o in self.outcomes.iter().filter(|o| matches!(o.status, Status::Fail | Status::Error)) {
             writeln!(out)?;
             let how = if o.cached { " (cached verdict; `hookgate run --force` re-runs it)" } else { "" };
-            writeln!(out, "{}{}", paint(&red, &format!("--- {} failed", o.name)), how)?;
+            let what =
+                if o.status == Status::Error { "could not be set up (not a verdict)" } else { "failed" };
+            writeln!(out, "{}{}", paint(&red, &format!("--- {} {what}", o.name)), how)?;
             if let Some(log) = &o.log {
                 for line in tail(log, TAIL_LINES) {
                     writeln!(out, "  {line}")?;
@@ -106,20 +122,21 @@ impl TreeReport<'_> {
         let suite = format!("hookgate {}", self.stage);
         let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         x += &format!(
-            "<testsuites name=\"hookgate\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{total:.3}\">\n",
+            "<testsuites name=\"hookgate\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{total:.3}\">\n",
             self.outcomes.len(),
             count(Status::Fail),
+            count(Status::Error),
             count(Status::Skipped) + count(Status::Unknown)
         );
         x += &format!(
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{total:.3}\">\n",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{total:.3}\">\n",
             xml(&suite),
             self.outcomes.len(),
             count(Status::Fail),
+            count(Status::Error),
             count(Status::Skipped) + count(Status::Unknown)
         );
-        x +=
-            &format!("    <properties><property name=\"tree\" value=\"{}\"/></properties>\n", self.tree.tree);
+        x += &format!("    <properties><property name=\"tree\" value=\"{}\"/></properties>\n", self.tree.id);
         for o in self.outcomes {
             let head = format!(
                 "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
@@ -135,12 +152,13 @@ impl TreeReport<'_> {
                         if o.status == Status::Unknown { format!("no verdict: {reason}") } else { reason };
                     x += &format!("{head}>\n      <skipped message=\"{}\"/>\n    </testcase>\n", xml(&why));
                 }
-                Status::Fail => {
+                Status::Fail | Status::Error => {
+                    let element = if o.status == Status::Error { "error" } else { "failure" };
                     let tail = o.log.as_deref().map(|l| tail(l, TAIL_LINES).join("\n")).unwrap_or_default();
                     let log = o.log.as_deref().map(|l| l.display().to_string()).unwrap_or_default();
                     let message = if reason.is_empty() { format!("{} failed", o.name) } else { reason };
                     x += &format!(
-                        "{head}>\n      <failure message=\"{}\">{}\n\nfull log: {}</failure>\n    </testcase>\n",
+                        "{head}>\n      <{element} message=\"{}\">{}\n\nfull log: {}</{element}>\n    </testcase>\n",
                         xml(&message),
                         xml(&tail),
                         xml(&log)

@@ -176,30 +176,12 @@ impl VenvBuilder<'_> {
     ) -> Result<Exit> {
         let dir = self.dir.display().to_string();
         let exe = self.interp.executable.display().to_string();
-        let python = self.python().display().to_string();
-        let mut steps = Vec::new();
-        match self.installer {
-            Installer::Uv(uv) => {
-                steps.push(self.cmd(uv, &["venv", "--quiet", "--python", &exe, &dir]));
-                if !deps.is_empty() {
-                    steps.push(
-                        self.cmd(uv, &["pip", "install", "--quiet", "--python", &python])
-                            .args(deps.iter().cloned()),
-                    );
-                }
-            }
-            Installer::Pip => {
-                steps.push(self.cmd(&self.interp.executable, &["-m", "venv", &dir]));
-                if !deps.is_empty() {
-                    steps.push(
-                        self.cmd(
-                            Path::new(&python),
-                            &["-m", "pip", "install", "--quiet", "--disable-pip-version-check"],
-                        )
-                        .args(deps.iter().cloned()),
-                    );
-                }
-            }
+        let mut steps = vec![match self.installer {
+            Installer::Uv(uv) => self.cmd(uv, &["venv", "--quiet", "--python", &exe, &dir]),
+            Installer::Pip => self.cmd(&self.interp.executable, &["-m", "venv", &dir]),
+        }];
+        if !deps.is_empty() {
+            steps.push(install_cmd(self.installer, &self.python(), &self.cwd, &self.env, deps));
         }
         for step in steps {
             let exit = step.run_logged(log, deadline, cancel)?;
@@ -209,16 +191,46 @@ impl VenvBuilder<'_> {
         }
         Ok(Exit::Code(0))
     }
+}
 
-    /// `name==version` of everything installed, for the record (empty when it cannot tell).
-    pub fn freeze(&self) -> Vec<String> {
-        let python = self.python().display().to_string();
-        let cmd = match self.installer {
-            Installer::Uv(uv) => self.cmd(uv, &["pip", "freeze", "--python", &python]),
-            Installer::Pip => {
-                self.cmd(Path::new(&python), &["-m", "pip", "freeze", "--disable-pip-version-check"])
-            }
-        };
-        cmd.capture().map(|s| s.lines().map(str::to_string).collect()).unwrap_or_default()
-    }
+/// The one command line that installs requirement arguments (names, paths, `-r FILE`, flags)
+/// into the venv whose interpreter is `python`.
+pub fn install_cmd(
+    installer: &Installer,
+    python: &Path,
+    cwd: &Path,
+    env: &BTreeMap<String, String>,
+    args: &[String],
+) -> Cmd {
+    let py = python.display().to_string();
+    let cmd = match installer {
+        Installer::Uv(uv) => Cmd::new(
+            uv.display().to_string(),
+            &["pip", "install", "--quiet", "--python", &py],
+            cwd,
+            env.clone(),
+        ),
+        Installer::Pip => Cmd::new(
+            &py,
+            &["-m", "pip", "install", "--quiet", "--disable-pip-version-check"],
+            cwd,
+            env.clone(),
+        ),
+    };
+    cmd.args(args.iter().cloned())
+}
+
+/// `name==version` of everything installed in the venv at `venv`, for the record (empty when
+/// it cannot tell).
+pub fn freeze(venv: &Path, installer: &Installer, env: &BTreeMap<String, String>) -> Vec<String> {
+    let python = venv.join("bin").join("python").display().to_string();
+    let cmd = match installer {
+        Installer::Uv(uv) => {
+            Cmd::new(uv.display().to_string(), &["pip", "freeze", "--python", &python], venv, env.clone())
+        }
+        Installer::Pip => {
+            Cmd::new(&python, &["-m", "pip", "freeze", "--disable-pip-version-check"], venv, env.clone())
+        }
+    };
+    cmd.capture().map(|s| s.lines().map(str::to_string).collect()).unwrap_or_default()
 }

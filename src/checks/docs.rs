@@ -4,40 +4,81 @@
 //! `deps`, or the lock file; the package itself is installed too (autodoc imports it).
 //! `strict = false` drops warnings-as-errors. The built site is kept as a report.
 
+use std::sync::Arc;
+
 use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use super::invocation::step;
-use super::{Defaults, Invocation, RunOutcome, lock};
-use crate::config::{Config, RunSpec, Stage};
+use super::invocation::{check, setup};
+use super::{Check, Invocation, KindOptions, lock, test};
+use crate::config::{CheckDef, Config, OptionTable};
+use crate::error::Error;
 use crate::git::{Repo, TreeRef};
-use crate::process::Exit;
+use crate::outcome::Ended;
 
-/// Everything is installed at run time, depending on the docs engine.
-pub fn defaults() -> Defaults {
-    Defaults { run: RunSpec::Argv(Vec::new()), deps: Vec::new(), stages: vec![Stage::PrePush] }
+/// The `docs` kind.
+pub struct Docs;
+
+/// `docs`'s settings.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocsOptions {
+    /// Warnings are errors (`-W --keep-going`, `--strict`); default true.
+    pub strict: Option<bool>,
+    /// Also run Sphinx's doctest builder.
+    pub doctest: Option<bool>,
 }
 
-/// Skipped when the tree has no docs.
-pub fn not_applicable(repo: &Repo, tree: &TreeRef) -> Result<Option<String>> {
-    // On the cached path: an id lookup, not a blob read.
-    for f in ["docs/conf.py", "mkdocs.yml", "mkdocs.yaml"] {
-        if repo.path_id(tree.tree, f)?.is_some() {
-            return Ok(None);
-        }
+impl Check for Docs {
+    fn name(&self) -> &'static str {
+        "docs"
     }
-    Ok(Some("no docs/conf.py (Sphinx) or mkdocs.yml (MkDocs)".into()))
+
+    fn builds_package(&self, _def: &CheckDef) -> bool {
+        true
+    }
+
+    fn option_names(&self) -> &'static [&'static str] {
+        &["strict", "doctest"]
+    }
+
+    fn parse_options(&self, table: &OptionTable<'_>) -> Result<Arc<dyn KindOptions>, Error> {
+        Ok(Arc::new(table.parse::<DocsOptions>()?))
+    }
+
+    /// Skipped when the tree has no docs.
+    fn not_applicable(&self, _def: &CheckDef, repo: &Repo, tree: &TreeRef) -> Result<Option<String>> {
+        // On the cached path: an id lookup, not a blob read.
+        for f in ["docs/conf.py", "mkdocs.yml", "mkdocs.yaml"] {
+            if repo.path_id(tree.id, f)?.is_some() {
+                return Ok(None);
+            }
+        }
+        Ok(Some("no docs/conf.py (Sphinx) or mkdocs.yml (MkDocs)".into()))
+    }
+
+    fn key_variant(&self, _def: &CheckDef, config: &Config, repo: &Repo, tree: &TreeRef) -> Result<Value> {
+        test::environment_variant(config, repo, tree)
+    }
+
+    fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
+        execute(inv, config)
+    }
 }
 
 /// Install, then build.
-pub fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<RunOutcome> {
+fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
     let sphinx = inv.src.join("docs/conf.py").is_file();
     let engine = if sphinx { "sphinx" } else { "mkdocs" };
-    let strict = inv.def.options.strict.unwrap_or(true);
+    let options = inv.def.options::<DocsOptions>();
+    let strict = options.and_then(|o| o.strict).unwrap_or(true);
+    let doctest = options.and_then(|o| o.doctest) == Some(true);
     match &config.lock {
         Some(path) => {
             let args = lock::install_args(inv, path)?;
-            step!(inv.install(&args));
-            step!(inv.install(&["--no-deps".into(), ".".into()]));
+            setup!("installing the lock file", inv.install(&args));
+            setup!("installing the package", inv.install(&["--no-deps".into(), ".".into()]));
         }
         None => {
             let mut reqs = vec![".".to_string()];
@@ -56,7 +97,7 @@ pub fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<RunOutcome> 
             if !from_project && inv.def.deps.is_empty() {
                 reqs.push(engine.to_string());
             }
-            step!(inv.install(&reqs));
+            setup!("installing the docs requirements", inv.install(&reqs));
         }
     }
     let python = inv.python().display().to_string();
@@ -67,10 +108,10 @@ pub fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<RunOutcome> 
             args.extend(["-W", "--keep-going"]);
         }
         args.extend(["docs", &out]);
-        step!(inv.run(&inv.check_cmd(&python, &args)));
-        if inv.def.options.doctest == Some(true) {
+        check!(inv.run(&inv.check_cmd(&python, &args)));
+        if doctest {
             let out = inv.scratch.join("doctest").display().to_string();
-            step!(inv.run(&inv.check_cmd(&python, &["-m", "sphinx", "-b", "doctest", "docs", &out])));
+            check!(inv.run(&inv.check_cmd(&python, &["-m", "sphinx", "-b", "doctest", "docs", &out])));
         }
     } else {
         let out = inv.reports.join("site").display().to_string();
@@ -78,7 +119,7 @@ pub fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<RunOutcome> 
         if strict {
             args.push("--strict");
         }
-        step!(inv.run(&inv.check_cmd(&python, &args)));
+        check!(inv.run(&inv.check_cmd(&python, &args)));
     }
-    Ok(RunOutcome::Exit(Exit::Code(0)))
+    Ok(Ended::Pass)
 }

@@ -1,14 +1,60 @@
 //! Built-in `format`: ruff's formatter (or black with `tool = "black"`) in check mode; the log
 //! shows the diff it would apply.
 
-use super::{Defaults, argv};
-use crate::config::{Options, Stage};
+use std::sync::Arc;
 
-/// `ruff format --check --diff .` (or `black --check --diff .`) at pre-commit and pre-push.
-pub fn defaults(options: &Options) -> Defaults {
-    let (run, deps) = match options.tool.as_deref() {
-        Some("black") => (argv(&["black", "--check", "--diff", "."]), vec!["black".into()]),
-        _ => (argv(&["ruff", "format", "--check", "--diff", "--no-cache", "."]), vec!["ruff".into()]),
-    };
-    Defaults { run, deps, stages: vec![Stage::PreCommit, Stage::PrePush] }
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use super::{Check, Defaults, Invocation, KindOptions, argv, command};
+use crate::config::{Config, OptionTable, Stage};
+use crate::error::Error;
+use crate::outcome::Ended;
+
+/// The `format` kind.
+pub struct Format;
+
+/// `format`'s settings.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatOptions {
+    /// `ruff` (default) or `black`.
+    pub tool: Option<String>,
+}
+
+/// The formatters `tool` may name.
+const TOOLS: &[&str] = &["ruff", "black"];
+
+impl Check for Format {
+    fn name(&self) -> &'static str {
+        "format"
+    }
+
+    fn option_names(&self) -> &'static [&'static str] {
+        &["tool"]
+    }
+
+    fn parse_options(&self, table: &OptionTable<'_>) -> Result<Arc<dyn KindOptions>, Error> {
+        let o: FormatOptions = table.parse()?;
+        command::check_tool(table, o.tool.as_deref(), TOOLS)?;
+        Ok(Arc::new(o))
+    }
+
+    fn accepts_run(&self) -> bool {
+        true
+    }
+
+    /// `ruff format --check --diff .` (or `black --check --diff .`) at pre-commit and pre-push.
+    fn defaults(&self, options: &dyn KindOptions) -> Defaults {
+        let tool = options.as_any().downcast_ref::<FormatOptions>().and_then(|o| o.tool.as_deref());
+        let (run, deps) = match tool {
+            Some("black") => (argv(&["black", "--check", "--diff", "."]), vec!["black".into()]),
+            _ => (argv(&["ruff", "format", "--check", "--diff", "--no-cache", "."]), vec!["ruff".into()]),
+        };
+        Defaults { run, deps, stages: vec![Stage::PreCommit, Stage::PrePush] }
+    }
+
+    fn execute(&self, inv: &mut Invocation<'_>, _config: &Config) -> Result<Ended> {
+        command::run_command(inv)
+    }
 }

@@ -15,15 +15,6 @@ use crate::config::CheckDef;
 use crate::process::{Cancel, Cmd, Exit};
 use crate::venv::{Installer, Interpreter};
 
-/// How a kind's execution ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The last step's exit (success, or the first step that did not succeed).
-    Exit(Exit),
-    /// No verdict could be reached (e.g. the index did not answer); never cached as a pass.
-    Unknown(String),
-}
-
 /// One check's execution context.
 pub struct Invocation<'a> {
     /// The check.
@@ -56,16 +47,30 @@ pub struct Invocation<'a> {
     pub reports: PathBuf,
 }
 
-/// Returns early from a kind's `execute` when a step did not succeed.
-macro_rules! step {
-    ($e:expr) => {{
-        let exit = $e?;
-        if !exit.success() {
-            return Ok($crate::checks::RunOutcome::Exit(exit));
+/// Runs a setup step (an install, a tool's environment) and returns early from the kind with
+/// [`Ended::Error`](crate::outcome::Ended) when it did not succeed: a setup failure is never
+/// the check's verdict.
+macro_rules! setup {
+    ($what:expr, $e:expr) => {{
+        let ended = $crate::outcome::Ended::of_setup($e?, $what);
+        if !ended.is_pass() {
+            return Ok(ended);
         }
     }};
 }
-pub(crate) use step;
+pub(crate) use setup;
+
+/// Runs one of the check's own commands and returns early from the kind with its verdict when
+/// it did not succeed.
+macro_rules! check {
+    ($e:expr) => {{
+        let ended = $crate::outcome::Ended::of_check($e?);
+        if !ended.is_pass() {
+            return Ok(ended);
+        }
+    }};
+}
+pub(crate) use check;
 
 impl Invocation<'_> {
     /// The venv's interpreter.
@@ -117,15 +122,7 @@ impl Invocation<'_> {
 
     /// The command that installs requirement arguments (names, paths, `-r FILE`, flags).
     pub fn install_cmd(&self, args: &[String]) -> Cmd {
-        let python = self.python().display().to_string();
-        let cmd =
-            match self.installer {
-                Installer::Uv(uv) => self
-                    .setup_cmd(uv.display().to_string(), &["pip", "install", "--quiet", "--python", &python]),
-                Installer::Pip => self
-                    .setup_cmd(&python, &["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]),
-            };
-        cmd.args(args.iter().cloned())
+        crate::venv::install_cmd(self.installer, &self.python(), &self.src, &self.setup_env, args)
     }
 
     /// Installs requirement arguments (names, paths, `-r FILE`, flags) into the venv.

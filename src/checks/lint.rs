@@ -1,14 +1,60 @@
 //! Built-in `lint`: ruff's linter (or flake8 with `tool = "flake8"`) over the whole snapshot,
 //! honouring the project's own settings because it runs from the snapshot's root.
 
-use super::{Defaults, argv};
-use crate::config::{Options, Stage};
+use std::sync::Arc;
 
-/// `ruff check .` (or `flake8 .`) at pre-commit and pre-push.
-pub fn defaults(options: &Options) -> Defaults {
-    let (run, deps) = match options.tool.as_deref() {
-        Some("flake8") => (argv(&["flake8", "."]), vec!["flake8".into()]),
-        _ => (argv(&["ruff", "check", "--no-cache", "."]), vec!["ruff".into()]),
-    };
-    Defaults { run, deps, stages: vec![Stage::PreCommit, Stage::PrePush] }
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use super::{Check, Defaults, Invocation, KindOptions, argv, command};
+use crate::config::{Config, OptionTable, Stage};
+use crate::error::Error;
+use crate::outcome::Ended;
+
+/// The `lint` kind.
+pub struct Lint;
+
+/// `lint`'s settings.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintOptions {
+    /// `ruff` (default) or `flake8`.
+    pub tool: Option<String>,
+}
+
+/// The linters `tool` may name.
+const TOOLS: &[&str] = &["ruff", "flake8"];
+
+impl Check for Lint {
+    fn name(&self) -> &'static str {
+        "lint"
+    }
+
+    fn option_names(&self) -> &'static [&'static str] {
+        &["tool"]
+    }
+
+    fn parse_options(&self, table: &OptionTable<'_>) -> Result<Arc<dyn KindOptions>, Error> {
+        let o: LintOptions = table.parse()?;
+        command::check_tool(table, o.tool.as_deref(), TOOLS)?;
+        Ok(Arc::new(o))
+    }
+
+    fn accepts_run(&self) -> bool {
+        true
+    }
+
+    /// `ruff check .` (or `flake8 .`) at pre-commit and pre-push.
+    fn defaults(&self, options: &dyn KindOptions) -> Defaults {
+        let tool = options.as_any().downcast_ref::<LintOptions>().and_then(|o| o.tool.as_deref());
+        let (run, deps) = match tool {
+            Some("flake8") => (argv(&["flake8", "."]), vec!["flake8".into()]),
+            _ => (argv(&["ruff", "check", "--no-cache", "."]), vec!["ruff".into()]),
+        };
+        Defaults { run, deps, stages: vec![Stage::PreCommit, Stage::PrePush] }
+    }
+
+    fn execute(&self, inv: &mut Invocation<'_>, _config: &Config) -> Result<Ended> {
+        command::run_command(inv)
+    }
 }

@@ -1,8 +1,8 @@
-//! The built-in check kinds: a closed enum, one file each. A kind supplies its defaults
-//! (command, dependencies, stages, needs), says which options it takes and whether it applies
-//! to a tree, and executes through one [`Invocation`] (snapshot, venv, environments, log,
-//! artifacts of the checks it needs). Adding a built-in touches one file here and the matches
-//! below.
+//! The check kinds. Each lives in one file and implements [`Check`]: its defaults, its typed
+//! options (parsed and validated with spans), whether it applies to a tree, what else its key
+//! depends on, and how it prepares and executes through one [`Invocation`] (snapshot, venv,
+//! environments, log, artifacts of the checks it needs). [`BUILTINS`] is the one dispatch
+//! table: adding a built-in is a new file here and a line in that table.
 
 mod ci_sync;
 mod command;
@@ -16,37 +16,68 @@ mod test;
 mod version;
 mod wheel;
 
-pub use invocation::{Invocation, Outcome as RunOutcome, list_files};
-pub use version::DEFAULT_TTL as DEFAULT_VERSION_TTL;
-pub use wheel::is_dist;
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
 
 use anyhow::Result;
+use serde_json::Value;
 
-use crate::config::{CheckDef, Config, Options, RunSpec, Stage};
+pub use invocation::{Invocation, list_files};
+pub use wheel::is_dist;
+
+use crate::config::{CheckDef, Config, OptionTable, RunSpec, Stage};
+use crate::error::Error;
 use crate::git::{Repo, TreeRef};
+use crate::outcome::Ended;
 
-/// Which implementation a check uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CheckKind {
-    /// Lint (`ruff check`, or flake8).
-    Lint,
-    /// Formatting (`ruff format --check`, or black).
-    Format,
-    /// Build sdist + wheel, validate metadata and contents.
-    Wheel,
-    /// pytest against the installed wheel.
-    Test,
-    /// Coverage of the test run: threshold and reports.
-    Coverage,
-    /// The built version is not already on the index.
-    Version,
-    /// Sphinx or MkDocs build.
-    Docs,
-    /// The committed CI workflow matches the config (optional).
-    CiSync,
-    /// A user-defined command.
-    Command,
+/// The built-in kinds, in report order. A built-in is enabled by default unless its
+/// [`Check::on_by_default`] says otherwise.
+pub const BUILTINS: &[&dyn Check] = &[
+    &lint::Lint,
+    &format::Format,
+    &wheel::Wheel,
+    &test::Test,
+    &coverage::Coverage,
+    &version::Version,
+    &docs::Docs,
+    &ci_sync::CiSync,
+];
+
+/// The kind of a custom check (a table with a `run`).
+pub const COMMAND: &dyn Check = &command::Command;
+
+/// The built-in called `name`, if any.
+pub fn builtin(name: &str) -> Option<&'static dyn Check> {
+    BUILTINS.iter().copied().find(|k| k.name() == name)
 }
+
+/// Names of every built-in, for messages.
+pub fn builtin_names() -> Vec<&'static str> {
+    BUILTINS.iter().map(|k| k.name()).collect()
+}
+
+/// A kind's typed settings, parsed from its config table. They are part of the cache key.
+pub trait KindOptions: fmt::Debug + Send + Sync + 'static {
+    /// The options as a JSON value, for the key.
+    fn to_key(&self) -> Value;
+    /// For the kind to get its own type back.
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: serde::Serialize + fmt::Debug + Send + Sync + 'static> KindOptions for T {
+    fn to_key(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The options of a kind that takes none.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoOptions {}
 
 /// What a kind contributes when the config does not say otherwise.
 #[derive(Debug, Clone)]
@@ -59,142 +90,110 @@ pub struct Defaults {
     pub stages: Vec<Stage>,
 }
 
-impl CheckKind {
-    /// The built-in kinds in report order.
-    pub const BUILTINS: &'static [CheckKind] = &[
-        CheckKind::Lint,
-        CheckKind::Format,
-        CheckKind::Wheel,
-        CheckKind::Test,
-        CheckKind::Coverage,
-        CheckKind::Version,
-        CheckKind::Docs,
-        CheckKind::CiSync,
-    ];
+impl Default for Defaults {
+    /// No command, no requirements, at pre-push.
+    fn default() -> Defaults {
+        Defaults { run: RunSpec::Argv(Vec::new()), deps: Vec::new(), stages: vec![Stage::PrePush] }
+    }
+}
 
+/// One kind of check. Every method but [`Check::name`] and [`Check::execute`] has a default
+/// that suits a kind which runs in a fresh venv with `deps` installed and keeps nothing.
+pub trait Check: Send + Sync {
     /// The name a built-in is configured under (`command` for custom checks).
-    pub fn name(self) -> &'static str {
-        match self {
-            CheckKind::Lint => "lint",
-            CheckKind::Format => "format",
-            CheckKind::Wheel => "wheel",
-            CheckKind::Test => "test",
-            CheckKind::Coverage => "coverage",
-            CheckKind::Version => "version",
-            CheckKind::Docs => "docs",
-            CheckKind::CiSync => "ci-sync",
-            CheckKind::Command => "command",
-        }
-    }
-
-    /// The built-in called `name`, if any.
-    pub fn builtin(name: &str) -> Option<CheckKind> {
-        Self::BUILTINS.iter().copied().find(|k| k.name() == name)
-    }
-
-    /// Names of every built-in, for messages.
-    pub fn builtin_names() -> Vec<&'static str> {
-        Self::BUILTINS.iter().map(|k| k.name()).collect()
-    }
+    fn name(&self) -> &'static str;
 
     /// Whether the built-in is enabled in a package that does not mention it.
-    pub fn on_by_default(self) -> bool {
-        !matches!(self, CheckKind::Command | CheckKind::CiSync)
+    fn on_by_default(&self) -> bool {
+        true
     }
 
     /// Checks this kind always needs (the DAG of the built-ins).
-    pub fn builtin_needs(self) -> &'static [&'static str] {
-        match self {
-            CheckKind::Test => &["wheel"],
-            CheckKind::Coverage => &["test"],
-            CheckKind::Version => &["wheel"],
-            _ => &[],
-        }
+    fn needs(&self) -> &'static [&'static str] {
+        &[]
     }
 
-    /// Whether this kind takes the kind-specific option `option`.
-    pub fn accepts(self, option: &str) -> bool {
-        matches!(
-            (self, option),
-            (CheckKind::Lint | CheckKind::Format, "tool")
-                | (CheckKind::Test, "args" | "paths")
-                | (CheckKind::Coverage, "fail-under")
-                | (CheckKind::Version, "index-url" | "strict" | "ttl")
-                | (CheckKind::Docs, "strict" | "doctest")
-        )
+    /// The kind-specific keys its table takes, for messages.
+    fn option_names(&self) -> &'static [&'static str] {
+        &[]
     }
 
-    /// The values `tool` may take for this kind.
-    pub fn tools(self) -> &'static [&'static str] {
-        match self {
-            CheckKind::Lint => &["ruff", "flake8"],
-            CheckKind::Format => &["ruff", "black"],
-            _ => &[],
-        }
+    /// Parses and validates the kind-specific keys of its table.
+    fn parse_options(&self, table: &OptionTable<'_>) -> Result<Arc<dyn KindOptions>, Error> {
+        Ok(Arc::new(table.parse::<NoOptions>()?))
     }
 
-    /// The kind's default command, dependencies and stages.
-    pub fn defaults(self, options: &Options) -> Defaults {
-        match self {
-            CheckKind::Lint => lint::defaults(options),
-            CheckKind::Format => format::defaults(options),
-            CheckKind::Wheel => wheel::defaults(),
-            CheckKind::Test => test::defaults(),
-            CheckKind::Coverage => coverage::defaults(),
-            CheckKind::Version => version::defaults(),
-            CheckKind::Docs => docs::defaults(),
-            CheckKind::CiSync => ci_sync::defaults(),
-            CheckKind::Command => command::defaults(),
-        }
+    /// Whether a `run` in its table means something (it runs one command).
+    fn accepts_run(&self) -> bool {
+        false
     }
 
-    /// The requirements the runner installs into the venv before `execute` (the wheel check
-    /// installs its validators itself, while the build runs).
-    pub fn venv_deps(self, def: &CheckDef) -> &[String] {
-        match self {
-            CheckKind::Wheel => &[],
-            _ => &def.deps,
-        }
-    }
-
-    /// Whether the kind keeps files for the checks that need it (a cached verdict without them
-    /// is a miss).
-    pub fn keeps_artifacts(self) -> bool {
-        matches!(self, CheckKind::Wheel | CheckKind::Test)
+    /// The default command, requirements and stages, given its options.
+    fn defaults(&self, _options: &dyn KindOptions) -> Defaults {
+        Defaults::default()
     }
 
     /// Why the check does not apply to this tree, if it does not (it is then `skipped`).
-    pub fn not_applicable(self, def: &CheckDef, repo: &Repo, tree: &TreeRef) -> Result<Option<String>> {
-        match self {
-            CheckKind::Test => test::not_applicable(def, repo, tree),
-            CheckKind::Docs => docs::not_applicable(repo, tree),
-            _ => Ok(None),
-        }
+    /// On the cached path: id lookups only, no blob reads.
+    fn not_applicable(&self, _def: &CheckDef, _repo: &Repo, _tree: &TreeRef) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    /// What else its result depends on beyond its definition and input tree (part of the key).
+    fn key_variant(&self, _def: &CheckDef, _config: &Config, _repo: &Repo, _tree: &TreeRef) -> Result<Value> {
+        Ok(Value::Null)
+    }
+
+    /// Whether it builds or installs the package itself: then the version from git (a tag) is
+    /// one of its inputs. Checks that only read the source (`lint`, `format`) do not.
+    fn builds_package(&self, _def: &CheckDef) -> bool {
+        false
+    }
+
+    /// Seconds a cached pass stays valid (`version`: someone may publish meanwhile).
+    fn ttl(&self, _def: &CheckDef) -> Option<u64> {
+        None
+    }
+
+    /// Whether "no verdict" ([`Ended::Unknown`]) blocks like a failure (`version`'s `strict`).
+    fn unknown_blocks(&self, _def: &CheckDef) -> bool {
+        false
+    }
+
+    /// Whether it keeps files for the checks that need it (a cached pass without them is a
+    /// miss).
+    fn keeps_artifacts(&self) -> bool {
+        false
+    }
+
+    /// The requirements the runner installs into the venv before [`Check::prepare`].
+    fn venv_deps<'d>(&self, def: &'d CheckDef) -> &'d [String] {
+        &def.deps
     }
 
     /// Work that does not depend on the checks this one needs (installing tools), done while
     /// they still run.
-    pub fn prepare(self, inv: &mut Invocation<'_>, config: &Config) -> Result<RunOutcome> {
-        match self {
-            CheckKind::Test => test::prepare(inv, config),
-            _ => Ok(RunOutcome::Exit(crate::process::Exit::Code(0))),
-        }
+    fn prepare(&self, _inv: &mut Invocation<'_>, _config: &Config) -> Result<Ended> {
+        Ok(Ended::Pass)
     }
 
-    /// Runs the check; a kind that runs one command runs `def.run`.
-    pub fn execute(self, inv: &mut Invocation<'_>, config: &Config) -> Result<RunOutcome> {
-        match self {
-            CheckKind::Lint | CheckKind::Format | CheckKind::Command => command::execute(inv),
-            CheckKind::Wheel => wheel::execute(inv),
-            CheckKind::Test => test::execute(inv, config),
-            CheckKind::Coverage => coverage::execute(inv, config),
-            CheckKind::Version => version::execute(inv),
-            CheckKind::Docs => docs::execute(inv, config),
-            CheckKind::CiSync => ci_sync::execute(inv, config),
-        }
+    /// Runs the check, once its needs passed.
+    fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended>;
+}
+
+impl fmt::Debug for dyn Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
+impl PartialEq for dyn Check {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+/// `RunSpec::Argv` from words.
 fn argv(words: &[&str]) -> RunSpec {
     RunSpec::Argv(words.iter().map(|w| w.to_string()).collect())
 }

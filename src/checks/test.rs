@@ -5,103 +5,169 @@
 //! the wheel makes an importing test fail). With `coverage` enabled, the run is measured and
 //! the data kept as this check's artifact.
 
-use anyhow::{Context, Result};
+use std::sync::Arc;
 
-use super::invocation::step;
-use super::{Defaults, Invocation, RunOutcome, lock};
-use crate::config::{CheckDef, Config, RunSpec, Stage};
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::invocation::{check, setup};
+use super::{Check, Invocation, KindOptions, lock};
+use crate::config::{CheckDef, Config, OptionTable};
+use crate::error::Error;
 use crate::git::{Repo, TreeRef};
-use crate::process::Exit;
+use crate::outcome::Ended;
 
 const RUNNER: &str = include_str!("py/test_runner.py");
 
-/// Everything is installed at run time (the wheel's name is known only then).
-pub fn defaults() -> Defaults {
-    Defaults { run: RunSpec::Argv(Vec::new()), deps: Vec::new(), stages: vec![Stage::PrePush] }
+/// The `test` kind.
+pub struct Test;
+
+/// `test`'s settings.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestOptions {
+    /// Extra pytest arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Test paths (default: `tests` or `test`).
+    #[serde(default)]
+    pub paths: Vec<String>,
+}
+
+static NO_OPTIONS: TestOptions = TestOptions { args: Vec::new(), paths: Vec::new() };
+
+fn options(def: &CheckDef) -> &TestOptions {
+    def.options::<TestOptions>().unwrap_or(&NO_OPTIONS)
 }
 
 fn default_paths(repo: &Repo, tree: &TreeRef) -> Result<Vec<String>> {
     for dir in ["tests", "test"] {
-        if repo.is_dir(tree.tree, dir)? {
+        if repo.is_dir(tree.id, dir)? {
             return Ok(vec![dir.to_string()]);
         }
     }
     Ok(Vec::new())
 }
 
-/// Skipped when there is nothing to run.
-pub fn not_applicable(def: &CheckDef, repo: &Repo, tree: &TreeRef) -> Result<Option<String>> {
-    if !def.options.paths.is_empty() || !default_paths(repo, tree)?.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some("no tests/ or test/ directory (set `paths` to name the tests)".into()))
+/// What the test environment is installed from, besides the tree: whether the run is
+/// measured, `pyproject.toml` (extras, groups) and the lock file. These matter even when
+/// `inputs` narrows the key. Shared by `test`, `coverage` and `docs`.
+pub fn environment_variant(config: &Config, repo: &Repo, tree: &TreeRef) -> Result<Value> {
+    let id =
+        |path: &str| -> Result<Option<String>> { Ok(repo.path_id(tree.id, path)?.map(|o| o.to_string())) };
+    Ok(json!({
+        "coverage": config.check("coverage").is_some(),
+        "pyproject": id("pyproject.toml")?,
+        "lock": match &config.lock { Some(l) => json!([l, id(l)?]), None => Value::Null },
+    }))
 }
 
-/// Installs the test requirements and tools (everything but the wheel) while `wheel` runs.
-pub fn prepare(inv: &mut Invocation<'_>, config: &Config) -> Result<RunOutcome> {
-    let mut tools = vec!["pytest".to_string()];
-    if config.check("coverage").is_some() {
-        tools.push("coverage".into());
+impl Check for Test {
+    fn name(&self) -> &'static str {
+        "test"
     }
-    match &config.lock {
-        Some(path) => {
-            let args = lock::install_args(inv, path)?;
-            step!(inv.install(&args));
-            step!(inv.install(&tools));
+
+    fn builds_package(&self, _def: &CheckDef) -> bool {
+        true
+    }
+
+    fn needs(&self) -> &'static [&'static str] {
+        &["wheel"]
+    }
+
+    fn option_names(&self) -> &'static [&'static str] {
+        &["args", "paths"]
+    }
+
+    fn parse_options(&self, table: &OptionTable<'_>) -> Result<Arc<dyn KindOptions>, Error> {
+        Ok(Arc::new(table.parse::<TestOptions>()?))
+    }
+
+    /// Skipped when there is nothing to run.
+    fn not_applicable(&self, def: &CheckDef, repo: &Repo, tree: &TreeRef) -> Result<Option<String>> {
+        if !options(def).paths.is_empty() || !default_paths(repo, tree)?.is_empty() {
+            return Ok(None);
         }
-        None => {
-            let mut reqs = Vec::new();
-            if let Some((from, r)) = config.project.requirements_for(&["test", "tests"], &["test", "dev"]) {
-                inv.note(&format!("test requirements from {from}"));
-                reqs.extend(r);
+        Ok(Some("no tests/ or test/ directory (set `paths` to name the tests)".into()))
+    }
+
+    fn key_variant(&self, _def: &CheckDef, config: &Config, repo: &Repo, tree: &TreeRef) -> Result<Value> {
+        environment_variant(config, repo, tree)
+    }
+
+    fn keeps_artifacts(&self) -> bool {
+        true
+    }
+
+    /// Installs the test requirements and tools (everything but the wheel) while `wheel` runs.
+    fn prepare(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
+        let mut tools = vec!["pytest".to_string()];
+        if config.check("coverage").is_some() {
+            tools.push("coverage".into());
+        }
+        match &config.lock {
+            Some(path) => {
+                let args = lock::install_args(inv, path)?;
+                setup!("installing the lock file", inv.install(&args));
+                setup!("installing pytest", inv.install(&tools));
             }
-            reqs.extend(inv.def.deps.iter().cloned());
-            reqs.extend(tools);
-            let mut seen = std::collections::BTreeSet::new();
-            reqs.retain(|r| seen.insert(r.clone()));
-            step!(inv.install(&reqs));
+            None => {
+                let mut reqs = Vec::new();
+                if let Some((from, r)) = config.project.requirements_for(&["test", "tests"], &["test", "dev"])
+                {
+                    inv.note(&format!("test requirements from {from}"));
+                    reqs.extend(r);
+                }
+                reqs.extend(inv.def.deps.iter().cloned());
+                reqs.extend(tools);
+                let mut seen = std::collections::BTreeSet::new();
+                reqs.retain(|r| seen.insert(r.clone()));
+                setup!("installing the test requirements", inv.install(&reqs));
+            }
         }
+        Ok(Ended::Pass)
     }
-    Ok(RunOutcome::Exit(Exit::Code(0)))
-}
 
-/// Installs the wheel `wheel` built, then runs pytest through the runner script.
-pub fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<RunOutcome> {
-    let wheel = inv
-        .needed_files("wheel")?
-        .into_iter()
-        .find(|p| p.extension().is_some_and(|e| e == "whl"))
-        .context("the `wheel` check left no wheel")?;
-    let wheel = wheel.display().to_string();
-    let coverage = config.check("coverage").is_some();
-    match &config.lock {
-        // Locked: the lock provides every dependency; the wheel adds only itself.
-        Some(_) => step!(inv.install(&["--no-deps".into(), wheel.clone()])),
-        None => step!(inv.install(std::slice::from_ref(&wheel))),
+    /// Installs the wheel `wheel` built, then runs pytest through the runner script.
+    fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
+        let wheel = inv
+            .needed_files("wheel")?
+            .into_iter()
+            .find(|p| p.extension().is_some_and(|e| e == "whl"))
+            .context("the `wheel` check left no wheel")?;
+        let wheel = wheel.display().to_string();
+        let coverage = config.check("coverage").is_some();
+        match &config.lock {
+            // Locked: the lock provides every dependency; the wheel adds only itself.
+            Some(_) => setup!("installing the wheel", inv.install(&["--no-deps".into(), wheel.clone()])),
+            None => setup!("installing the wheel", inv.install(std::slice::from_ref(&wheel))),
+        }
+        let runner = inv.helper("hookgate_test_runner.py", RUNNER)?.display().to_string();
+        let hidden = inv.scratch.join("hidden-source").display().to_string();
+        let src = inv.src.display().to_string();
+        let mut args: Vec<String> =
+            vec![runner, "--wheel".into(), wheel, "--root".into(), src, "--hide-to".into(), hidden];
+        if coverage {
+            args.push("--coverage-dir".into());
+            args.push(inv.artifacts.display().to_string());
+        }
+        args.push("--".into());
+        let opts = options(inv.def);
+        let paths = if opts.paths.is_empty() {
+            ["tests", "test"]
+                .iter()
+                .find(|d| inv.src.join(d).is_dir())
+                .map(|d| vec![d.to_string()])
+                .unwrap_or_default()
+        } else {
+            opts.paths.clone()
+        };
+        args.extend(paths);
+        args.extend(opts.args.iter().cloned());
+        let python = inv.python().display().to_string();
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        check!(inv.run(&inv.check_cmd(python, &argv)));
+        Ok(Ended::Pass)
     }
-    let runner = inv.helper("hookgate_test_runner.py", RUNNER)?.display().to_string();
-    let hidden = inv.scratch.join("hidden-source").display().to_string();
-    let src = inv.src.display().to_string();
-    let mut args: Vec<String> =
-        vec![runner, "--wheel".into(), wheel, "--root".into(), src, "--hide-to".into(), hidden];
-    if coverage {
-        args.push("--coverage-dir".into());
-        args.push(inv.artifacts.display().to_string());
-    }
-    args.push("--".into());
-    let paths = if inv.def.options.paths.is_empty() {
-        ["tests", "test"]
-            .iter()
-            .find(|d| inv.src.join(d).is_dir())
-            .map(|d| vec![d.to_string()])
-            .unwrap_or_default()
-    } else {
-        inv.def.options.paths.clone()
-    };
-    args.extend(paths);
-    args.extend(inv.def.options.args.iter().cloned());
-    let python = inv.python().display().to_string();
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    step!(inv.run(&inv.check_cmd(python, &argv)));
-    Ok(RunOutcome::Exit(Exit::Code(0)))
 }

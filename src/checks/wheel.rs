@@ -6,20 +6,15 @@
 
 use anyhow::Result;
 
-use super::invocation::{list_files, step};
-use super::{Defaults, Invocation, RunOutcome};
-use crate::config::{RunSpec, Stage};
+use super::invocation::{check, list_files, setup};
+use super::{Check, Defaults, Invocation, KindOptions};
+use crate::config::{CheckDef, Config};
+use crate::outcome::Ended;
 use crate::process::Exit;
 use crate::venv::Installer;
 
-/// Validators in the venv; builds happen in their own isolated environments.
-pub fn defaults() -> Defaults {
-    Defaults {
-        run: RunSpec::Argv(Vec::new()),
-        deps: vec!["twine".into(), "check-wheel-contents".into()],
-        stages: vec![Stage::PrePush],
-    }
-}
+/// The `wheel` kind.
+pub struct Wheel;
 
 /// Whether `path` is a built distribution file.
 pub fn is_dist(path: &std::path::Path) -> bool {
@@ -32,41 +27,74 @@ fn first_failure(exits: Vec<Exit>) -> Option<Exit> {
     exits.into_iter().find(|e| !e.success())
 }
 
-/// Build (while the validators install), then validate (both validators at once).
-pub fn execute(inv: &mut Invocation<'_>) -> Result<RunOutcome> {
-    let out = inv.artifacts.display().to_string();
-    let interp = inv.interp.executable.display().to_string();
-    let validators = inv.install_cmd(&inv.def.deps);
-    match inv.installer {
-        Installer::Uv(uv) => {
-            let build = inv
-                .setup_cmd(uv.display().to_string(), &["build", "--python", &interp, "--out-dir", &out, "."]);
-            if let Some(failed) = first_failure(inv.run_parallel(&[build, validators])?) {
-                return Ok(RunOutcome::Exit(failed));
+impl Check for Wheel {
+    fn name(&self) -> &'static str {
+        "wheel"
+    }
+
+    fn builds_package(&self, _def: &CheckDef) -> bool {
+        true
+    }
+
+    /// Validators in the venv; builds happen in their own isolated environments.
+    fn defaults(&self, _options: &dyn KindOptions) -> Defaults {
+        Defaults { deps: vec!["twine".into(), "check-wheel-contents".into()], ..Defaults::default() }
+    }
+
+    fn keeps_artifacts(&self) -> bool {
+        true
+    }
+
+    /// The validators install while the build runs (see `execute`).
+    fn venv_deps<'d>(&self, _def: &'d CheckDef) -> &'d [String] {
+        &[]
+    }
+
+    /// Build (while the validators install), then validate (both validators at once).
+    fn execute(&self, inv: &mut Invocation<'_>, _config: &Config) -> Result<Ended> {
+        let out = inv.artifacts.display().to_string();
+        let interp = inv.interp.executable.display().to_string();
+        let validators = inv.install_cmd(&inv.def.deps);
+        match inv.installer {
+            Installer::Uv(uv) => {
+                let build = inv.setup_cmd(
+                    uv.display().to_string(),
+                    &["build", "--python", &interp, "--out-dir", &out, "."],
+                );
+                let exits = inv.run_parallel(&[build, validators])?;
+                let exit = |i: usize| -> Result<Exit> { Ok(exits.get(i).cloned().unwrap_or(Exit::Code(0))) };
+                // The build is the check's own answer; the validators' install is setup.
+                check!(exit(0));
+                setup!("installing the validators", exit(1));
+            }
+            Installer::Pip => {
+                setup!("installing the validators and `build`", {
+                    let mut deps = inv.def.deps.clone();
+                    deps.push("build".into());
+                    inv.install(&deps)
+                });
+                let python = inv.python().display().to_string();
+                check!(inv.run(&inv.setup_cmd(&python, &["-m", "build", "--outdir", &out, "."])));
             }
         }
-        Installer::Pip => {
-            let mut deps = inv.def.deps.clone();
-            deps.push("build".into());
-            step!(inv.install(&deps));
-            let python = inv.python().display().to_string();
-            step!(inv.run(&inv.setup_cmd(&python, &["-m", "build", "--outdir", &out, "."])));
+        // Keep only the distributions (uv build also leaves a .gitignore): a release uploads
+        // exactly this directory.
+        for file in list_files(&inv.artifacts)?.iter().filter(|p| !is_dist(p)) {
+            std::fs::remove_file(file).ok();
         }
+        let dists: Vec<String> =
+            list_files(&inv.artifacts)?.iter().map(|p| p.display().to_string()).collect();
+        let wheels: Vec<&String> = dists.iter().filter(|d| d.ends_with(".whl")).collect();
+        if wheels.is_empty() || dists.len() == wheels.len() {
+            inv.note("the build did not produce both an sdist and a wheel");
+            return Ok(Ended::Fail(Some("the build did not produce both an sdist and a wheel".into())));
+        }
+        let mut twine = vec!["check", "--strict"];
+        twine.extend(dists.iter().map(String::as_str));
+        let cwc: Vec<&str> = wheels.iter().map(|w| w.as_str()).collect();
+        let validations = [inv.check_cmd("twine", &twine), inv.check_cmd("check-wheel-contents", &cwc)];
+        let validated = first_failure(inv.run_parallel(&validations)?).unwrap_or(Exit::Code(0));
+        check!(Ok::<Exit, anyhow::Error>(validated));
+        Ok(Ended::Pass)
     }
-    // Keep only the distributions (uv build also leaves a .gitignore): a release uploads
-    // exactly this directory.
-    for file in list_files(&inv.artifacts)?.iter().filter(|p| !is_dist(p)) {
-        std::fs::remove_file(file).ok();
-    }
-    let dists: Vec<String> = list_files(&inv.artifacts)?.iter().map(|p| p.display().to_string()).collect();
-    let wheels: Vec<&String> = dists.iter().filter(|d| d.ends_with(".whl")).collect();
-    if wheels.is_empty() || dists.len() == wheels.len() {
-        inv.note("the build did not produce both an sdist and a wheel");
-        return Ok(RunOutcome::Exit(Exit::Code(1)));
-    }
-    let mut twine = vec!["check", "--strict"];
-    twine.extend(dists.iter().map(String::as_str));
-    let cwc: Vec<&str> = wheels.iter().map(|w| w.as_str()).collect();
-    let validations = [inv.check_cmd("twine", &twine), inv.check_cmd("check-wheel-contents", &cwc)];
-    Ok(RunOutcome::Exit(first_failure(inv.run_parallel(&validations)?).unwrap_or(Exit::Code(0))))
 }

@@ -54,8 +54,15 @@ fn requirements_with_hashes_install_with_require_hashes_and_a_bad_hash_fails() {
     ctx.write("requirements-test.txt", &lock.replace("--hash=sha256:", "--hash=sha256:0"));
     ctx.git(&["commit", "-q", "-am", "tampered"]);
     let (v, out) = ctx.json(&["run", "test"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // The install refused: a setup error (exit 2), never cached, tried again next time.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(checks(&v)["test"]["status"], "error");
     assert!(log_of(&v, "test").to_lowercase().contains("hash"), "{}", log_of(&v, "test"));
+    let key = checks(&v)["test"]["key"].as_str().unwrap().to_string();
+    let record = ctx.work.join(".git/hookgate/verdicts").join(&key[..2]).join(format!("{key}.json"));
+    assert!(!record.exists(), "a setup error was cached");
+    let (v, _) = ctx.json(&["run", "test"]);
+    assert_eq!(checks(&v)["test"]["cached"], false, "a setup error was answered from the cache");
 }
 
 #[test]
@@ -115,7 +122,9 @@ fn pylock_toml_installs_directly() {
 fn a_lock_missing_from_the_tree_fails_with_a_clear_message() {
     let ctx = locked("requirements-missing.txt", |_| {}, "");
     let (v, out) = ctx.json(&["run", "test"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // Setting the environment up failed: an error (exit 2), not the tests' verdict.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(checks(&v)["test"]["status"], "error");
     assert!(
         log_of(&v, "test")
             .contains("`requirements-missing.txt` named by [tool.hookgate] lock is not in this tree")

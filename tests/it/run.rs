@@ -201,9 +201,9 @@ fn status_lists_recent_commits_with_cached_verdicts() {
     let commits = v["commits"].as_array().unwrap();
     assert_eq!(commits[0]["subject"], "second");
     assert_eq!(commits[0]["checks"]["ok"], "pass");
-    assert_eq!(commits[1]["checks"]["ok"], "unknown");
+    assert_eq!(commits[1]["checks"]["ok"], "unchecked");
     let human = String::from_utf8_lossy(&ctx.hookgate(&["status"]).stdout).to_string();
-    assert!(human.contains("ok:pass") && human.contains("ok:unknown"), "{human}");
+    assert!(human.contains("ok:pass") && human.contains("ok:unchecked"), "{human}");
 }
 
 #[test]

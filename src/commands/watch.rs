@@ -12,13 +12,13 @@ use anyhow::{Context, Result};
 use notify::{EventKind, RecursiveMode, Watcher};
 use serde_json::json;
 
-use crate::commands::{How, Session, check_tree};
 use crate::config::Stage;
 use crate::error::Error;
+use crate::gate::{RunSettings, Session, check_tree};
 use crate::git::{Repo, TreeRef, short};
+use crate::outcome::{ExitStatus, Outcome};
 use crate::plan::Selection;
 use crate::report::TreeReport;
-use crate::run::Outcome;
 
 /// Default quiet time after the last change before a run starts.
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(500);
@@ -42,34 +42,34 @@ fn emit(line: serde_json::Value) {
 /// Runs the pre-push stage on `tree` under `cancel`, reporting as it goes.
 fn run_once(s: &Session, workdir: &Path, tree: &TreeRef, cancel: &crate::process::Cancel, json: bool) {
     let result = Repo::discover(workdir).map_err(anyhow::Error::from).and_then(|repo| {
-        let tree_hex = tree.tree.to_string();
+        let tree_hex = tree.id.to_string();
         let observer = move |o: &Outcome| {
             if json {
                 emit(json!({"event": "verdict", "tree": tree_hex, "name": o.name, "status": o.status,
                             "cached": o.cached, "duration_ms": o.duration_ms, "reason": o.reason}));
             }
         };
-        let how = How { cancel: Some(cancel), observer: Some(&observer), ..How::default() };
+        let how = RunSettings { cancel: Some(cancel), observer: Some(&observer), ..RunSettings::default() };
         check_tree(s, &repo, tree, &Selection::Stage(Stage::PrePush), how)
     });
     match result {
         Ok((plan, outcomes)) => {
             let report = TreeReport { tree, stage: &plan.stage, outcomes: &outcomes };
             if json {
-                let status = if report.passed() { "pass" } else { "fail" };
-                emit(json!({"event": "done", "tree": tree.tree.to_string(), "status": status}));
+                let status = report.status_word();
+                emit(json!({"event": "done", "tree": tree.id.to_string(), "status": status}));
             } else {
                 report.write_human(&mut std::io::stderr(), console::colors_enabled_stderr()).ok();
             }
         }
         Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => {
             if json {
-                emit(json!({"event": "superseded", "tree": tree.tree.to_string()}));
+                emit(json!({"event": "superseded", "tree": tree.id.to_string()}));
             }
         }
         Err(e) => {
             if json {
-                emit(json!({"event": "error", "tree": tree.tree.to_string(), "message": format!("{e:#}")}));
+                emit(json!({"event": "error", "tree": tree.id.to_string(), "message": format!("{e:#}")}));
             } else {
                 eprintln!("hookgate: {e:#}");
             }
@@ -78,7 +78,7 @@ fn run_once(s: &Session, workdir: &Path, tree: &TreeRef, cancel: &crate::process
 }
 
 /// `hookgate watch`: runs until Ctrl-C.
-pub fn watch(s: &Session, debounce: Duration, json: bool) -> Result<u8> {
+pub fn watch(s: &Session, debounce: Duration, json: bool) -> Result<ExitStatus> {
     let repo = Repo::discover(&s.cwd)?;
     s.cancel.watch_signals();
     let workdir: PathBuf = repo.workdir().to_path_buf();
@@ -126,16 +126,16 @@ pub fn watch(s: &Session, debounce: Duration, json: bool) -> Result<u8> {
                     continue;
                 }
             };
-            if last_tree == Some(tree.tree) {
+            if last_tree == Some(tree.id) {
                 continue;
             }
-            last_tree = Some(tree.tree);
+            last_tree = Some(tree.id);
             if let Some((cancel, handle)) = current.take() {
                 cancel.cancel();
                 handle.join().ok();
             }
             if !json {
-                eprintln!("hookgate: checking the working copy (tree {})", short(tree.tree));
+                eprintln!("hookgate: checking the working copy (tree {})", short(tree.id));
             }
             let cancel = s.cancel.child();
             let run_cancel = cancel.clone();
@@ -152,5 +152,5 @@ pub fn watch(s: &Session, debounce: Duration, json: bool) -> Result<u8> {
     if !json {
         eprintln!("hookgate: watch stopped");
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

@@ -10,14 +10,15 @@ use anyhow::{Context, Result};
 
 use crate::cache::Cache;
 use crate::checks::list_files;
-use crate::commands::{How, Session, check_tree, load_config};
+use crate::gate::{RunSettings, Session, check_tree, load_config};
 use crate::git::Repo;
+use crate::outcome::ExitStatus;
 use crate::plan::Selection;
 use crate::process::{Cmd, Exit};
 use crate::report::TreeReport;
 use crate::venv::{self, Installer, Interpreter, VenvBuilder};
 
-const VERSION_CHECK: &str = include_str!("checks/py/version_check.py");
+const VERSION_CHECK: &str = include_str!("../checks/py/version_check.py");
 
 /// Where to publish.
 pub struct Target {
@@ -48,13 +49,13 @@ impl Target {
     }
 }
 
-fn refuse(msg: impl AsRef<str>) -> Result<u8> {
+fn refuse(msg: impl AsRef<str>) -> Result<ExitStatus> {
     eprintln!("hookgate: release refused: {}", msg.as_ref());
-    Ok(1)
+    Ok(ExitStatus::Failure)
 }
 
 /// `hookgate release`.
-pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<u8> {
+pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus> {
     let repo = Repo::discover(&s.cwd)?;
     let head = repo.head()?;
     let config = load_config(&repo, &head)?;
@@ -80,7 +81,7 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<u8> {
     }
 
     // 2. Every check passes on HEAD's tree.
-    let (plan, outcomes) = check_tree(s, &repo, &head, &Selection::All, How::default())?;
+    let (plan, outcomes) = check_tree(s, &repo, &head, &Selection::All, RunSettings::default())?;
     let report = TreeReport { tree: &head, stage: &plan.stage, outcomes: &outcomes };
     report.write_human(&mut std::io::stderr(), console::colors_enabled_stderr()).ok();
     if !report.passed() {
@@ -123,7 +124,7 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<u8> {
     if dry_run {
         println!("hookgate: dry run: would upload {} to {}", names.join(", "), target.repository_url);
         println!("hookgate: dry run: would then tag {tag} and push it to origin");
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
 
     // 4. Upload exactly the dists the wheel check built; credentials come from the environment
@@ -160,10 +161,10 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<u8> {
         eprintln!(
             "hookgate: uploaded, and tagged {tag} locally, but pushing the tag failed: `git push origin {tag}`"
         );
-        return Ok(1);
+        return Ok(ExitStatus::Failure);
     }
     println!("hookgate: released {version}: uploaded {} and pushed {tag}", names.join(", "));
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// Runs `cmd` with its output shown to the user (through a log that is echoed).

@@ -1,0 +1,128 @@
+//! `hookgate hook NAME`: what the installed hook scripts call. Runs the hook that was there
+//! before us first, then the stage on the tree git is about to commit (the index's) or on
+//! each pushed tip; the post-commit hook starts a background run instead.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::cache::Cache;
+use crate::config::Stage;
+use crate::gate::{RunSettings, Session, check_tree};
+use crate::git::{Repo, TreeRef, parse_push_lines, short};
+use crate::hooks::{self, HookType};
+use crate::outcome::{ExitStatus, Status};
+use crate::plan::Selection;
+use crate::report::TreeReport;
+
+/// `hookgate hook NAME`.
+pub fn hook(s: &Session, hook: HookType, hook_dir: Option<&Path>, args: &[String]) -> Result<ExitStatus> {
+    let mut stdin = Vec::new();
+    if hook == HookType::PrePush {
+        std::io::stdin().read_to_end(&mut stdin).context("reading the pre-push input")?;
+    }
+    let repo = Repo::discover(&s.cwd)?;
+    if let Some(dir) = hook_dir
+        && let Some(code) = hooks::run_legacy(dir, hook.name(), args, &stdin)?
+        && code != 0
+    {
+        eprintln!(
+            "hookgate: your earlier {} hook ({}) failed with exit {code}; not running the checks",
+            hook.name(),
+            hooks::legacy_path(dir, hook.name()).display()
+        );
+        return Ok(ExitStatus::Failure);
+    }
+    let (stage, trees) = match hook {
+        HookType::PostCommit => return start_background(&repo),
+        HookType::PreCommit => (Stage::PreCommit, vec![repo.index_tree(s.host.index_file.as_deref())?]),
+        HookType::PrePush => (Stage::PrePush, pushed_trees(&repo, &stdin)?),
+    };
+    let mut status = ExitStatus::Success;
+    let mut err = std::io::stderr();
+    let color = console::colors_enabled_stderr();
+    for tree in &trees {
+        let (plan, outcomes) = check_tree(s, &repo, tree, &Selection::Stage(stage), RunSettings::default())?;
+        let report = TreeReport { tree, stage: &plan.stage, outcomes: &outcomes };
+        status = status.worst(report.exit_status());
+        let all_cached_pass = outcomes.iter().all(|o| o.cached && o.status == Status::Pass);
+        if all_cached_pass && !outcomes.is_empty() {
+            writeln!(err, "hookgate: {} on {}: {} checks passed (cached)", stage, tree.label, outcomes.len())
+                .ok();
+        } else {
+            report.write_human(&mut err, color).ok();
+        }
+    }
+    match status {
+        ExitStatus::Success => {}
+        ExitStatus::Error => {
+            writeln!(
+                err,
+                "hookgate: {stage} refused: a check could not be set up (see above; nothing was cached)"
+            )
+            .ok();
+        }
+        _ => {
+            writeln!(
+                err,
+                "hookgate: {stage} refused; fix the failures above (or skip once with --no-verify)"
+            )
+            .ok();
+        }
+    }
+    Ok(status)
+}
+
+/// The distinct trees of the pushed tips (deletions and non-commits skipped).
+fn pushed_trees(repo: &Repo, stdin: &[u8]) -> Result<Vec<TreeRef>> {
+    let text = String::from_utf8_lossy(stdin);
+    let mut trees: Vec<TreeRef> = Vec::new();
+    for update in parse_push_lines(&text)? {
+        if update.is_deletion() {
+            continue;
+        }
+        match repo.pushed_tree(&update)? {
+            Some(t) if !trees.iter().any(|x| x.id == t.id) => trees.push(t),
+            Some(_) => {}
+            None => eprintln!("hookgate: {} is not a commit; nothing to check", update.local_ref),
+        }
+    }
+    Ok(trees)
+}
+
+/// The post-commit hook: start `hookgate run --stage pre-push --tree <new commit>` detached
+/// (own process group, stdio to `<git-common-dir>/hookgate/background.log`, which git does not
+/// wait for) and return at once. A push that comes while it runs waits for it per check.
+fn start_background(repo: &Repo) -> Result<ExitStatus> {
+    use std::os::unix::process::CommandExt;
+    let head = repo.head()?;
+    let Some(commit) = head.commit else { return Ok(ExitStatus::Success) };
+    let cache = Cache::new(repo.common_dir());
+    std::fs::create_dir_all(cache.root()).with_context(|| format!("creating {}", cache.root().display()))?;
+    let log_path = cache.root().join("background.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("opening {}", log_path.display()))?;
+    let bin = std::env::current_exe().context("finding hookgate's own path")?;
+    // Not through `process::Cmd`: this child must outlive us (detached, own group, not
+    // waited for), which is exactly what `Cmd` never allows.
+    let child = std::process::Command::new(bin)
+        .args(["run", "--stage", "pre-push", "--tree", &commit.to_string()])
+        .current_dir(repo.workdir())
+        .env_remove("GIT_INDEX_FILE")
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().context("sharing the background log")?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .context("starting the background run")?;
+    eprintln!(
+        "hookgate: checking {} in the background (pid {}); `git push` will use its verdicts",
+        short(commit),
+        child.id()
+    );
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,11 @@
+//! One file per subcommand, each wiring the pieces in data-flow order:
+//! git (which tree) -> config (from that tree) -> plan (keys) -> run (cache or execute) ->
+//! report. The checking itself is [`crate::gate`]'s; commands only choose trees and print.
+
+pub mod ci;
+pub mod hook;
+pub mod install;
+pub mod release;
+pub mod run;
+pub mod status;
+pub mod watch;

@@ -1,0 +1,75 @@
+//! `hookgate status`: the cached verdict of each check for the last commits of this branch,
+//! computed from keys alone (runs nothing). It uses the words `run` uses.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use crate::cache::Cache;
+use crate::gate::{Session, load_config};
+use crate::git::{Repo, TreeRef, short};
+use crate::outcome::{ExitStatus, Status};
+use crate::plan::{self, Selection};
+use crate::run::known_outcomes;
+use crate::venv;
+
+/// What `status` shows for one check of one commit: the words of `run` (a check skipped as
+/// not applicable, or because a need did not pass, is `skipped` here too), and `unchecked`
+/// where no verdict is cached yet.
+fn word(status: Option<Status>) -> &'static str {
+    match status {
+        Some(Status::Fail) => "fail",
+        Some(s) => s.word(),
+        None => "unchecked",
+    }
+}
+
+/// `hookgate status`.
+pub fn status(s: &Session, count: usize, as_json: bool) -> Result<ExitStatus> {
+    let repo = Repo::discover(&s.cwd)?;
+    repo.head()?;
+    let cache = Cache::new(repo.common_dir());
+    let mut rows = Vec::new();
+    for (commit, tree, subject) in repo.recent_commits(count)? {
+        let tref = TreeRef { id: tree, commit: Some(commit), label: short(commit) };
+        let verdicts: Vec<(String, &str)> = match load_config(&repo, &tref).and_then(|config| {
+            let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
+            plan::build(&repo, &tref, &config, &Selection::All, &interp, &s.host)
+        }) {
+            Ok(plan) => known_outcomes(&plan, &cache)
+                .iter()
+                .zip(&plan.checks)
+                .map(|(o, c)| (c.def.name.clone(), word(o.as_ref().map(|o| o.status))))
+                .collect(),
+            Err(e) => {
+                eprintln!("hookgate: {}: {e:#}", short(commit));
+                vec![("config".to_string(), "error")]
+            }
+        };
+        rows.push((commit, tree, subject, verdicts));
+    }
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        let commits: Vec<_> = rows
+            .iter()
+            .map(|(c, t, subj, v)| {
+                let checks: serde_json::Map<String, serde_json::Value> =
+                    v.iter().map(|(n, s)| (n.clone(), json!(s))).collect();
+                json!({"commit": c.to_string(), "tree": t.to_string(), "subject": subj, "checks": checks})
+            })
+            .collect();
+        writeln!(out, "{}", json!({ "head": repo.head_description(), "commits": commits }))
+            .context("writing JSON")?;
+        return Ok(ExitStatus::Success);
+    }
+    writeln!(out, "hookgate: cached verdicts on {}", repo.head_description())
+        .context("writing the status")?;
+    for (c, _, subj, v) in rows {
+        let subj: String = subj.chars().take(40).collect();
+        let verdicts: Vec<String> = v.iter().map(|(n, s)| format!("{n}:{s}")).collect();
+        writeln!(out, "  {}  {:<40}  {}", short(c), subj, verdicts.join(" "))
+            .context("writing the status")?;
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,70 @@
+//! The core API every entry point shares: read a tree's config from its blobs, plan its checks
+//! and run them (from the cache where possible). The hooks, `run`, `watch`, `status` and
+//! `release` all come through here, so a push, CI and a release judge a tree the same way.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::cache::Cache;
+use crate::config::{self, Config};
+use crate::env::HostEnv;
+use crate::git::{Repo, TreeRef};
+use crate::outcome::Outcome;
+use crate::plan::{self, Plan, Selection};
+use crate::process::Cancel;
+use crate::run::Runner;
+use crate::venv;
+
+/// What every command gets: the host environment, the cancel flag, where it runs.
+pub struct Session {
+    /// The environment, read once.
+    pub host: HostEnv,
+    /// Set by Ctrl-C / SIGTERM.
+    pub cancel: Cancel,
+    /// Working directory to discover the repository from.
+    pub cwd: PathBuf,
+}
+
+/// How [`check_tree`] runs; the default is a plain run that uses the cache, under the
+/// session's cancel flag.
+#[derive(Default, Clone, Copy)]
+pub struct RunSettings<'a> {
+    /// Ignore cached verdicts.
+    pub force: bool,
+    /// Parallel checks (default: cores).
+    pub jobs: Option<usize>,
+    /// A flag of its own (a `watch` run that a newer tree supersedes); default: the session's.
+    pub cancel: Option<&'a Cancel>,
+    /// Called with each outcome as it is known.
+    pub observer: Option<&'a (dyn Fn(&Outcome) + Sync)>,
+}
+
+/// Reads the config of `tree` from its blobs (never from the working directory).
+pub fn load_config(repo: &Repo, tree: &TreeRef) -> Result<Config> {
+    let hookgate = repo.read_file(tree.id, "hookgate.toml")?;
+    let pyproject = repo.read_file(tree.id, "pyproject.toml")?;
+    Ok(config::load(hookgate.as_deref(), pyproject.as_deref())?)
+}
+
+/// Plans `selection` on `tree` and runs it; a tree whose verdicts are all cached is answered
+/// without leaving [`Runner::execute`]'s fast path.
+pub fn check_tree(
+    s: &Session,
+    repo: &Repo,
+    tree: &TreeRef,
+    selection: &Selection,
+    settings: RunSettings<'_>,
+) -> Result<(Plan, Vec<Outcome>)> {
+    let RunSettings { force, jobs, cancel, observer } = settings;
+    let cache = Cache::new(repo.common_dir());
+    let config = load_config(repo, tree)?;
+    let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
+    let plan = plan::build(repo, tree, &config, selection, &interp, &s.host)?;
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let cancel = cancel.unwrap_or(&s.cancel).clone();
+    let runner =
+        Runner { repo, cache: &cache, interp: &interp, host: &s.host, cancel, jobs, force, observer };
+    let outcomes = runner.execute(&plan)?;
+    Ok((plan, outcomes))
+}

@@ -1,0 +1,100 @@
+//! The cached path: a plan answered from verdict records alone. This is the product's hot path
+//! (a push of a tree already checked): it reads record files and nothing else — no export, no
+//! Python, no venv, no signal handler.
+
+use crate::cache::{Cache, Record, now_secs};
+use crate::outcome::{Outcome, Status, Verdict};
+use crate::plan::{Plan, PlannedCheck};
+
+/// The outcome of every check from records alone, or `None` as soon as one check would have
+/// to run.
+pub fn from_cache(plan: &Plan, cache: &Cache) -> Option<Vec<Outcome>> {
+    let mut out: Vec<Outcome> = Vec::with_capacity(plan.checks.len());
+    for c in &plan.checks {
+        let known = known_outcome(c, |j| out.get(j), cache)?;
+        out.push(known);
+    }
+    Some(out)
+}
+
+/// What the records alone say of each check: `None` where a check would have to run (or a
+/// need of it would). `status` shows this.
+pub fn known_outcomes(plan: &Plan, cache: &Cache) -> Vec<Option<Outcome>> {
+    let mut out: Vec<Option<Outcome>> = Vec::with_capacity(plan.checks.len());
+    for c in &plan.checks {
+        let known = known_outcome(c, |j| out.get(j).and_then(Option::as_ref), cache);
+        out.push(known);
+    }
+    out
+}
+
+/// A check's outcome from the records, given what is known of the checks before it.
+fn known_outcome<'o>(
+    c: &PlannedCheck,
+    need: impl Fn(usize) -> Option<&'o Outcome>,
+    cache: &Cache,
+) -> Option<Outcome> {
+    if let Some(reason) = &c.skip {
+        return Some(skipped(c, reason.clone()));
+    }
+    for &j in &c.needs {
+        let n = need(j)?;
+        if n.status != Status::Pass {
+            return Some(skipped(c, need_not_passed(n)));
+        }
+    }
+    Some(from_record(c, &cached_record(cache, c)?))
+}
+
+/// The record that answers `c`, if there is a valid one: a check that keeps artifacts needs
+/// them still on disk, and a check with a `ttl` (the version check) only reuses a recent pass.
+pub fn cached_record(cache: &Cache, c: &PlannedCheck) -> Option<Record> {
+    let r = cache.get(&c.key)?;
+    if r.verdict == Verdict::Pass && c.def.kind.keeps_artifacts() && !cache.artifacts_dir(&c.key).is_dir() {
+        return None;
+    }
+    if let Some(ttl) = c.ttl
+        && now_secs().saturating_sub(r.finished_at) > ttl
+    {
+        return None;
+    }
+    Some(r)
+}
+
+/// A check that did not run, and why.
+pub fn skipped(c: &PlannedCheck, reason: String) -> Outcome {
+    Outcome {
+        name: c.def.name.clone(),
+        status: Status::Skipped,
+        cached: false,
+        duration_ms: 0,
+        key: c.key.clone(),
+        log: None,
+        reports: Vec::new(),
+        reason: Some(reason),
+    }
+}
+
+/// Why a check is skipped when its need `need` did not pass: says what happened to the need
+/// (a need skipped for a reason passes that reason on).
+pub fn need_not_passed(need: &Outcome) -> String {
+    match (need.status, &need.reason) {
+        (Status::Skipped, Some(why)) => format!("`{}` was skipped: {why}", need.name),
+        (Status::Skipped, None) => format!("`{}` was skipped", need.name),
+        (status, _) => format!("needs `{}`, which did not pass ({})", need.name, status.word()),
+    }
+}
+
+/// A cached verdict as an outcome.
+pub fn from_record(c: &PlannedCheck, r: &Record) -> Outcome {
+    Outcome {
+        name: c.def.name.clone(),
+        status: r.verdict.into(),
+        cached: true,
+        duration_ms: r.duration_ms,
+        key: c.key.clone(),
+        log: Some(r.log.clone()),
+        reports: r.reports.clone(),
+        reason: None,
+    }
+}

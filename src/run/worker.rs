@@ -1,0 +1,352 @@
+//! One check's run, on a worker thread, as named steps: take the key's lock (or use the
+//! verdict of the run we waited for), open the log, make the scratch directory and export the
+//! tree, create the venv, prepare (while the needs still run), wait for the needs, execute,
+//! and record the verdict. Only a check's own answer is recorded; setup errors, timeouts,
+//! unknowns and interruptions leave no record.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use tempfile::NamedTempFile;
+
+use super::cached::{cached_record, from_record, need_not_passed, skipped};
+use super::scratch::Scratch;
+use super::sync::{Board, Jobs, Needs, Permit};
+use crate::cache::{Cache, KeyLock, LockAttempt, Record, SCHEMA, now_secs};
+use crate::checks::Invocation;
+use crate::env::HostEnv;
+use crate::error::Error;
+use crate::git::Repo;
+use crate::outcome::{Ended, Outcome, Status, Verdict};
+use crate::plan::{Plan, PlannedCheck};
+use crate::process::Cancel;
+use crate::venv::{Installer, Interpreter, VenvBuilder};
+
+/// What a worker thread needs to run one check (all shareable across threads).
+pub struct Worker<'a> {
+    /// The repository's git dir, opened by each worker (git2 handles are not shared).
+    pub git_dir: &'a Path,
+    /// The verdict store.
+    pub cache: &'a Cache,
+    /// Interpreter for venvs.
+    pub interp: &'a Interpreter,
+    /// uv or pip.
+    pub installer: &'a Installer,
+    /// The host environment.
+    pub host: &'a HostEnv,
+    /// The run's cancellation flag.
+    pub cancel: &'a Cancel,
+    /// Ignore cached verdicts.
+    pub force: bool,
+    /// Finished checks, for the needs.
+    pub board: &'a Board,
+    /// Outcomes of the checks this run already finished, read when a need did not pass.
+    pub outcomes: &'a std::sync::Mutex<Vec<Option<Outcome>>>,
+}
+
+/// The result of taking a key's lock.
+enum Locked<'j> {
+    /// We hold the lock (and a job slot): run the check.
+    Ours(Permit<'j>, KeyLock),
+    /// The run we waited for recorded a verdict: use it.
+    Decided(Outcome),
+}
+
+/// A check's log while it runs: a temp file beside its final place, kept only at the end.
+struct RunLog {
+    tmp: NamedTempFile,
+    file: File,
+    path: PathBuf,
+}
+
+impl Worker<'_> {
+    /// Runs check `c` of `plan` and records its verdict if it reached one.
+    pub fn run_one<'j>(
+        &self,
+        plan: &Plan,
+        c: &PlannedCheck,
+        permit: Permit<'j>,
+        note: &dyn Fn(&str),
+    ) -> Result<Outcome> {
+        // One run per key across processes: a background run, or a second push of the same
+        // tree, is waited for and its verdict used.
+        let (permit, _key_lock) = match self.lock_key(c, permit, note)? {
+            Locked::Ours(permit, lock) => (permit, lock),
+            Locked::Decided(outcome) => return Ok(outcome),
+        };
+        let start = Instant::now();
+        let mut log = self.open_log(plan, c)?;
+        let repo = Repo::open(self.git_dir)?;
+        let scratch = Scratch::create(&self.host.tmp_root, &repo, plan.tree.id)?;
+        drop(repo);
+        let reports = self.cache.reports_dir(&c.key);
+        std::fs::remove_dir_all(&reports).ok();
+        std::fs::create_dir_all(&reports).with_context(|| format!("creating {}", reports.display()))?;
+
+        let mut inv = self.invocation(plan, c, &scratch, &log, reports.clone(), start)?;
+        let mut waited = Duration::ZERO;
+        let mut ended = self.create_venv(c, &scratch, &inv.setup_env, &mut log.file, inv.deadline)?;
+        if ended.is_pass() {
+            ended = catch(&mut inv, |inv| c.def.kind.prepare(inv, &plan.config));
+        }
+        if ended.is_pass() && !c.needs.is_empty() {
+            // Waiting uses no CPU: give the job slot to another check meanwhile.
+            let jobs = permit.release();
+            let needs = self.board.wait(c, self.cancel)?;
+            let _permit = jobs.take(self.cancel)?;
+            match needs {
+                Needs::Passed(w) => {
+                    waited = w;
+                    inv.note(&format!("waited {:.2}s for {}", w.as_secs_f64(), need_names(plan, c)));
+                    inv.deadline += w;
+                }
+                // Prepared for nothing: no verdict, no log, no record.
+                Needs::Failed(j) => return Ok(skipped(c, self.why_need_failed(plan, j))),
+            }
+        }
+        if ended.is_pass() {
+            ended = catch(&mut inv, |inv| c.def.kind.execute(inv, &plan.config));
+        }
+        let tools = if matches!(ended, Ended::Pass | Ended::Fail(_)) {
+            crate::venv::freeze(&scratch.venv(), self.installer, &inv.setup_env)
+        } else {
+            Vec::new()
+        };
+        drop(inv);
+        // The check's own time: waiting for its needs is not part of it.
+        let duration_ms = start.elapsed().saturating_sub(waited).as_millis() as u64;
+        self.conclude(plan, c, ended, log, &scratch, &reports, duration_ms, tools)
+    }
+
+    /// Takes the lock of `c`'s key, waiting (without a job slot) while another process holds
+    /// it, then re-reads the cache: the run we waited for may have decided the check.
+    fn lock_key<'j>(&self, c: &PlannedCheck, permit: Permit<'j>, note: &dyn Fn(&str)) -> Result<Locked<'j>> {
+        let mut permit = Some(permit);
+        let mut pool: Option<&'j Jobs> = None;
+        let mut waited = false;
+        loop {
+            match self.cache.try_lock(&c.key)? {
+                LockAttempt::Acquired(lock) => {
+                    // `--force` re-runs, unless it waited: then the verdict is fresh anyway.
+                    if (waited || !self.force)
+                        && let Some(r) = cached_record(self.cache, c)
+                    {
+                        let mut o = from_record(c, &r);
+                        if waited {
+                            o.reason = Some("decided by the run in progress it waited for".into());
+                        }
+                        return Ok(Locked::Decided(o));
+                    }
+                    let permit = match (permit.take(), pool) {
+                        (Some(p), _) => p,
+                        (None, Some(jobs)) => jobs.take(self.cancel)?,
+                        (None, None) => unreachable!("a released permit leaves its pool"),
+                    };
+                    return Ok(Locked::Ours(permit, lock));
+                }
+                LockAttempt::Busy(pid) => {
+                    if !waited {
+                        let who = pid.map_or("another process".to_string(), |p| format!("pid {p}"));
+                        note(&format!("waiting for the run already in progress ({who})"));
+                        waited = true;
+                        if let Some(p) = permit.take() {
+                            pool = Some(p.release());
+                        }
+                    }
+                    if self.cancel.is_cancelled() {
+                        return Err(Error::Interrupted.into());
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+
+    /// The check's log, in a temp file beside `logs/<key>.log`, starting with what runs.
+    fn open_log(&self, plan: &Plan, c: &PlannedCheck) -> Result<RunLog> {
+        let path = self.cache.log_path(&c.key);
+        let dir = path.parent().context("log path has a parent")?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".running-")
+            .tempfile_in(dir)
+            .context("creating the check's log")?;
+        let mut file = tmp.reopen().context("opening the check's log")?;
+        writeln!(
+            file,
+            "hookgate: check `{}` on {} (tree {}), key {}",
+            c.def.name, plan.tree.label, plan.tree.id, c.key
+        )
+        .context("writing the log")?;
+        Ok(RunLog { tmp, file, path })
+    }
+
+    /// Everything the kind executes through.
+    fn invocation<'i>(
+        &'i self,
+        plan: &'i Plan,
+        c: &'i PlannedCheck,
+        scratch: &Scratch,
+        log: &RunLog,
+        reports: PathBuf,
+        start: Instant,
+    ) -> Result<Invocation<'i>> {
+        let tree_env = if c.uses_tree_env { plan.tree_env.clone() } else { BTreeMap::new() };
+        let setup_env: BTreeMap<String, String> =
+            self.host.setup_env().into_iter().chain(tree_env.clone()).collect();
+        let mut check_env = self.host.check_env(&scratch.venv(), &scratch.tmp(), &c.def.env);
+        check_env.extend(tree_env);
+        let needs = c
+            .needs
+            .iter()
+            .map(|&j| (plan.checks[j].def.name.clone(), self.cache.artifacts_dir(&plan.checks[j].key)))
+            .collect();
+        Ok(Invocation {
+            def: &c.def,
+            src: scratch.src(),
+            scratch: scratch.path().to_path_buf(),
+            venv: scratch.venv(),
+            interp: self.interp,
+            installer: self.installer,
+            check_env,
+            setup_env,
+            log: log.file.try_clone().context("sharing the log")?,
+            deadline: start + c.def.timeout,
+            cancel: self.cancel,
+            artifacts: scratch.artifacts(),
+            needs,
+            reports,
+        })
+    }
+
+    /// A fresh venv with the kind's requirements.
+    fn create_venv(
+        &self,
+        c: &PlannedCheck,
+        scratch: &Scratch,
+        env: &BTreeMap<String, String>,
+        log: &mut File,
+        deadline: Instant,
+    ) -> Result<Ended> {
+        let venv = VenvBuilder {
+            dir: scratch.venv(),
+            interp: self.interp,
+            installer: self.installer,
+            env: env.clone(),
+            cwd: scratch.src(),
+        };
+        let exit = venv.create(c.def.kind.venv_deps(&c.def), log, deadline, self.cancel)?;
+        Ok(Ended::of_setup(exit, "creating the check's venv"))
+    }
+
+    /// Why a need did not pass, from its outcome when this run knows it.
+    fn why_need_failed(&self, plan: &Plan, j: usize) -> String {
+        let known = self.outcomes.lock().ok().and_then(|o| o[j].clone());
+        match known {
+            Some(o) => need_not_passed(&o),
+            None => format!("needs `{}`, which did not pass", plan.checks[j].def.name),
+        }
+    }
+
+    /// Turns how the check ended into its outcome; keeps the log, the artifacts of a pass and
+    /// the record of a verdict.
+    #[allow(clippy::too_many_arguments)]
+    fn conclude(
+        &self,
+        plan: &Plan,
+        c: &PlannedCheck,
+        ended: Ended,
+        mut log: RunLog,
+        scratch: &Scratch,
+        reports: &Path,
+        duration_ms: u64,
+        tools: Vec<String>,
+    ) -> Result<Outcome> {
+        let (status, reason, verdict) = match ended {
+            Ended::Pass => (Status::Pass, None, Some(Verdict::Pass)),
+            Ended::Fail(reason) => (Status::Fail, reason, Some(Verdict::Fail)),
+            Ended::Cancelled => return Err(Error::Interrupted.into()),
+            Ended::TimedOut => (
+                Status::Fail,
+                Some(format!("timed out after {}s (not cached)", c.def.timeout.as_secs())),
+                None,
+            ),
+            Ended::Unknown(why) if c.def.kind.unknown_blocks(&c.def) => {
+                (Status::Fail, Some(format!("{why} (strict; not cached)")), None)
+            }
+            Ended::Unknown(why) => (Status::Unknown, Some(format!("{why} (not cached)")), None),
+            Ended::Error(why) => {
+                writeln!(
+                    log.file,
+                    "hookgate: setup error: {why}; this is not the check's verdict (not cached)"
+                )
+                .ok();
+                (Status::Error, Some(format!("{why} (setup error; not cached)")), None)
+            }
+        };
+        drop(log.file);
+        // Keep the log under its key; a concurrent run of the same key simply replaces it.
+        log.tmp.persist(&log.path).context("saving the check's log")?;
+        if status == Status::Pass && c.def.kind.keeps_artifacts() {
+            self.cache.keep_artifacts(&c.key, &scratch.artifacts())?;
+        }
+        let report_files = list_reports(reports);
+        if let Some(verdict) = verdict
+            && !self.cancel.is_cancelled()
+        {
+            let rec = Record {
+                schema: SCHEMA,
+                check: c.def.name.clone(),
+                verdict,
+                duration_ms,
+                finished_at: now_secs(),
+                tools,
+                log: log.path.clone(),
+                tree: plan.tree.id.to_string(),
+                key_inputs: c.key_inputs.clone(),
+                reports: report_files.clone(),
+            };
+            self.cache.put(&c.key, &rec)?;
+        }
+        Ok(Outcome {
+            name: c.def.name.clone(),
+            status,
+            cached: false,
+            duration_ms,
+            key: c.key.clone(),
+            log: Some(log.path),
+            reports: report_files,
+            reason,
+        })
+    }
+}
+
+/// Runs a kind's step; an error it returns (a helper that crashed, a file it could not write)
+/// is logged and becomes a setup error: it is not the check's verdict.
+fn catch(inv: &mut Invocation<'_>, step: impl FnOnce(&mut Invocation<'_>) -> Result<Ended>) -> Ended {
+    match step(inv) {
+        Ok(ended) => ended,
+        Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => Ended::Cancelled,
+        Err(e) => {
+            inv.note(&format!("{e:#}"));
+            Ended::Error(format!("{e:#}"))
+        }
+    }
+}
+
+fn need_names(plan: &Plan, c: &PlannedCheck) -> String {
+    c.needs.iter().map(|&j| format!("`{}`", plan.checks[j].def.name)).collect::<Vec<_>>().join(", ")
+}
+
+/// The entries of a reports directory (files and sub-directories such as `html/`).
+fn list_reports(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
