@@ -9,6 +9,7 @@ mod ci;
 mod gate;
 mod hooks;
 mod lock;
+mod newcomer;
 mod release;
 mod run;
 mod suite;
