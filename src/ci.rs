@@ -177,30 +177,13 @@ pub const DEFAULT_INSTALL: &str = concat!(
     " hookgate"
 );
 
-/// A line diff of `old` -> `new` for `--check` (unified-style, without hunks' context maths).
+/// A unified diff of the committed workflow (`old`) and the generated one (`new`).
 pub fn diff(old: &str, new: &str) -> String {
-    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
-    // Longest common subsequence table: workflows are small.
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, String::new());
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            i += 1;
-            j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out += &format!("+{}\n", b[j]);
-            j += 1;
-        } else {
-            out += &format!("-{}\n", a[i]);
-            i += 1;
-        }
-    }
-    out
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(2)
+        .header("committed", "generated")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -216,7 +199,8 @@ mod tests {
 
     #[test]
     fn diff_shows_changed_lines() {
-        assert_eq!(diff("a\nb\nc\n", "a\nx\nc\n"), "+x\n-b\n");
+        let d = diff("a\nb\nc\n", "a\nx\nc\n");
+        assert!(d.contains("-b\n") && d.contains("+x\n") && d.contains(" a\n"), "{d}");
         assert_eq!(diff("same\n", "same\n"), "");
     }
 }

@@ -11,17 +11,21 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "hookgate",
     version,
     about,
-    long_about = "hookgate runs the checks your CI runs (lint, format, and any command you configure) \
-on every `git commit` and `git push`, in fresh virtualenvs, on exactly the tree being committed or \
-pushed. Verdicts are cached by git tree, so a tree that already passed pushes in milliseconds.\n\n\
-Configure checks in `[tool.hookgate]` of pyproject.toml or in hookgate.toml; with no config a \
-package gets `lint` (ruff check) and `format` (ruff format --check).",
+    long_about = "hookgate runs the checks your CI runs on every `git commit` and `git push`, in fresh \
+virtualenvs, on exactly the tree being committed or pushed. Verdicts are cached by git tree, so a \
+tree that already passed pushes in milliseconds, and CI runs `hookgate run --all` for parity.\n\n\
+With no config, a package gets the whole suite: lint (ruff check) and format (ruff format \
+--check) at commit; at push also wheel (sdist + wheel, twine check), test (pytest against the \
+installed wheel), coverage, version (not already on PyPI) and docs (Sphinx or MkDocs). A check \
+that does not apply is reported as skipped, with the reason. Configure it in `[tool.hookgate]` \
+of pyproject.toml or in hookgate.toml; the config is read from the tree being checked.",
     after_help = "Examples:\n  hookgate install                 # pre-commit and pre-push hooks in this clone\n  \
 hookgate run --all               # every check on HEAD's tree (what CI runs)\n  \
 hookgate run --worktree lint     # one check on the working copy, without staging anything\n  \
 hookgate status                  # cached verdicts of the last commits\n  \
 HOOKGATE_SKIP=format git commit  # skip a check by name, once\n\n\
-Exit codes: 0 every check passed, 1 a check failed, 2 usage/config/environment error."
+Exit codes: 0 every check passed, 1 a check failed, 2 usage/config/environment error or a \
+check that could not be set up (not cached), 130 interrupted (Ctrl-C; nothing was cached)."
 )]
 pub struct Cli {
     /// Run as if started in this directory.
@@ -44,7 +48,7 @@ pub enum Command {
     },
     /// Remove hookgate's hooks and restore the ones they replaced.
     Uninstall {
-        /// Which hooks (repeatable); default: pre-commit and pre-push.
+        /// Which hooks (repeatable); default: every hook hookgate installs.
         #[arg(long = "hook-type", short = 't', value_enum)]
         hook_types: Vec<HookArg>,
     },

@@ -631,7 +631,11 @@ fn run_spec(name: &str, run: &Spanned<toml::Value>) -> Result<RunSpec, String> {
                 })?,
             )
         }
-        other => return Err(format!("check `{name}`: {expected}; got a {}", other.type_str())),
+        other => {
+            let what = other.type_str();
+            let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+            return Err(format!("check `{name}`: {expected}; got {article} {what}"));
+        }
     };
     let empty = match &spec {
         RunSpec::Argv(argv) => argv.first().is_none_or(|a| a.is_empty()),

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::git::Repo;
-use crate::process::shell_quote;
+use std::collections::BTreeMap;
+
+use crate::process::{Cmd, Exit, shell_quote};
 
 const TEMPLATE: &str = include_str!("../hooks/hook.sh");
 const MARKER: &str = "# hookgate-managed hook";
@@ -125,16 +127,30 @@ pub fn uninstall(repo: &Repo, hooks: &[HookType]) -> Result<Vec<String>> {
     Ok(said)
 }
 
-/// Runs the hook we replaced, if any, with the same arguments and stdin; returns its exit code.
-pub fn run_legacy(dir: &Path, hook: &str, args: &[String], stdin: &[u8]) -> Result<Option<i32>> {
+/// Runs the hook we replaced, if any, with the same arguments, stdin and environment (git's);
+/// returns its exit code.
+pub fn run_legacy(
+    dir: &Path,
+    hook: &str,
+    args: &[String],
+    stdin: &[u8],
+    env: &BTreeMap<String, String>,
+    cwd: &Path,
+) -> Result<Option<i32>> {
+    use std::os::unix::fs::PermissionsExt;
     let legacy = legacy_path(dir, hook);
-    if legacy.symlink_metadata().is_err() {
-        return Ok(None);
+    // git ignores a hook that is not executable; so does the chain.
+    match std::fs::metadata(&legacy) {
+        Ok(m) if m.permissions().mode() & 0o111 != 0 => {}
+        _ => return Ok(None),
     }
-    let out = duct::cmd(&legacy, args)
-        .stdin_bytes(stdin.to_vec())
-        .unchecked()
-        .run()
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let cmd = Cmd::new(legacy.display().to_string(), &args, cwd, env.clone());
+    let exit = cmd
+        .run_foreground(stdin)
         .with_context(|| format!("running the earlier {hook} hook {}", legacy.display()))?;
-    Ok(Some(out.status.code().unwrap_or(1)))
+    Ok(Some(match exit {
+        Exit::Code(c) => c,
+        _ => 1,
+    }))
 }

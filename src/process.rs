@@ -162,6 +162,20 @@ impl Cmd {
         Ok(exit)
     }
 
+    /// Runs to completion in the foreground with `stdin` as its input and its output on ours
+    /// (a hook of the user's, whose messages are for the user); returns its exit status.
+    pub fn run_foreground(&self, stdin: &[u8]) -> Result<Exit> {
+        let Some(program) = self.resolve() else { return Ok(Exit::NotFound) };
+        let out = duct::cmd(program, &self.args)
+            .dir(&self.cwd)
+            .full_env(&self.env)
+            .stdin_bytes(stdin.to_vec())
+            .unchecked()
+            .run()
+            .with_context(|| format!("running `{}`", self.display()))?;
+        Ok(out.status.code().map_or(Exit::Signalled, Exit::Code))
+    }
+
     /// Runs to completion and returns its standard output (for short queries such as the
     /// interpreter's facts); `None` when it cannot start or fails.
     pub fn capture(&self) -> Option<String> {

@@ -114,79 +114,49 @@ impl TreeReport<'_> {
 }
 
 impl TreeReport<'_> {
-    /// JUnit XML, one testcase per check (a failure carries the log tail), as GitHub and other
-    /// CI systems render it.
+    /// JUnit XML, one testcase per check (a failure or setup error carries the log tail), as
+    /// GitHub and other CI systems render it. Serialised by quick-junit (escaping, counts).
     pub fn to_junit(&self) -> String {
-        let count = |s: Status| self.outcomes.iter().filter(|o| o.status == s).count();
-        let total: f64 = self.outcomes.iter().map(|o| o.duration_ms as f64 / 1000.0).sum();
-        let suite = format!("hookgate {}", self.stage);
-        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        x += &format!(
-            "<testsuites name=\"hookgate\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{total:.3}\">\n",
-            self.outcomes.len(),
-            count(Status::Fail),
-            count(Status::Error),
-            count(Status::Skipped) + count(Status::Unknown)
-        );
-        x += &format!(
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{total:.3}\">\n",
-            xml(&suite),
-            self.outcomes.len(),
-            count(Status::Fail),
-            count(Status::Error),
-            count(Status::Skipped) + count(Status::Unknown)
-        );
-        x += &format!("    <properties><property name=\"tree\" value=\"{}\"/></properties>\n", self.tree.id);
+        use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+        let seconds = |ms: u64| std::time::Duration::from_millis(ms);
+        let suite_name = format!("hookgate {}", self.stage);
+        let mut suite = TestSuite::new(suite_name.clone());
+        suite.add_property(Property::new("tree", self.tree.id.to_string()));
         for o in self.outcomes {
-            let head = format!(
-                "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
-                xml(&suite),
-                xml(&o.name),
-                o.duration_ms as f64 / 1000.0
-            );
             let reason = o.reason.clone().unwrap_or_default();
-            match o.status {
-                Status::Pass => x += &format!("{head}/>\n"),
+            let status = match o.status {
+                Status::Pass => TestCaseStatus::success(),
                 Status::Skipped | Status::Unknown => {
                     let why =
                         if o.status == Status::Unknown { format!("no verdict: {reason}") } else { reason };
-                    x += &format!("{head}>\n      <skipped message=\"{}\"/>\n    </testcase>\n", xml(&why));
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(why);
+                    s
                 }
                 Status::Fail | Status::Error => {
-                    let element = if o.status == Status::Error { "error" } else { "failure" };
+                    let kind = if o.status == Status::Error {
+                        NonSuccessKind::Error
+                    } else {
+                        NonSuccessKind::Failure
+                    };
                     let tail = o.log.as_deref().map(|l| tail(l, TAIL_LINES).join("\n")).unwrap_or_default();
                     let log = o.log.as_deref().map(|l| l.display().to_string()).unwrap_or_default();
-                    let message = if reason.is_empty() { format!("{} failed", o.name) } else { reason };
-                    x += &format!(
-                        "{head}>\n      <{element} message=\"{}\">{}\n\nfull log: {}</{element}>\n    </testcase>\n",
-                        xml(&message),
-                        xml(&tail),
-                        xml(&log)
-                    );
+                    let mut s = TestCaseStatus::non_success(kind);
+                    s.set_message(if reason.is_empty() { format!("{} failed", o.name) } else { reason });
+                    s.set_description(format!("{tail}\n\nfull log: {log}"));
+                    s
                 }
-            }
+            };
+            let mut case = TestCase::new(o.name.clone(), status);
+            case.set_classname(suite_name.clone());
+            case.set_time(seconds(o.duration_ms));
+            suite.add_test_case(case);
         }
-        x += "  </testsuite>\n</testsuites>\n";
-        x
+        suite.set_time(seconds(self.outcomes.iter().map(|o| o.duration_ms).sum()));
+        let mut report = Report::new("hookgate");
+        report.add_test_suite(suite);
+        report.to_string().unwrap_or_default()
     }
-}
-
-/// Escapes text for XML, dropping the control characters XML 1.0 does not allow.
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The last `n` lines of the file at `path` (empty if it cannot be read).
@@ -195,15 +165,4 @@ pub fn tail(path: &Path, n: usize) -> Vec<String> {
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].iter().map(|s| s.to_string()).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn xml_escapes_markup_and_drops_control_characters() {
-        assert_eq!(
-            super::xml("a<b & \"c\" \u{1b}[31m'd'>"),
-            "a&lt;b &amp; &quot;c&quot; [31m&apos;d&apos;&gt;"
-        );
-    }
 }

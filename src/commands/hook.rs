@@ -24,7 +24,7 @@ pub fn hook(s: &Session, hook: HookType, hook_dir: Option<&Path>, args: &[String
     }
     let repo = Repo::discover(&s.cwd)?;
     if let Some(dir) = hook_dir
-        && let Some(code) = hooks::run_legacy(dir, hook.name(), args, &stdin)?
+        && let Some(code) = hooks::run_legacy(dir, hook.name(), args, &stdin, &s.host.vars, &s.cwd)?
         && code != 0
     {
         eprintln!(

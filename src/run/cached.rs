@@ -81,7 +81,9 @@ pub fn need_not_passed(need: &Outcome) -> String {
     match (need.status, &need.reason) {
         (Status::Skipped, Some(why)) => format!("`{}` was skipped: {why}", need.name),
         (Status::Skipped, None) => format!("`{}` was skipped", need.name),
-        (status, _) => format!("needs `{}`, which did not pass ({})", need.name, status.word()),
+        (Status::Error, _) => format!("needs `{}`, which could not be set up", need.name),
+        (Status::Unknown, _) => format!("needs `{}`, which reached no verdict", need.name),
+        _ => format!("needs `{}`, which failed", need.name),
     }
 }
 

@@ -145,7 +145,7 @@ needs = ["first"]
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("boom-from-first") && err.contains("exit status 3"), "{err}");
-    assert!(err.contains("needs `first`, which did not pass"), "{err}");
+    assert!(err.contains("needs `first`, which failed"), "{err}");
 }
 
 #[test]

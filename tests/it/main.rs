@@ -12,6 +12,7 @@ mod lock;
 mod newcomer;
 mod release;
 mod run;
+mod snapshots;
 mod suite;
 mod version;
 mod watch;

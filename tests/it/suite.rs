@@ -52,7 +52,7 @@ fn broken_metadata_fails_only_wheel_and_skips_what_needs_it() {
     let (_ctx, v) = only_fails("broken-metadata", "wheel", "has syntax errors in markup");
     let s = statuses(&v);
     assert_eq!((s["test"].as_str(), s["coverage"].as_str()), ("skipped", "skipped"));
-    assert_eq!(checks(&v)["test"]["reason"], "needs `wheel`, which did not pass");
+    assert_eq!(checks(&v)["test"]["reason"], "needs `wheel`, which failed");
 }
 
 #[test]
