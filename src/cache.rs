@@ -125,6 +125,12 @@ impl Cache {
         }
     }
 
+    /// When the record of `key` was written (its file's modification time), if there is one:
+    /// records are replaced by rename, so a new record has a new time.
+    pub fn record_stamp(&self, key: &str) -> Option<std::time::SystemTime> {
+        std::fs::symlink_metadata(self.record_path(key)).and_then(|m| m.modified()).ok()
+    }
+
     /// Stores `record` under `key`, atomically.
     pub fn put(&self, key: &str, record: &Record) -> Result<()> {
         let path = self.record_path(key);

@@ -297,7 +297,7 @@ struct RawCheck {
     run: Option<Spanned<toml::Value>>,
     deps: Option<Vec<String>>,
     stages: Option<Vec<Stage>>,
-    inputs: Option<Vec<String>>,
+    inputs: Option<Vec<Spanned<String>>>,
     needs: Option<Vec<Spanned<String>>>,
     env: Option<Vec<Spanned<String>>>,
     timeout: Option<Spanned<u64>>,
@@ -540,7 +540,13 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str) -> Result<Config, E
         python: raw.python,
         checks,
         project: Project::default(),
-        lock: raw.lock.map(|l| l.into_inner()),
+        lock: match raw.lock {
+            Some(l) => {
+                inside_tree(l.get_ref()).map_err(|m| err(l.span(), format!("`lock`: {m}")))?;
+                Some(l.into_inner())
+            }
+            None => None,
+        },
         background: raw.background.unwrap_or(false),
         python_versions: raw.python_versions.unwrap_or_default(),
         main_branch: raw.main_branch.unwrap_or_else(|| "main".into()),
@@ -601,7 +607,15 @@ fn build(
         run,
         deps: t.deps.clone().unwrap_or_else(|| defaults.deps.clone()),
         stages,
-        inputs: t.inputs.clone().unwrap_or_default(),
+        inputs: {
+            let mut inputs = Vec::new();
+            for i in t.inputs.iter().flatten() {
+                inside_tree(i.get_ref())
+                    .map_err(|m| err(i.span(), format!("check `{name}`: `inputs`: {m}")))?;
+                inputs.push(i.get_ref().clone());
+            }
+            inputs
+        },
         needs: {
             let mut needs: Vec<String> = kind.needs().iter().map(|s| s.to_string()).collect();
             for n in t.needs.iter().flatten() {
@@ -615,6 +629,21 @@ fn build(
         timeout: Duration::from_secs(timeout),
         options,
     })
+}
+
+/// Refuses a path from the config that could leave the tree: absolute, with a `..`
+/// component, empty, or with a NUL byte. Paths in config are relative to the tree's root.
+pub fn inside_tree(path: &str) -> Result<(), String> {
+    if path.is_empty() || path.contains('\0') {
+        return Err(format!("`{}` is not a path in the tree", path.escape_default()));
+    }
+    if path.starts_with('/') || path.starts_with('~') {
+        return Err(format!("`{path}` is outside the tree: give a path relative to the repository root"));
+    }
+    if path.split(['/', '\\']).any(|c| c == "..") {
+        return Err(format!("`{path}` leaves the tree (`..`): give a path inside the repository"));
+    }
+    Ok(())
 }
 
 /// A `run` value: a list of strings (argv) or a string (run by `sh -c`), not empty.

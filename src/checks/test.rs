@@ -81,7 +81,12 @@ impl Check for Test {
     }
 
     fn parse_options(&self, table: &OptionTable<'_>) -> Result<Arc<dyn KindOptions>, Error> {
-        Ok(Arc::new(table.parse::<TestOptions>()?))
+        let o: TestOptions = table.parse()?;
+        for p in &o.paths {
+            crate::config::inside_tree(p)
+                .map_err(|m| table.error_at("paths", format!("check `{}`: `paths`: {m}", table.check())))?;
+        }
+        Ok(Arc::new(o))
     }
 
     /// Skipped when there is nothing to run.

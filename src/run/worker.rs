@@ -127,19 +127,24 @@ impl Worker<'_> {
     fn lock_key<'j>(&self, c: &PlannedCheck, permit: Permit<'j>, note: &dyn Fn(&str)) -> Result<Locked<'j>> {
         let mut permit = Some(permit);
         let mut pool: Option<&'j Jobs> = None;
-        let mut waited = false;
+        // Whether we waited for another run of this key, and the record there was then (its
+        // file's modification time): a record written by that run is a different file.
+        let mut waited_since: Option<Option<std::time::SystemTime>> = None;
         loop {
             match self.cache.try_lock(&c.key)? {
                 LockAttempt::Acquired(lock) => {
-                    // `--force` re-runs, unless it waited: then the verdict is fresh anyway.
-                    if (waited || !self.force)
-                        && let Some(r) = cached_record(self.cache, c)
-                    {
-                        let mut o = from_record(c, &r);
-                        if waited {
-                            o.reason = Some("decided by the run in progress it waited for".into());
+                    // A plain run takes any valid record. `--force` takes only a verdict the run
+                    // it waited for wrote: if that run was killed, an older record is stale.
+                    if let Some(r) = cached_record(self.cache, c) {
+                        let fresh =
+                            waited_since.is_some_and(|before| before != self.cache.record_stamp(&c.key));
+                        if !self.force || fresh {
+                            let mut o = from_record(c, &r);
+                            if fresh {
+                                o.reason = Some("decided by the run in progress it waited for".into());
+                            }
+                            return Ok(Locked::Decided(o));
                         }
-                        return Ok(Locked::Decided(o));
                     }
                     let permit = match (permit.take(), pool) {
                         (Some(p), _) => p,
@@ -149,10 +154,10 @@ impl Worker<'_> {
                     return Ok(Locked::Ours(permit, lock));
                 }
                 LockAttempt::Busy(pid) => {
-                    if !waited {
+                    if waited_since.is_none() {
                         let who = pid.map_or("another process".to_string(), |p| format!("pid {p}"));
                         note(&format!("waiting for the run already in progress ({who})"));
-                        waited = true;
+                        waited_since = Some(self.cache.record_stamp(&c.key));
                         if let Some(p) = permit.take() {
                             pool = Some(p.release());
                         }

@@ -6,6 +6,7 @@ mod common;
 
 mod background;
 mod ci;
+mod force;
 mod gate;
 mod hooks;
 mod lock;

@@ -80,6 +80,10 @@ fn config_errors_name_file_line_and_column() {
         ("huge_timeout", "[checks.t]\nrun = 'x'\ntimeout = 9223372036854775807\n"),
         ("unknown_stage", "[checks.t]\nrun = 'x'\nstages = ['pre-commit', 'pre-pus']\n"),
         ("malformed_toml", "[checks.t\nrun = 'x'\n"),
+        ("lock_outside_the_tree", "lock = '/etc/passwd'\n[checks.t]\nrun = 'x'\n"),
+        ("lock_leaving_the_tree", "lock = 'reqs/../../secret.txt'\n[checks.t]\nrun = 'x'\n"),
+        ("inputs_leaving_the_tree", "[checks.t]\nrun = 'x'\ninputs = ['src', '../other/**']\n"),
+        ("test_paths_outside_the_tree", "[checks.test]\npaths = ['/usr/lib/python3/test']\n"),
     ];
     let ctx = TestContext::new("clean");
     for (name, config) in cases {
