@@ -11,6 +11,7 @@ mod gate;
 mod hooks;
 mod lock;
 mod newcomer;
+mod output;
 mod release;
 mod run;
 mod snapshots;
