@@ -85,6 +85,12 @@ pub enum Command {
         #[command(subcommand)]
         system: CiSystem,
     },
+    /// Inspect or trim the verdict cache (`<git-common-dir>/hookgate/`).
+    Cache {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: CacheAction,
+    },
     /// Re-check the working copy on every change, so the cache is warm when you push.
     Watch {
         /// Quiet time after the last change before checking, in milliseconds.
@@ -106,6 +112,27 @@ pub enum Command {
         /// The arguments git passed to the hook.
         #[arg(last = true)]
         args: Vec<String>,
+    },
+}
+
+/// What `hookgate cache` does.
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Print where the cache is.
+    Dir,
+    /// Drop what no recent commit needs: verdicts, logs, artifacts and reports older than
+    /// `--max-age` days, and those of trees no recent commit of a branch or tag has (after a day
+    /// of grace, so pre-warmed trees not yet committed stay).
+    Gc {
+        /// Anything older than this many days goes, even for recent commits.
+        #[arg(long, default_value_t = 30, value_name = "DAYS")]
+        max_age: u64,
+        /// Commits per branch and tag whose verdicts are kept.
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        depth: usize,
+        /// List what would go; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

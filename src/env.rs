@@ -21,6 +21,8 @@ pub struct HostEnv {
     pub index_file: Option<PathBuf>,
     /// Where scratch directories go (`TMPDIR`, else `/tmp`).
     pub tmp_root: PathBuf,
+    /// The cache's size bound in bytes (`HOOKGATE_CACHE_MAX_MB`, default 2048 MiB).
+    pub cache_max_bytes: u64,
 }
 
 impl HostEnv {
@@ -44,6 +46,10 @@ impl HostEnv {
             uv: get("HOOKGATE_UV"),
             index_file: get("GIT_INDEX_FILE").map(PathBuf::from),
             tmp_root: get("TMPDIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp")),
+            cache_max_bytes: get("HOOKGATE_CACHE_MAX_MB")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(2048)
+                .saturating_mul(1024 * 1024),
             vars,
         }
     }

@@ -377,6 +377,45 @@ impl Repo {
         format!("0.1.dev{}", count + ahead)
     }
 
+    /// The commits a push or CI may ask about: up to `depth` commits of each branch's,
+    /// remote-tracking branch's and tag's first-parent line (and HEAD's), as
+    /// `(commit, tree)`, each once.
+    pub fn recent_tips(&self, depth: usize) -> Result<Vec<(Oid, Oid)>> {
+        let mut starts: Vec<Oid> = Vec::new();
+        if let Ok(head) = self.inner.head()
+            && let Some(t) = head.target()
+        {
+            starts.push(t);
+        }
+        let refs = self.inner.references().context("listing refs")?;
+        for r in refs.flatten() {
+            let name = r.name().unwrap_or("");
+            if !(name.starts_with("refs/heads/")
+                || name.starts_with("refs/remotes/")
+                || name.starts_with("refs/tags/"))
+            {
+                continue;
+            }
+            if let Ok(c) = r.peel_to_commit() {
+                starts.push(c.id());
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        for start in starts {
+            let mut commit = self.inner.find_commit(start).ok();
+            for _ in 0..depth {
+                let Some(c) = commit else { break };
+                if !seen.insert(c.id()) {
+                    break;
+                }
+                out.push((c.id(), c.tree_id()));
+                commit = c.parent(0).ok();
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether tracked files differ from HEAD (staged or not); untracked files do not count.
     pub fn has_tracked_changes(&self) -> Result<bool> {
         let mut opts = git2::StatusOptions::new();

@@ -14,6 +14,7 @@ pub mod config;
 pub mod env;
 pub mod error;
 pub mod gate;
+pub mod gc;
 pub mod git;
 pub mod hooks;
 pub mod outcome;

@@ -56,6 +56,10 @@ fn main() -> ExitCode {
             release::Target::resolve(repository.as_deref(), repository_url, index_url)
                 .and_then(|target| release::release(&session, &target, dry_run))
         }
+        Command::Cache { action: cli::CacheAction::Dir } => commands::cache::dir(&session),
+        Command::Cache { action: cli::CacheAction::Gc { max_age, depth, dry_run } } => {
+            commands::cache::gc(&session, max_age, depth, dry_run)
+        }
         Command::Watch { debounce_ms, json } => {
             commands::watch::watch(&session, std::time::Duration::from_millis(debounce_ms), json)
         }

@@ -2,6 +2,7 @@
 //! git (which tree) -> config (from that tree) -> plan (keys) -> run (cache or execute) ->
 //! report. The checking itself is [`crate::gate`]'s; commands only choose trees and print.
 
+pub mod cache;
 pub mod ci;
 pub mod hook;
 pub mod install;

@@ -192,6 +192,8 @@ impl Runner<'_> {
             }
         });
         progress.clear();
+        let used = plan.checks.iter().map(|c| c.key.clone()).collect();
+        crate::gc::after_run(self.cache, self.host.cache_max_bytes, &used);
         if let Some(e) = first_error
             && !matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted))
         {

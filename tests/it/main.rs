@@ -5,6 +5,7 @@
 mod common;
 
 mod background;
+mod cache_gc;
 mod ci;
 mod force;
 mod gate;

@@ -1,0 +1,85 @@
+//! `hookgate cache dir` and `hookgate cache gc`: where the cache is, and trimming it to what
+//! recent commits need.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+
+use crate::cache::Cache;
+use crate::gate::{Session, load_config};
+use crate::gc::{self, Policy};
+use crate::git::{Repo, TreeRef, short};
+use crate::outcome::ExitStatus;
+use crate::plan::{self, Selection};
+use crate::venv;
+
+/// `hookgate cache dir`.
+pub fn dir(s: &Session) -> Result<ExitStatus> {
+    let repo = Repo::discover(&s.cwd)?;
+    let cache = Cache::new(repo.common_dir());
+    writeln!(std::io::stdout(), "{}", cache.root().display()).context("writing the path")?;
+    Ok(ExitStatus::Success)
+}
+
+/// The keys of every check of the recent commits of the branches and tags.
+pub fn reachable_keys(s: &Session, repo: &Repo, cache: &Cache, depth: usize) -> Result<BTreeSet<String>> {
+    let mut keys = BTreeSet::new();
+    let mut trees = BTreeSet::new();
+    for (commit, tree) in repo.recent_tips(depth)? {
+        if !trees.insert(tree) {
+            continue;
+        }
+        let tref = TreeRef { id: tree, commit: Some(commit), label: short(commit) };
+        // A commit whose config does not parse has no keys to keep.
+        let Ok(config) = load_config(repo, &tref) else { continue };
+        let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
+        if let Ok(plan) = plan::build(repo, &tref, &config, &Selection::All, &interp, &s.host) {
+            keys.extend(plan.checks.into_iter().map(|c| c.key));
+        }
+    }
+    Ok(keys)
+}
+
+/// `hookgate cache gc`.
+pub fn gc(s: &Session, max_age_days: u64, depth: usize, dry_run: bool) -> Result<ExitStatus> {
+    let repo = Repo::discover(&s.cwd)?;
+    let cache = Cache::new(repo.common_dir());
+    let policy = Policy {
+        reachable: reachable_keys(s, &repo, &cache, depth)?,
+        max_age: Duration::from_secs(max_age_days.saturating_mul(86_400)),
+        grace: Duration::from_secs(86_400),
+    };
+    let all = gc::entries(&cache);
+    let drop = gc::to_drop(&all, &policy, SystemTime::now());
+    let mut out = std::io::stdout().lock();
+    let (mut bytes, mut count) = (0, 0);
+    for e in &drop {
+        let reason = if policy.reachable.contains(&e.key) {
+            "older than --max-age"
+        } else {
+            "no recent commit needs it"
+        };
+        if dry_run || gc::remove(&cache, e) {
+            bytes += e.bytes;
+            count += 1;
+            let verb = if dry_run { "would drop" } else { "dropped" };
+            writeln!(out, "{verb} {} ({}, {reason})", e.key, gc::human(e.bytes)).context("writing")?;
+        } else {
+            writeln!(out, "kept {} (a run of it is in progress)", e.key).context("writing")?;
+        }
+    }
+    let kept: u64 = all.iter().map(|e| e.bytes).sum::<u64>() - bytes;
+    let verb = if dry_run { "would free" } else { "freed" };
+    writeln!(
+        out,
+        "hookgate: {verb} {} in {count} of {} keys; {} stays in {}",
+        gc::human(bytes),
+        all.len(),
+        gc::human(kept),
+        cache.root().display()
+    )
+    .context("writing")?;
+    Ok(ExitStatus::Success)
+}
