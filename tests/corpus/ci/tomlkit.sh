@@ -1,0 +1,13 @@
+#!/bin/bash
+# tomlkit 0.15.1: .github/workflows/tests.yml at the tag 0.15.1 (not in the sdist): `poetry install`
+# from poetry.lock, then `poetry run pytest -q tests`. Lint/format: .pre-commit-config.yaml
+# (pre-commit.ci): ruff-pre-commit v0.15.21, hooks `ruff` (--fix --exit-non-zero-on-fix) and
+# `ruff-format`. tests/toml-test is a git submodule there, so pre-commit never sees its files.
+. "$(dirname "$0")/common.sh"
+step lint uvx ruff@0.15.21 check --no-cache $(pyfiles)
+step format uvx ruff@0.15.21 format --check --no-cache $(pyfiles)
+step wheel uv build -q --out-dir "$W/dist" .
+# poetry install: the project (from the tree) + the dev group at poetry.lock's versions.
+B=$(venv py); uv pip install -q -p "$B/python" . pytest==7.4.4 pytest-cov==4.1.0 pyyaml==6.0.1
+step test "$B/pytest" -q tests
+finish
