@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Download one corpus package's sdist (simple API, sha256-checked) and turn it into a git repo.
 
-    python3 tests/corpus/make_repo.py NAME DEST [--keep-generated]
+    python3 tests/corpus/make_repo.py NAME DEST [--keep-generated] [--defect]
 
 DEST gets the sdist's files minus the package's `generated` list (PKG-INFO, *.egg-info, version
 files the backend writes: they are not in the project's repository) and its `drop` list (files
 the project's CI never sees, each with its reason in corpus.toml), one commit, and, for a
-package with `vcs_version = true`, the tag `v<version>` on it. Sdists are cached in
+package with `vcs_version = true`, the tag `v<version>` on it. With --defect, a second commit
+plants the package's `defect` (its `find` text, which must occur exactly once in `file`, becomes
+`replace`). Sdists are cached in
 .cache/sdists/ (gitignored). This is the reference for what the Rust harness does.
 """
 
@@ -89,6 +91,14 @@ def main() -> None:
     subprocess.run([*git, "commit", "-q", "-m", f"{p['name']} {p['version']} from its sdist"], check=True)
     if p.get("vcs_version"):
         subprocess.run([*git, "tag", f"v{p['version']}"], check=True)
+    if "--defect" in sys.argv:
+        d = p["defect"]
+        path = dest / d["file"]
+        text = path.read_text()
+        if text.count(d["find"]) != 1:
+            sys.exit(f"{d['file']}: the defect's find text occurs {text.count(d['find'])} times, not once")
+        path.write_text(text.replace(d["find"], d["replace"]))
+        subprocess.run([*git, "commit", "-q", "-am", f"planted defect: {d['how']}"], check=True)
     print(dest)
 
 

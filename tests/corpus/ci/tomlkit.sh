@@ -10,4 +10,8 @@ step wheel uv build -q --out-dir "$W/dist" .
 # poetry install: the project (from the tree) + the dev group at poetry.lock's versions.
 B=$(venv py); uv pip install -q -p "$B/python" . pytest==7.4.4 pytest-cov==4.1.0 pyyaml==6.0.1
 step test "$B/pytest" -q tests
+# Docs: Read the Docs (.readthedocs.yaml at the tag, not in the sdist): the package +
+# docs/requirements.txt, Python 3.11, sphinx dirhtml with fail_on_warning: true.
+D=$(venv docs); uv pip install -q -p "$D/python" . -r docs/requirements.txt
+step docs "$D/sphinx-build" -W -b dirhtml docs "$W/html"
 finish
