@@ -8,8 +8,8 @@ files the backend writes: they are not in the project's repository) and its `dro
 the project's CI never sees, each with its reason in corpus.toml), one commit, and, for a
 package with `vcs_version = true`, the tag `v<version>` on it. With --defect, a second commit
 plants the package's `defect` (its `find` text, which must occur exactly once in `file`, becomes
-`replace`). Sdists are cached in
-.cache/sdists/ (gitignored). This is the reference for what the Rust harness does.
+`replace`). Sdists are cached in .cache/sdists/ (gitignored). This is the reference for what the
+Rust harness does.
 """
 
 import fnmatch
