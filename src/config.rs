@@ -731,7 +731,13 @@ mod tests {
         assert_eq!(c.check("version").unwrap().stages, [Stage::PrePush]);
         assert_eq!(
             c.checks[0].run,
-            RunSpec::Argv(vec!["ruff".into(), "check".into(), "--no-cache".into(), ".".into()])
+            RunSpec::Argv(vec![
+                "ruff".into(),
+                "check".into(),
+                "--no-fix".into(),
+                "--no-cache".into(),
+                ".".into()
+            ])
         );
         assert_eq!(c.checks[0].stages, [Stage::PreCommit, Stage::PrePush]);
     }

@@ -67,6 +67,40 @@ impl Check for Docs {
     }
 }
 
+/// Whether a Sphinx warning says only that an inventory could not be fetched (intersphinx
+/// without network), which says nothing about the docs themselves.
+fn is_network_warning(line: &str) -> bool {
+    line.contains("failed to reach any of the inventories")
+        || (line.contains("intersphinx inventory") && line.contains("not fetchable"))
+        || line.contains("intersphinx identifier")
+}
+
+/// What a failed Sphinx build means: only unreachable inventories is `unknown` (no verdict,
+/// as `version` without an index); anything else is a failure, with the first problem named
+/// at the end of the log, where the report's tail shows it (not the "writing output" lines).
+fn judge_sphinx_failure(inv: &mut Invocation<'_>, exit: crate::process::Exit, output: &str) -> Ended {
+    let problems: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("WARNING:") || l.contains("ERROR:") || l.contains("CRITICAL:"))
+        .collect();
+    let ended = Ended::of_check(exit);
+    if !matches!(ended, Ended::Fail(_)) {
+        return ended;
+    }
+    if !problems.is_empty() && problems.iter().all(|l| is_network_warning(l)) {
+        inv.note("the only problems are intersphinx inventories that could not be fetched (no network?)");
+        return Ended::Unknown("the docs need the network (intersphinx inventories unreachable)".into());
+    }
+    match problems.iter().find(|l| !is_network_warning(l)) {
+        Some(first) => {
+            let first = first.trim();
+            inv.note(&format!("first problem: {first}"));
+            Ended::Fail(Some(format!("{} problem(s); the first: {first}", problems.len())))
+        }
+        None => ended,
+    }
+}
+
 /// Install, then build.
 fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
     let sphinx = inv.src.join("docs/conf.py").is_file();
@@ -108,7 +142,10 @@ fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
             args.extend(["-W", "--keep-going"]);
         }
         args.extend(["docs", &out]);
-        check!(inv.run(&inv.check_cmd(&python, &args)));
+        let (exit, output) = inv.run_and_read(&inv.check_cmd(&python, &args))?;
+        if !exit.success() {
+            return Ok(judge_sphinx_failure(inv, exit, &output));
+        }
         if doctest {
             let out = inv.scratch.join("doctest").display().to_string();
             check!(inv.run(&inv.check_cmd(&python, &["-m", "sphinx", "-b", "doctest", "docs", &out])));

@@ -93,6 +93,22 @@ impl Invocation<'_> {
         cmd.run_logged(&mut self.log, self.deadline, self.cancel)
     }
 
+    /// Runs `cmd` like [`Invocation::run`] and also returns what it wrote to the log, for a
+    /// kind that reads the tool's output to decide what a failure means.
+    pub fn run_and_read(&mut self, cmd: &Cmd) -> Result<(Exit, String)> {
+        use std::io::Seek;
+        use std::os::unix::fs::FileExt;
+        let start = self.log.stream_position().context("reading the log's position")?;
+        let exit = self.run(cmd)?;
+        let end = self.log.stream_position().context("reading the log's position")?;
+        // Bounded: a tool's output can be huge; what decides is near the end.
+        const MAX: u64 = 1 << 20;
+        let from = start.max(end.saturating_sub(MAX));
+        let mut buf = vec![0; usize::try_from(end - from).unwrap_or(0)];
+        self.log.read_exact_at(&mut buf, from).context("reading the step's output")?;
+        Ok((exit, String::from_utf8_lossy(&buf).into_owned()))
+    }
+
     /// Runs independent commands at the same time, each logging to its own file; the logs are
     /// appended to the check's log in order. Returns every exit, in order.
     pub fn run_parallel(&mut self, cmds: &[Cmd]) -> Result<Vec<Exit>> {

@@ -49,7 +49,7 @@ impl Check for Lint {
         let tool = options.as_any().downcast_ref::<LintOptions>().and_then(|o| o.tool.as_deref());
         let (run, deps) = match tool {
             Some("flake8") => (argv(&["flake8", "."]), vec!["flake8".into()]),
-            _ => (argv(&["ruff", "check", "--no-cache", "."]), vec!["ruff".into()]),
+            _ => (argv(&["ruff", "check", "--no-fix", "--no-cache", "."]), vec!["ruff".into()]),
         };
         Defaults { run, deps, stages: vec![Stage::PreCommit, Stage::PrePush] }
     }

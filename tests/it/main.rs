@@ -17,5 +17,6 @@ mod release;
 mod run;
 mod snapshots;
 mod suite;
+mod verdicts;
 mod version;
 mod watch;

@@ -1,0 +1,54 @@
+//! Verdicts that are the tool's honest answer on the tree, whatever the project's settings:
+//! a linter configured to fix does not fix its way to a pass, and docs that fail only for
+//! want of the network reach no verdict.
+
+use crate::common::{TestContext, checks, text};
+
+#[test]
+fn lint_fails_on_a_project_whose_ruff_config_says_fix() {
+    let ctx = TestContext::new("clean");
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write("pyproject.toml", &pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nfix = true\n"));
+    ctx.write("src/sample_pkg/extra.py", "\"\"\"Module.\"\"\"\n\nimport os\n");
+    ctx.commit_config("defaults = false\n[checks.lint]\n");
+    let (v, out) = ctx.json(&["run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(checks(&v)["lint"]["status"], "fail");
+    let log = std::fs::read_to_string(checks(&v)["lint"]["log"].as_str().unwrap()).unwrap();
+    assert!(log.contains("F401"), "{log}");
+}
+
+const INTERSPHINX: &str = "\nextensions = [*globals().get(\"extensions\", []), \"sphinx.ext.intersphinx\"]\n\
+intersphinx_mapping = {\"python\": (\"http://127.0.0.1:9/\", None)}\n";
+
+#[test]
+fn docs_that_fail_only_for_want_of_the_network_are_unknown_not_failed() {
+    let ctx = TestContext::new("clean");
+    let conf = std::fs::read_to_string(ctx.work.join("docs/conf.py")).unwrap();
+    ctx.write("docs/conf.py", &format!("{conf}{INTERSPHINX}"));
+    ctx.commit_config("defaults = false\n[checks.docs]\n");
+    let (v, out) = ctx.json(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(checks(&v)["docs"]["status"], "unknown", "{v}");
+    assert!(checks(&v)["docs"]["reason"].as_str().unwrap().contains("network"), "{v}");
+    // No verdict is cached: the next run asks again.
+    let (v, _) = ctx.json(&["run"]);
+    assert_eq!(checks(&v)["docs"]["cached"], false);
+}
+
+#[test]
+fn a_real_docs_problem_still_fails_and_names_the_first_warning_even_offline() {
+    let ctx = TestContext::new("docs-broken");
+    let conf = std::fs::read_to_string(ctx.work.join("docs/conf.py")).unwrap();
+    ctx.write("docs/conf.py", &format!("{conf}{INTERSPHINX}"));
+    ctx.commit_config("defaults = false\n[checks.docs]\n");
+    let (v, out) = ctx.json(&["run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let docs = &checks(&v)["docs"];
+    assert_eq!(docs["status"], "fail");
+    let reason = docs["reason"].as_str().unwrap();
+    assert!(reason.contains("the first:") && !reason.contains("intersphinx"), "{reason}");
+    let log = std::fs::read_to_string(docs["log"].as_str().unwrap()).unwrap();
+    let last = log.lines().rev().find(|l| l.starts_with("hookgate: first problem:")).unwrap_or_default();
+    assert!(last.contains("WARNING"), "{log}");
+}
