@@ -15,6 +15,7 @@ use toml::Spanned;
 
 use crate::checks::{self, Check, KindOptions};
 use crate::error::{ConfigError, Error};
+use crate::pins::ToolPins;
 
 /// Default time limit of a check, in seconds.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 900;
@@ -207,9 +208,18 @@ pub struct Project {
     pub coverage_fail_under: Option<f64>,
     /// `[project] requires-python`.
     pub requires_python: Option<String>,
+    /// The versions the project pins its tools to (see [`crate::pins`]).
+    pub pins: ToolPins,
 }
 
 impl Project {
+    /// Every dependency group and extra, labelled, for finding tool pins.
+    pub fn requirement_lists(&self) -> Vec<(String, Vec<String>)> {
+        let groups = self.groups.iter().map(|(g, r)| (format!("group `{g}`"), r.clone()));
+        let extras = self.extras.iter().map(|(e, r)| (format!("extra `{e}`"), r.clone()));
+        groups.chain(extras).collect()
+    }
+
     /// Requirements of the first of `names` found among the extras, then the dependency groups.
     pub fn requirements_for(&self, extras: &[&str], groups: &[&str]) -> Option<(String, Vec<String>)> {
         extras.iter().find_map(|e| self.extras.get(*e).map(|r| (format!("extra `{e}`"), r.clone()))).or_else(
@@ -269,6 +279,7 @@ impl PyprojectDoc {
                 .and_then(|t| t.coverage.as_ref())
                 .and_then(|c| c.report.as_ref())
                 .and_then(|r| r.fail_under),
+            pins: ToolPins::default(),
         }
     }
 }
@@ -411,11 +422,28 @@ fn quoted(names: &[&str]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
-/// Parses and resolves the config found in a tree.
-///
-/// `hookgate_toml` and `pyproject` are the contents of those files at the tree's root, when
-/// present. With neither, there is nothing to check and that is an error.
+/// The files of a tree's root that decide its config, when present.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConfigFiles<'a> {
+    /// `hookgate.toml`.
+    pub hookgate_toml: Option<&'a str>,
+    /// `pyproject.toml`.
+    pub pyproject: Option<&'a str>,
+    /// `uv.lock` (tool pins).
+    pub uv_lock: Option<&'a str>,
+    /// `.pre-commit-config.yaml` (tool pins).
+    pub precommit: Option<&'a str>,
+}
+
+/// Parses and resolves the config from `hookgate.toml` and `pyproject.toml` alone.
 pub fn load(hookgate_toml: Option<&str>, pyproject: Option<&str>) -> Result<Config, Error> {
+    load_files(&ConfigFiles { hookgate_toml, pyproject, ..ConfigFiles::default() })
+}
+
+/// Parses and resolves the config found in a tree. With neither `hookgate.toml` nor
+/// `pyproject.toml` there is nothing to check and that is an error.
+pub fn load_files(files: &ConfigFiles<'_>) -> Result<Config, Error> {
+    let ConfigFiles { hookgate_toml, pyproject, uv_lock, precommit } = *files;
     let (source, text) = match (hookgate_toml, pyproject) {
         (Some(text), _) => (ConfigSource::HookgateToml, text),
         (None, Some(text)) => (ConfigSource::Pyproject, text),
@@ -438,19 +466,20 @@ pub fn load(hookgate_toml: Option<&str>, pyproject: Option<&str>) -> Result<Conf
         Some(p) => Some(toml::from_str::<PyprojectDoc>(p).map_err(|e| located("pyproject.toml", p, e))?),
         None => None,
     };
-    let project = doc.as_ref().map(PyprojectDoc::project).unwrap_or_default();
+    let mut project = doc.as_ref().map(PyprojectDoc::project).unwrap_or_default();
+    project.pins = ToolPins::discover(uv_lock, precommit, &project.requirement_lists());
     let raw = match source {
         ConfigSource::HookgateToml => {
             toml::from_str::<RawConfig>(text).map_err(|e| located(source.file(), text, e))?
         }
         ConfigSource::Pyproject => doc.and_then(|d| d.tool).and_then(|t| t.hookgate).unwrap_or_default(),
     };
-    let mut config = resolve(raw, source, text)?;
+    let mut config = resolve(raw, source, text, &project)?;
     config.project = project;
     Ok(config)
 }
 
-fn resolve(raw: RawConfig, source: ConfigSource, text: &str) -> Result<Config, Error> {
+fn resolve(raw: RawConfig, source: ConfigSource, text: &str, project: &Project) -> Result<Config, Error> {
     let file = source.file();
     let err = |span: std::ops::Range<usize>, msg: String| {
         Error::Config(ConfigError::at(file, text, Some(span), msg))
@@ -471,7 +500,7 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str) -> Result<Config, E
         if t.enabled == Some(false) {
             continue;
         }
-        checks.push(build(kind.name(), kind, t, text, file)?);
+        checks.push(build(kind.name(), kind, t, text, file, project)?);
     }
     for (name, table) in &tables {
         if checks::builtin(name).is_some() {
@@ -500,7 +529,7 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str) -> Result<Config, E
                 ),
             ));
         }
-        checks.push(build(name, checks::COMMAND, t, text, file)?);
+        checks.push(build(name, checks::COMMAND, t, text, file, project)?);
     }
 
     // `needs` must name enabled checks, without cycles.
@@ -564,10 +593,11 @@ fn build(
     t: &RawCheck,
     text: &str,
     file: &str,
+    project: &Project,
 ) -> Result<CheckDef, Error> {
     let err = |span: Range<usize>, msg: String| Error::Config(ConfigError::at(file, text, Some(span), msg));
     let options = kind.parse_options(&OptionTable { check: name, kind, raw: &t.options, file, text })?;
-    let defaults = kind.defaults(options.as_ref());
+    let defaults = kind.defaults(options.as_ref(), project);
     let run = match &t.run {
         Some(run) if !kind.accepts_run() => {
             return Err(err(
@@ -830,7 +860,8 @@ deps = ["ruff==0.11.8"]
             .unwrap();
         let coverage = c.check("coverage").unwrap();
         assert_eq!(coverage.options.to_key(), serde_json::json!({"fail-under": 85.0}));
-        assert_eq!(c.check("lint").unwrap().deps, ["flake8"]);
+        let flake8 = crate::pins::DEFAULTS.iter().find(|(t, _)| *t == "flake8").unwrap().1;
+        assert_eq!(c.check("lint").unwrap().deps, [format!("flake8=={flake8}")]);
         let e = load(Some("[checks.wheel]\nenabled = false\n"), None).unwrap_err().to_string();
         assert!(e.contains("check `test` needs `wheel`, which is disabled"), "{e}");
     }

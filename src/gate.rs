@@ -44,7 +44,15 @@ pub struct RunSettings<'a> {
 pub fn load_config(repo: &Repo, tree: &TreeRef) -> Result<Config> {
     let hookgate = repo.read_file(tree.id, "hookgate.toml")?;
     let pyproject = repo.read_file(tree.id, "pyproject.toml")?;
-    Ok(config::load(hookgate.as_deref(), pyproject.as_deref())?)
+    // Tool pins (`uv.lock`, `.pre-commit-config.yaml`); unreadable ones pin nothing.
+    let uv_lock = repo.read_file(tree.id, "uv.lock").ok().flatten();
+    let precommit = repo.read_file(tree.id, ".pre-commit-config.yaml").ok().flatten();
+    Ok(config::load_files(&config::ConfigFiles {
+        hookgate_toml: hookgate.as_deref(),
+        pyproject: pyproject.as_deref(),
+        uv_lock: uv_lock.as_deref(),
+        precommit: precommit.as_deref(),
+    })?)
 }
 
 /// Plans `selection` on `tree` and runs it; a tree whose verdicts are all cached is answered

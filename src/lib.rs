@@ -18,6 +18,7 @@ pub mod gc;
 pub mod git;
 pub mod hooks;
 pub mod outcome;
+pub mod pins;
 pub mod plan;
 pub mod process;
 pub mod report;

@@ -52,6 +52,27 @@ pub fn run_command(inv: &mut Invocation<'_>) -> Result<Ended> {
     Ok(Ended::Pass)
 }
 
+/// Says in the log where the version of each pinned requirement came from.
+pub fn note_pins(inv: &mut Invocation<'_>, config: &Config) {
+    let lines: Vec<String> = inv
+        .def
+        .deps
+        .iter()
+        .filter_map(|d| {
+            let (name, _) = d.split_once("==")?;
+            let (req, source) = config.project.pins.requirement(name);
+            Some(if &req == d {
+                format!("{d} (from {source})")
+            } else {
+                format!("{d} (from the check's `deps`)")
+            })
+        })
+        .collect();
+    if !lines.is_empty() {
+        inv.note(&format!("tool versions: {}", lines.join(", ")));
+    }
+}
+
 /// Refuses a `tool` that is not one of `allowed`, at its position in the config.
 pub fn check_tool(table: &OptionTable<'_>, tool: Option<&str>, allowed: &[&str]) -> Result<(), Error> {
     match tool {

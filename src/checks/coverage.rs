@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::invocation::check;
 use super::{Check, Defaults, Invocation, KindOptions, test};
-use crate::config::{CheckDef, Config, OptionTable};
+use crate::config::{CheckDef, Config, OptionTable, Project};
 use crate::error::Error;
 use crate::git::{Repo, TreeRef};
 use crate::outcome::Ended;
@@ -52,7 +52,7 @@ impl Check for Coverage {
     }
 
     /// coverage.py in the venv.
-    fn defaults(&self, _options: &dyn KindOptions) -> Defaults {
+    fn defaults(&self, _options: &dyn KindOptions, _project: &Project) -> Defaults {
         Defaults { deps: vec!["coverage".into()], ..Defaults::default() }
     }
 

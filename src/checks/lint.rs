@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use super::{Check, Defaults, Invocation, KindOptions, argv, command};
-use crate::config::{Config, OptionTable, Stage};
+use crate::config::{Config, OptionTable, Project, Stage};
 use crate::error::Error;
 use crate::outcome::Ended;
 
@@ -45,16 +45,20 @@ impl Check for Lint {
     }
 
     /// `ruff check .` (or `flake8 .`) at pre-commit and pre-push.
-    fn defaults(&self, options: &dyn KindOptions) -> Defaults {
+    fn defaults(&self, options: &dyn KindOptions, project: &Project) -> Defaults {
         let tool = options.as_any().downcast_ref::<LintOptions>().and_then(|o| o.tool.as_deref());
         let (run, deps) = match tool {
-            Some("flake8") => (argv(&["flake8", "."]), vec!["flake8".into()]),
-            _ => (argv(&["ruff", "check", "--no-fix", "--no-cache", "."]), vec!["ruff".into()]),
+            Some("flake8") => (argv(&["flake8", "."]), vec![project.pins.requirement("flake8").0]),
+            _ => (
+                argv(&["ruff", "check", "--no-fix", "--no-cache", "."]),
+                vec![project.pins.requirement("ruff").0],
+            ),
         };
         Defaults { run, deps, stages: vec![Stage::PreCommit, Stage::PrePush] }
     }
 
-    fn execute(&self, inv: &mut Invocation<'_>, _config: &Config) -> Result<Ended> {
+    fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
+        command::note_pins(inv, config);
         command::run_command(inv)
     }
 }

@@ -26,7 +26,7 @@ use serde_json::Value;
 pub use invocation::{Invocation, list_files};
 pub use wheel::is_dist;
 
-use crate::config::{CheckDef, Config, OptionTable, RunSpec, Stage};
+use crate::config::{CheckDef, Config, OptionTable, Project, RunSpec, Stage};
 use crate::error::Error;
 use crate::git::{Repo, TreeRef};
 use crate::outcome::Ended;
@@ -128,8 +128,9 @@ pub trait Check: Send + Sync {
         false
     }
 
-    /// The default command, requirements and stages, given its options.
-    fn defaults(&self, _options: &dyn KindOptions) -> Defaults {
+    /// The default command, requirements and stages, given its options and the project (whose
+    /// tool pins decide the versions it installs).
+    fn defaults(&self, _options: &dyn KindOptions, _project: &Project) -> Defaults {
         Defaults::default()
     }
 

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::{Check, Defaults, Invocation, KindOptions};
-use crate::config::{CheckDef, Config, OptionTable};
+use crate::config::{CheckDef, Config, OptionTable, Project};
 use crate::error::Error;
 use crate::outcome::Ended;
 use crate::process::Exit;
@@ -68,7 +68,7 @@ impl Check for Version {
     }
 
     /// `packaging` for names and versions.
-    fn defaults(&self, _options: &dyn KindOptions) -> Defaults {
+    fn defaults(&self, _options: &dyn KindOptions, _project: &Project) -> Defaults {
         Defaults { deps: vec!["packaging".into()], ..Defaults::default() }
     }
 

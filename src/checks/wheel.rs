@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::invocation::{check, list_files, setup};
 use super::{Check, Defaults, Invocation, KindOptions};
-use crate::config::{CheckDef, Config};
+use crate::config::{CheckDef, Config, Project};
 use crate::outcome::Ended;
 use crate::process::Exit;
 use crate::venv::Installer;
@@ -37,8 +37,14 @@ impl Check for Wheel {
     }
 
     /// Validators in the venv; builds happen in their own isolated environments.
-    fn defaults(&self, _options: &dyn KindOptions) -> Defaults {
-        Defaults { deps: vec!["twine".into(), "check-wheel-contents".into()], ..Defaults::default() }
+    fn defaults(&self, _options: &dyn KindOptions, project: &Project) -> Defaults {
+        Defaults {
+            deps: vec![
+                project.pins.requirement("twine").0,
+                project.pins.requirement("check-wheel-contents").0,
+            ],
+            ..Defaults::default()
+        }
     }
 
     fn keeps_artifacts(&self) -> bool {

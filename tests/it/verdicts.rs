@@ -52,3 +52,35 @@ fn a_real_docs_problem_still_fails_and_names_the_first_warning_even_offline() {
     let last = log.lines().rev().find(|l| l.starts_with("hookgate: first problem:")).unwrap_or_default();
     assert!(last.contains("WARNING"), "{log}");
 }
+
+#[test]
+fn lint_installs_the_ruff_version_the_project_pins_and_a_new_pin_re_runs_it() {
+    let ctx = TestContext::new("clean");
+    let precommit = |rev: &str| {
+        format!(
+            "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: {rev}\n    hooks:\n      - id: ruff\n"
+        )
+    };
+    ctx.write(".pre-commit-config.yaml", &precommit("v0.11.9"));
+    ctx.commit_config("defaults = false\n[checks.lint]\n");
+    let (v, out) = ctx.json(&["run"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let lint = &checks(&v)["lint"];
+    let log = std::fs::read_to_string(lint["log"].as_str().unwrap()).unwrap();
+    assert!(log.contains("ruff==0.11.9 (from .pre-commit-config.yaml (rev v0.11.9))"), "{log}");
+    assert!(log.contains("ruff 0.11.9") || log.contains("ruff==0.11.9"), "{log}");
+    let key = lint["key"].clone();
+    // A new pin is a new key: the cached pass of the old ruff does not answer for the new one.
+    ctx.write(".pre-commit-config.yaml", &precommit("v0.12.0"));
+    ctx.git(&["commit", "-q", "-am", "bump ruff"]);
+    let (v, out) = ctx.json(&["run"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_ne!(checks(&v)["lint"]["key"], key);
+    assert_eq!(checks(&v)["lint"]["cached"], false);
+    // Without any pin, hookgate's own default is installed, never whatever the index serves.
+    std::fs::remove_file(ctx.work.join(".pre-commit-config.yaml")).unwrap();
+    ctx.git(&["commit", "-q", "-am", "no pre-commit"]);
+    let (v, _) = ctx.json(&["run"]);
+    let log = std::fs::read_to_string(checks(&v)["lint"]["log"].as_str().unwrap()).unwrap();
+    assert!(log.contains("(from hookgate") && log.contains("default)"), "{log}");
+}
