@@ -433,6 +433,8 @@ pub struct ConfigFiles<'a> {
     pub uv_lock: Option<&'a str>,
     /// `.pre-commit-config.yaml` (tool pins).
     pub precommit: Option<&'a str>,
+    /// Whether the tree has a `setup.py`: a package built the old way, checked with defaults.
+    pub setup_py: bool,
 }
 
 /// Parses and resolves the config from `hookgate.toml` and `pyproject.toml` alone.
@@ -443,18 +445,20 @@ pub fn load(hookgate_toml: Option<&str>, pyproject: Option<&str>) -> Result<Conf
 /// Parses and resolves the config found in a tree. With neither `hookgate.toml` nor
 /// `pyproject.toml` there is nothing to check and that is an error.
 pub fn load_files(files: &ConfigFiles<'_>) -> Result<Config, Error> {
-    let ConfigFiles { hookgate_toml, pyproject, uv_lock, precommit } = *files;
+    let ConfigFiles { hookgate_toml, pyproject, uv_lock, precommit, setup_py } = *files;
     let (source, text) = match (hookgate_toml, pyproject) {
         (Some(text), _) => (ConfigSource::HookgateToml, text),
         (None, Some(text)) => (ConfigSource::Pyproject, text),
+        // A setup.py-only package (no pyproject.toml yet) gets the standard suite.
+        (None, None) if setup_py => (ConfigSource::Pyproject, ""),
         (None, None) => {
             return Err(Error::Config(ConfigError {
                 file: "pyproject.toml".into(),
                 line: None,
                 column: None,
-                message: "neither pyproject.toml nor hookgate.toml is in this tree; hookgate \
-                          checks Python packages: commit a pyproject.toml (or a hookgate.toml \
-                          naming the checks) at the repository root"
+                message: "neither pyproject.toml, setup.py nor hookgate.toml is in this tree; \
+                          hookgate checks Python packages: commit a pyproject.toml (or a \
+                          hookgate.toml naming the checks) at the repository root"
                     .into(),
             }));
         }
@@ -880,6 +884,6 @@ deps = ["ruff==0.11.8"]
     #[test]
     fn no_config_file_is_an_error() {
         let e = load(None, None).unwrap_err().to_string();
-        assert!(e.contains("neither pyproject.toml nor hookgate.toml"), "{e}");
+        assert!(e.contains("neither pyproject.toml, setup.py nor hookgate.toml"), "{e}");
     }
 }

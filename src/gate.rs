@@ -52,6 +52,7 @@ pub fn load_config(repo: &Repo, tree: &TreeRef) -> Result<Config> {
         pyproject: pyproject.as_deref(),
         uv_lock: uv_lock.as_deref(),
         precommit: precommit.as_deref(),
+        setup_py: repo.path_id(tree.id, "setup.py")?.is_some(),
     })?)
 }
 

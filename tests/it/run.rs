@@ -405,7 +405,7 @@ mod bad_input {
         let ctx = TestContext::new("clean");
         ctx.git(&["rm", "-q", "pyproject.toml"]);
         ctx.git(&["commit", "-q", "-m", "no config"]);
-        expect_2(&ctx.hookgate(&["run"]), "neither pyproject.toml nor hookgate.toml");
+        expect_2(&ctx.hookgate(&["run"]), "neither pyproject.toml, setup.py nor hookgate.toml");
     }
 
     #[test]

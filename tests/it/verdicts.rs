@@ -84,3 +84,23 @@ fn lint_installs_the_ruff_version_the_project_pins_and_a_new_pin_re_runs_it() {
     let log = std::fs::read_to_string(checks(&v)["lint"]["log"].as_str().unwrap()).unwrap();
     assert!(log.contains("(from hookgate") && log.contains("default)"), "{log}");
 }
+
+#[test]
+fn a_setup_py_only_package_gets_the_standard_suite() {
+    let ctx = TestContext::bare_dir();
+    ctx.write(
+        "setup.py",
+        "from setuptools import setup\n\nsetup(\n    name=\"oldstyle\",\n    version=\"1.0\",\n    py_modules=[\"oldstyle\"],\n    description=\"An old-style package.\",\n    long_description=\"An old-style package.\",\n    long_description_content_type=\"text/plain\",\n)\n",
+    );
+    ctx.write("oldstyle.py", "\"\"\"An old-style module.\"\"\"\n\nVALUE = 1\n");
+    ctx.git(&["init", "-q", "-b", "main"]);
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "-m", "init"]);
+    ctx.env_mut("HOOKGATE_SKIP", "test,coverage,version,docs");
+    let (v, out) = ctx.json(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let c = checks(&v);
+    for check in ["lint", "format", "wheel"] {
+        assert_eq!(c[check]["status"], "pass", "{check}: {v}");
+    }
+}
