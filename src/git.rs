@@ -239,6 +239,12 @@ impl Repo {
         Ok(tree.get_path(Path::new(path)).is_ok_and(|e| e.kind() == Some(ObjectType::Tree)))
     }
 
+    /// The names of the entries at the root of `tree` (lossily decoded).
+    pub fn root_names(&self, tree: Oid) -> Result<Vec<String>> {
+        let tree = self.inner.find_tree(tree).context("finding the tree under test")?;
+        Ok(tree.iter().map(|e| String::from_utf8_lossy(e.name_bytes()).into_owned()).collect())
+    }
+
     /// The object id at `path` in `tree`, if any.
     pub fn path_id(&self, tree: Oid, path: &str) -> Result<Option<Oid>> {
         let tree = self.inner.find_tree(tree).context("finding the tree under test")?;

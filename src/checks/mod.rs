@@ -13,6 +13,7 @@ mod invocation;
 mod lint;
 mod lock;
 mod test;
+mod testenv;
 mod version;
 mod wheel;
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::invocation::{check, setup};
-use super::{Check, Invocation, KindOptions, lock};
+use super::{Check, Invocation, KindOptions, lock, testenv};
 use crate::config::{CheckDef, Config, OptionTable};
 use crate::error::Error;
 use crate::git::{Repo, TreeRef};
@@ -41,14 +41,38 @@ fn options(def: &CheckDef) -> &TestOptions {
     def.options::<TestOptions>().unwrap_or(&NO_OPTIONS)
 }
 
-fn default_paths(repo: &Repo, tree: &TreeRef) -> Result<Vec<String>> {
+/// Whether the tree has tests pytest would find (see [`testenv::test_paths`]); on the cached
+/// path: id lookups first, config files read only when there is no `tests/` or `test/`.
+fn has_tests(repo: &Repo, tree: &TreeRef) -> Result<bool> {
     for dir in ["tests", "test"] {
         if repo.is_dir(tree.id, dir)? {
-            return Ok(vec![dir.to_string()]);
+            return Ok(true);
         }
     }
-    Ok(Vec::new())
+    let read = |f: &str| repo.read_file(tree.id, f).ok().flatten();
+    if let Some((_, paths)) = testenv::configured_testpaths(&read) {
+        for p in paths {
+            if repo.path_id(tree.id, p.trim_end_matches('/'))?.is_some() {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(repo.root_names(tree.id)?.iter().any(|n| testenv::is_test_file(n)))
 }
+
+/// Files of the tree's root a test environment may be found from.
+const ENVIRONMENT_FILES: &[&str] = &[
+    "tox.ini",
+    "tox.toml",
+    "setup.cfg",
+    "pytest.ini",
+    "requirements",
+    "requirements-test.txt",
+    "requirements-tests.txt",
+    "test-requirements.txt",
+    "requirements-dev.txt",
+    "dev-requirements.txt",
+];
 
 /// What the test environment is installed from, besides the tree: whether the run is
 /// measured, `pyproject.toml` (extras, groups) and the lock file. These matter even when
@@ -56,10 +80,18 @@ fn default_paths(repo: &Repo, tree: &TreeRef) -> Result<Vec<String>> {
 pub fn environment_variant(config: &Config, repo: &Repo, tree: &TreeRef) -> Result<Value> {
     let id =
         |path: &str| -> Result<Option<String>> { Ok(repo.path_id(tree.id, path)?.map(|o| o.to_string())) };
+    // The files the environment can come from (tox, requirement files, pytest's config).
+    let mut files = serde_json::Map::new();
+    for f in ENVIRONMENT_FILES {
+        if let Some(oid) = id(f)? {
+            files.insert(f.to_string(), json!(oid));
+        }
+    }
     Ok(json!({
         "coverage": config.check("coverage").is_some(),
         "pyproject": id("pyproject.toml")?,
         "lock": match &config.lock { Some(l) => json!([l, id(l)?]), None => Value::Null },
+        "files": files,
     }))
 }
 
@@ -91,10 +123,14 @@ impl Check for Test {
 
     /// Skipped when there is nothing to run.
     fn not_applicable(&self, def: &CheckDef, repo: &Repo, tree: &TreeRef) -> Result<Option<String>> {
-        if !options(def).paths.is_empty() || !default_paths(repo, tree)?.is_empty() {
+        if !options(def).paths.is_empty() || has_tests(repo, tree)? {
             return Ok(None);
         }
-        Ok(Some("no tests/ or test/ directory (set `paths` to name the tests)".into()))
+        Ok(Some(
+            "no tests: no `testpaths` in pytest's configuration, no tests/ or test/ directory, no \
+             root-level test_*.py (set `paths` to name the tests)"
+                .into(),
+        ))
     }
 
     fn key_variant(&self, _def: &CheckDef, config: &Config, repo: &Repo, tree: &TreeRef) -> Result<Value> {
@@ -118,12 +154,16 @@ impl Check for Test {
                 setup!("installing pytest", inv.install(&tools));
             }
             None => {
-                let mut reqs = Vec::new();
-                if let Some((from, r)) = config.project.requirements_for(&["test", "tests"], &["test", "dev"])
-                {
-                    inv.note(&format!("test requirements from {from}"));
-                    reqs.extend(r);
+                let env = testenv::discover(&inv.src, &config.project);
+                match &env.source {
+                    Some(from) => inv.note(&format!("test requirements from {from}")),
+                    None => inv.note(
+                        "WARNING: no test requirements found (no tox testenv, no group or extra named \
+                         test/tests/testing/dev, no test or dev requirements file): installing pytest \
+                         alone; name them in the check's `deps` if the tests need more",
+                    ),
                 }
+                let mut reqs = env.requirements;
                 reqs.extend(inv.def.deps.iter().cloned());
                 reqs.extend(tools);
                 let mut seen = std::collections::BTreeSet::new();
@@ -146,7 +186,14 @@ impl Check for Test {
         match &config.lock {
             // Locked: the lock provides every dependency; the wheel adds only itself.
             Some(_) => setup!("installing the wheel", inv.install(&["--no-deps".into(), wheel.clone()])),
-            None => setup!("installing the wheel", inv.install(std::slice::from_ref(&wheel))),
+            None => {
+                // Extras of the package itself (tox `extras`, an extra named `test`, a group that
+                // names the package) come with the wheel under test, never from the index.
+                let extras = testenv::discover(&inv.src, &config.project).wheel_extras;
+                let spec =
+                    if extras.is_empty() { wheel.clone() } else { format!("{wheel}[{}]", extras.join(",")) };
+                setup!("installing the wheel", inv.install(&[spec]));
+            }
         }
         let runner = inv.helper("hookgate_test_runner.py", RUNNER)?.display().to_string();
         let hidden = inv.scratch.join("hidden-source").display().to_string();
@@ -160,11 +207,14 @@ impl Check for Test {
         args.push("--".into());
         let opts = options(inv.def);
         let paths = if opts.paths.is_empty() {
-            ["tests", "test"]
-                .iter()
-                .find(|d| inv.src.join(d).is_dir())
-                .map(|d| vec![d.to_string()])
-                .unwrap_or_default()
+            match testenv::test_paths(&inv.src) {
+                Some(testenv::TestPaths::Configured(file)) => {
+                    inv.note(&format!("tests: pytest's `testpaths` from {file}"));
+                    Vec::new()
+                }
+                Some(testenv::TestPaths::Given(paths)) => paths,
+                None => Vec::new(),
+            }
         } else {
             opts.paths.clone()
         };

@@ -17,6 +17,7 @@ mod release;
 mod run;
 mod snapshots;
 mod suite;
+mod testenv;
 mod verdicts;
 mod version;
 mod watch;

@@ -1,0 +1,51 @@
+//! The test environment found the way the project's CI finds it (#9 item 2): pytest's own
+//! `testpaths`, root-level test modules, and requirement sources (a group naming the package
+//! itself installs the wheel's extras, never the published package).
+
+use crate::common::{TestContext, checks, text};
+
+const ONLY_TEST: &str = "defaults = false\n[checks.wheel]\n[checks.test]\n";
+
+#[test]
+fn tests_under_pytest_testpaths_are_collected_not_skipped() {
+    let ctx = TestContext::new("clean");
+    ctx.git(&["mv", "tests", "testing"]);
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write(
+        "pyproject.toml",
+        &format!("{pyproject}\n[tool.pytest.ini_options]\ntestpaths = [\"testing\"]\n"),
+    );
+    ctx.write("testing/test_more.py", "def test_planted_failure():\n    assert 1 + 1 == 3\n");
+    ctx.commit_config(ONLY_TEST);
+    let (v, out) = ctx.json(&["run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let test = &checks(&v)["test"];
+    assert_eq!(test["status"], "fail", "{v}");
+    let log = std::fs::read_to_string(test["log"].as_str().unwrap()).unwrap();
+    assert!(log.contains("testpaths") && log.contains("test_planted_failure"), "{log}");
+}
+
+#[test]
+fn a_group_naming_the_package_itself_installs_the_wheels_extras_and_root_test_modules_run() {
+    let ctx = TestContext::new("clean");
+    std::fs::remove_dir_all(ctx.work.join("tests")).unwrap();
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    let pyproject = pyproject.replace("test = [\"pytest\"]", "testing = [\"iniconfig\"]").replace(
+        "[tool.hatch",
+        "[dependency-groups]\ntests = [\"hookgate-sample[testing]\", \"pytest\"]\n\n[tool.hatch",
+    );
+    ctx.write("pyproject.toml", &pyproject);
+    ctx.write(
+        "test_root.py",
+        "import iniconfig\n\nfrom sample_pkg import add\n\n\ndef test_extra_and_package():\n    assert iniconfig and add(1, 2) == 3\n",
+    );
+    ctx.commit_config(ONLY_TEST);
+    let (v, out) = ctx.json(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let test = &checks(&v)["test"];
+    let log = std::fs::read_to_string(test["log"].as_str().unwrap()).unwrap();
+    assert!(log.contains("test requirements from dependency group `tests`"), "{log}");
+    assert!(log.contains(".whl[testing]"), "the extra was not installed with the wheel: {log}");
+    assert!(log.contains("test_root.py"), "{log}");
+    assert_eq!(test["status"], "pass", "{log}");
+}
