@@ -49,3 +49,32 @@ fn a_group_naming_the_package_itself_installs_the_wheels_extras_and_root_test_mo
     assert!(log.contains("test_root.py"), "{log}");
     assert_eq!(test["status"], "pass", "{log}");
 }
+
+#[test]
+fn coverage_leaves_out_files_the_build_generated_instead_of_failing() {
+    let ctx = TestContext::new("scm");
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write(
+        "pyproject.toml",
+        &pyproject.replace(
+            "[tool.setuptools_scm]",
+            "[tool.setuptools_scm]\nversion_file = \"src/scm_pkg/_version.py\"",
+        ),
+    );
+    ctx.write(
+        "src/scm_pkg/__init__.py",
+        "\"\"\"A package versioned by setuptools-scm.\"\"\"\n\nfrom ._version import version as __version__\n",
+    );
+    ctx.write(
+        "tests/test_version.py",
+        "import scm_pkg\n\n\ndef test_version():\n    assert scm_pkg.__version__\n",
+    );
+    ctx.commit_config("defaults = false\n[checks.wheel]\n[checks.test]\n[checks.coverage]\n");
+    let (v, out) = ctx.json(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let cov = &checks(&v)["coverage"];
+    let log = std::fs::read_to_string(cov["log"].as_str().unwrap()).unwrap();
+    assert_eq!(cov["status"], "pass", "{log}");
+    assert!(log.contains("left out of the report") && log.contains("_version.py"), "{log}");
+    assert!(!log.contains("NoSource"), "{log}");
+}
