@@ -99,7 +99,7 @@ fn ci_sync_check_catches_a_workflow_that_no_longer_matches_the_config() {
     ctx.commit_config("defaults = false\npython-versions = [\"3.13\"]\n[checks.ci-sync]\n");
     let (v, out) = ctx.json(&["run", "ci-sync"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let log = std::fs::read_to_string(crate::common::checks(&v)["ci-sync"]["log"].as_str().unwrap()).unwrap();
+    let log = crate::common::log_of(&v, "ci-sync");
     assert!(
         log.contains("no longer matches the config") && log.contains(r#"+        python-version: ["3.13"]"#),
         "{log}"

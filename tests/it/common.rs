@@ -248,6 +248,16 @@ pub fn text(out: &Output) -> String {
     )
 }
 
+/// The full log of `check` in a `--json` report.
+pub fn log_of(v: &Value, check: &str) -> String {
+    let path = v["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == check))
+        .and_then(|c| c["log"].as_str())
+        .unwrap_or_else(|| panic!("no log for `{check}` in {v}"));
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// The check entries of a `--json` report, by name.
 pub fn checks(v: &Value) -> BTreeMap<String, Value> {
     v["checks"]

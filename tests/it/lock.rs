@@ -4,8 +4,7 @@
 
 use std::process::Command;
 
-use crate::common::{TestContext, checks, text};
-use serde_json::Value;
+use crate::common::{TestContext, checks, log_of, text};
 
 fn uv(ctx: &TestContext, args: &[&str]) {
     let mut cmd = Command::new("uv");
@@ -19,10 +18,6 @@ fn locked(lock: &str, make: impl FnOnce(&TestContext), extra: &str) -> TestConte
     make(&ctx);
     ctx.commit_config(&format!("lock = \"{lock}\"\n[checks.version]\nenabled = false\n{extra}"));
     ctx
-}
-
-fn log_of(v: &Value, check: &str) -> String {
-    std::fs::read_to_string(checks(v)[check]["log"].as_str().unwrap()).unwrap()
 }
 
 fn compile_requirements(ctx: &TestContext) {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::common::{TestContext, checks, text};
+use crate::common::{TestContext, checks, log_of, text};
 use serde_json::Value;
 
 /// Runs every check but `version` and returns the JSON report.
@@ -17,10 +17,6 @@ fn run_all(ctx: &TestContext) -> (Value, std::process::Output) {
 
 fn statuses(v: &Value) -> BTreeMap<String, String> {
     checks(v).into_iter().map(|(k, c)| (k, c["status"].as_str().unwrap().to_string())).collect()
-}
-
-fn log_of(v: &Value, check: &str) -> String {
-    std::fs::read_to_string(checks(v)[check]["log"].as_str().unwrap()).unwrap()
 }
 
 /// Asserts that `failing` is the only failing check and that its log contains `why`.

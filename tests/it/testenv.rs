@@ -2,7 +2,7 @@
 //! `testpaths`, root-level test modules, and requirement sources (a group naming the package
 //! itself installs the wheel's extras, never the published package).
 
-use crate::common::{TestContext, checks, text};
+use crate::common::{TestContext, checks, log_of, text};
 
 const ONLY_TEST: &str = "defaults = false\n[checks.wheel]\n[checks.test]\n";
 
@@ -21,7 +21,7 @@ fn tests_under_pytest_testpaths_are_collected_not_skipped() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let test = &checks(&v)["test"];
     assert_eq!(test["status"], "fail", "{v}");
-    let log = std::fs::read_to_string(test["log"].as_str().unwrap()).unwrap();
+    let log = log_of(&v, "test");
     assert!(log.contains("testpaths") && log.contains("test_planted_failure"), "{log}");
 }
 
@@ -43,7 +43,7 @@ fn a_group_naming_the_package_itself_installs_the_wheels_extras_and_root_test_mo
     let (v, out) = ctx.json(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let test = &checks(&v)["test"];
-    let log = std::fs::read_to_string(test["log"].as_str().unwrap()).unwrap();
+    let log = log_of(&v, "test");
     assert!(log.contains("test requirements from dependency group `tests`"), "{log}");
     assert!(log.contains(".whl[testing]"), "the extra was not installed with the wheel: {log}");
     assert!(log.contains("test_root.py"), "{log}");
@@ -73,7 +73,7 @@ fn coverage_leaves_out_files_the_build_generated_instead_of_failing() {
     let (v, out) = ctx.json(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let cov = &checks(&v)["coverage"];
-    let log = std::fs::read_to_string(cov["log"].as_str().unwrap()).unwrap();
+    let log = log_of(&v, "coverage");
     assert_eq!(cov["status"], "pass", "{log}");
     assert!(log.contains("left out of the report") && log.contains("_version.py"), "{log}");
     assert!(!log.contains("NoSource"), "{log}");

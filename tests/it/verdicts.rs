@@ -2,7 +2,7 @@
 //! a linter configured to fix does not fix its way to a pass, and docs that fail only for
 //! want of the network reach no verdict.
 
-use crate::common::{TestContext, checks, text};
+use crate::common::{TestContext, checks, log_of, text};
 
 #[test]
 fn lint_fails_on_a_project_whose_ruff_config_says_fix() {
@@ -14,7 +14,7 @@ fn lint_fails_on_a_project_whose_ruff_config_says_fix() {
     let (v, out) = ctx.json(&["run"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(checks(&v)["lint"]["status"], "fail");
-    let log = std::fs::read_to_string(checks(&v)["lint"]["log"].as_str().unwrap()).unwrap();
+    let log = log_of(&v, "lint");
     assert!(log.contains("F401"), "{log}");
 }
 
@@ -48,7 +48,7 @@ fn a_real_docs_problem_still_fails_and_names_the_first_warning_even_offline() {
     assert_eq!(docs["status"], "fail");
     let reason = docs["reason"].as_str().unwrap();
     assert!(reason.contains("the first:") && !reason.contains("intersphinx"), "{reason}");
-    let log = std::fs::read_to_string(docs["log"].as_str().unwrap()).unwrap();
+    let log = log_of(&v, "docs");
     let last = log.lines().rev().find(|l| l.starts_with("hookgate: first problem:")).unwrap_or_default();
     assert!(last.contains("WARNING"), "{log}");
 }
@@ -66,7 +66,7 @@ fn lint_installs_the_ruff_version_the_project_pins_and_a_new_pin_re_runs_it() {
     let (v, out) = ctx.json(&["run"]);
     assert!(out.status.success(), "{}", text(&out));
     let lint = &checks(&v)["lint"];
-    let log = std::fs::read_to_string(lint["log"].as_str().unwrap()).unwrap();
+    let log = log_of(&v, "lint");
     assert!(log.contains("ruff==0.11.9 (from .pre-commit-config.yaml (rev v0.11.9))"), "{log}");
     assert!(log.contains("ruff 0.11.9") || log.contains("ruff==0.11.9"), "{log}");
     let key = lint["key"].clone();
@@ -81,7 +81,7 @@ fn lint_installs_the_ruff_version_the_project_pins_and_a_new_pin_re_runs_it() {
     std::fs::remove_file(ctx.work.join(".pre-commit-config.yaml")).unwrap();
     ctx.git(&["commit", "-q", "-am", "no pre-commit"]);
     let (v, _) = ctx.json(&["run"]);
-    let log = std::fs::read_to_string(checks(&v)["lint"]["log"].as_str().unwrap()).unwrap();
+    let log = log_of(&v, "lint");
     assert!(log.contains("(from hookgate") && log.contains("default)"), "{log}");
 }
 

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::common::{Server, TestContext, checks, text};
+use crate::common::{Server, TestContext, checks, log_of, text};
 use serde_json::Value;
 
 fn with_index(index: &str, extra: &str) -> TestContext {
@@ -18,10 +18,6 @@ fn run_version(ctx: &TestContext, extra: &[&str]) -> (Value, std::process::Outpu
     ctx.json(&args)
 }
 
-fn log_of(v: &Value) -> String {
-    std::fs::read_to_string(checks(v)["version"]["log"].as_str().unwrap()).unwrap()
-}
-
 #[test]
 fn free_then_taken_on_pypiserver_after_a_twine_upload() {
     let packages = tempfile::tempdir().unwrap();
@@ -29,9 +25,9 @@ fn free_then_taken_on_pypiserver_after_a_twine_upload() {
     let index = format!("{}/simple/", server.url);
     let ctx = with_index(&index, "");
     let (v, out) = run_version(&ctx, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out), log_of(&v));
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out), log_of(&v, "version"));
     assert_eq!(checks(&v)["version"]["status"], "pass");
-    assert!(log_of(&v).contains("0.1.0 is free"), "{}", log_of(&v));
+    assert!(log_of(&v, "version").contains("0.1.0 is free"), "{}", log_of(&v, "version"));
 
     // Upload the very dists the wheel check built, then ask again.
     let wheel_key = checks(&v)["wheel"]["key"].as_str().unwrap().to_string();
@@ -49,7 +45,7 @@ fn free_then_taken_on_pypiserver_after_a_twine_upload() {
     assert_eq!(checks(&v)["version"]["cached"], true);
     let (v, out) = run_version(&ctx, &["--force"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let log = log_of(&v);
+    let log = log_of(&v, "version");
     assert!(log.contains("PEP 503 HTML"), "{log}");
     assert!(log.contains(&format!("hookgate-sample 0.1.0 is already on {index}")), "{log}");
     // A taken version is a cached failure: the next push fails at once.
@@ -85,7 +81,7 @@ fn pep691_json_index_and_pep440_equality_mark_the_version_taken() {
     let ctx = with_index(&format!("{}/simple/", server.url), "");
     let (v, out) = run_version(&ctx, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let log = log_of(&v);
+    let log = log_of(&v, "version");
     assert!(log.contains("PEP 691 JSON") && log.contains("is already on"), "{log}");
 }
 
