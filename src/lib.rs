@@ -13,6 +13,7 @@ pub mod env;
 pub mod error;
 pub mod git;
 pub mod hooks;
+pub mod index;
 pub mod plan;
 pub mod process;
 pub mod release;
