@@ -200,7 +200,7 @@ pub enum IndexAnswer {
     },
     /// The project is not on the index, or the version is not among its files.
     Free,
-    /// The index could not be asked (refused, DNS, timeout, HTTP 5xx): no verdict.
+    /// The index could not be asked (refused, DNS, timeout, HTTP 408/429/5xx): no verdict.
     Unreachable(String),
 }
 
@@ -230,7 +230,8 @@ pub enum IndexError {
         /// Where the credentials that were sent came from, if any were.
         sent_from: Option<String>,
     },
-    /// A 200 answer that is not a listing hookgate can read.
+    /// An answer hookgate cannot read: a page that is not a listing, a broken redirect, broken
+    /// HTTP.
     #[error("{url} did not answer with a package listing hookgate can read: {reason}")]
     Malformed {
         /// The URL asked (redacted).
