@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::index::IndexSettings;
+
 /// A snapshot of the variables hookgate cares about, plus all of them for allow-lists.
 #[derive(Debug, Clone, Default)]
 pub struct HostEnv {
@@ -62,6 +64,24 @@ impl HostEnv {
     /// `PATH`, or a conventional default when unset.
     pub fn path(&self) -> &str {
         self.get("PATH").unwrap_or("/usr/local/bin:/usr/bin:/bin")
+    }
+
+    /// What the package-index client needs from the environment: proxies (the lowercase
+    /// spelling first, as curl and Python's urllib read them), an extra CA bundle, and the
+    /// netrc file (`NETRC`, else `~/.netrc`).
+    pub fn index_settings(&self) -> IndexSettings {
+        let first = |names: &[&str]| {
+            names.iter().find_map(|n| self.get(n).filter(|v| !v.trim().is_empty())).map(str::to_string)
+        };
+        IndexSettings {
+            https_proxy: first(&["https_proxy", "HTTPS_PROXY"]),
+            http_proxy: first(&["http_proxy", "HTTP_PROXY"]),
+            no_proxy: first(&["no_proxy", "NO_PROXY"]),
+            ssl_cert_file: first(&["SSL_CERT_FILE"]).map(PathBuf::from),
+            netrc: first(&["NETRC"])
+                .map(PathBuf::from)
+                .or_else(|| first(&["HOME"]).map(|home| Path::new(&home).join(".netrc"))),
+        }
     }
 
     /// The environment for installs and builds: the user's (index URLs and their credentials,
@@ -158,6 +178,28 @@ mod tests {
         let env = h.setup_env();
         let kept: Vec<&str> = env.keys().map(String::as_str).collect();
         assert_eq!(kept, ["PIP_INDEX_URL", "SSL_CERT_FILE", "UV_INDEX_PRIVATE_PASSWORD"]);
+    }
+
+    #[test]
+    fn index_settings_prefer_lowercase_proxies_and_default_netrc_to_home() {
+        let h = host(&[
+            ("HTTPS_PROXY", "http://upper:1"),
+            ("https_proxy", "http://lower:1"),
+            ("HTTP_PROXY", "http://upper:2"),
+            ("no_proxy", ""),
+            ("NO_PROXY", "localhost"),
+            ("SSL_CERT_FILE", "/etc/corp.pem"),
+            ("HOME", "/home/u"),
+        ]);
+        let s = h.index_settings();
+        assert_eq!(s.https_proxy.as_deref(), Some("http://lower:1"));
+        assert_eq!(s.http_proxy.as_deref(), Some("http://upper:2"));
+        assert_eq!(s.no_proxy.as_deref(), Some("localhost"));
+        assert_eq!(s.ssl_cert_file.as_deref(), Some(Path::new("/etc/corp.pem")));
+        assert_eq!(s.netrc.as_deref(), Some(Path::new("/home/u/.netrc")));
+        let n = host(&[("NETRC", "/x/netrc"), ("HOME", "/home/u")]).index_settings();
+        assert_eq!(n.netrc.as_deref(), Some(Path::new("/x/netrc")));
+        assert_eq!(host(&[]).index_settings().netrc, None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod gate;
 pub mod gc;
 pub mod git;
 pub mod hooks;
+pub mod index;
 pub mod outcome;
 pub mod pins;
 pub mod plan;

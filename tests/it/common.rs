@@ -371,7 +371,19 @@ impl Server {
         let bin = test_tools();
         let port = free_port();
         let mut cmd = Command::new(bin.join("pypi-server"));
-        cmd.args(["run", "-i", "127.0.0.1", "-p", &port.to_string(), "-a", ".", "-P", "."]).arg(packages);
+        cmd.args([
+            "run",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-a",
+            ".",
+            "-P",
+            ".",
+            "--disable-fallback",
+        ])
+        .arg(packages);
         Server::start(cmd, port)
     }
 }

@@ -10,6 +10,7 @@ mod ci;
 mod force;
 mod gate;
 mod hooks;
+mod index;
 mod lock;
 mod newcomer;
 mod output;
