@@ -8,6 +8,7 @@ mod background;
 mod ci;
 mod gate;
 mod hooks;
+mod install_script;
 mod lock;
 mod release;
 mod run;
