@@ -11,6 +11,7 @@ mod force;
 mod gate;
 mod hooks;
 mod index;
+mod install_script;
 mod lock;
 mod newcomer;
 mod output;
