@@ -21,6 +21,10 @@ impl Check for CiSync {
         false
     }
 
+    fn needs_venv(&self) -> bool {
+        false
+    }
+
     /// Compare the committed workflow with the generated one.
     fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
         let want = github_workflow(config);

@@ -19,6 +19,8 @@ use crate::venv::{Installer, Interpreter};
 pub struct Invocation<'a> {
     /// The check.
     pub def: &'a CheckDef,
+    /// The host environment (for in-process work such as asking an index).
+    pub host: &'a crate::env::HostEnv,
     /// The exported tree.
     pub src: PathBuf,
     /// The check's scratch directory (holds `src`, the venv, helpers).

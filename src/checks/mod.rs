@@ -25,6 +25,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 pub use invocation::{Invocation, list_files};
+pub use version::ask as ask_index;
 pub use wheel::is_dist;
 
 use crate::config::{CheckDef, Config, OptionTable, Project, RunSpec, Stage};
@@ -166,6 +167,11 @@ pub trait Check: Send + Sync {
     /// miss).
     fn keeps_artifacts(&self) -> bool {
         false
+    }
+
+    /// Whether it runs in a venv at all (`version` and `ci-sync` run in process).
+    fn needs_venv(&self) -> bool {
+        true
     }
 
     /// The requirements the runner installs into the venv before [`Check::prepare`].

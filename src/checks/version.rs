@@ -1,30 +1,27 @@
 //! Built-in `version`: reads the name and version from the built wheel's metadata (so dynamic
-//! versions work) and asks a package index whether that version already exists, through the
-//! simple repository API: PEP 691 JSON when offered, PEP 503 HTML otherwise; names normalized
-//! per PEP 503, versions compared per PEP 440 (`packaging`). TLS trusts the system's store
-//! (Python's `ssl` default context, as pip uses). Taken: fail. Unreachable: `unknown`, never
-//! cached, blocking only with `strict = true`. A pass is reused for `ttl` seconds.
+//! versions work) and asks a package index whether that version already exists, with
+//! hookgate's own client (`crate::index`): the simple API, PEP 691 JSON when offered, PEP 503
+//! HTML otherwise; names normalized per PEP 503, versions compared per PEP 440; TLS through the
+//! system's certificate store, proxies and netrc as pip reads them. Taken: fail. Unreachable:
+//! `unknown`, never cached, blocking only with `strict = true`. A malformed answer, a refused
+//! login or an unreadable wheel is a setup `error`, never "taken". A pass is reused for `ttl`
+//! seconds. No venv, no Python.
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{Check, Defaults, Invocation, KindOptions};
-use crate::config::{CheckDef, Config, OptionTable, Project};
+use super::{Check, Invocation, KindOptions};
+use crate::config::{CheckDef, Config, OptionTable};
 use crate::error::Error;
+use crate::index::{IndexAnswer, IndexClient, redact, wheel_metadata};
 use crate::outcome::Ended;
-use crate::process::Exit;
-
-const CHECK: &str = include_str!("py/version_check.py");
 
 /// PyPI's simple index.
 pub const DEFAULT_INDEX: &str = "https://pypi.org/simple/";
 /// Seconds a pass is reused by default: someone may publish meanwhile.
 pub const DEFAULT_TTL: u64 = 3600;
-/// The helper's exit code when the index cannot be reached.
-const UNREACHABLE: i32 = 3;
-
 /// The `version` kind.
 pub struct Version;
 
@@ -67,9 +64,8 @@ impl Check for Version {
         Ok(Arc::new(table.parse::<VersionOptions>()?))
     }
 
-    /// `packaging` for names and versions.
-    fn defaults(&self, _options: &dyn KindOptions, _project: &Project) -> Defaults {
-        Defaults { deps: vec!["packaging".into()], ..Defaults::default() }
+    fn needs_venv(&self) -> bool {
+        false
     }
 
     fn ttl(&self, def: &CheckDef) -> Option<u64> {
@@ -88,14 +84,37 @@ impl Check for Version {
             .find(|p| p.extension().is_some_and(|e| e == "whl"))
             .context("the `wheel` check left no wheel")?;
         let index = options(inv.def).index_url.clone().unwrap_or_else(|| DEFAULT_INDEX.to_string());
-        let script = inv.helper("hookgate_version_check.py", CHECK)?.display().to_string();
-        let python = inv.python().display().to_string();
-        let wheel = wheel.display().to_string();
-        // Our own script, not the package's code: it gets the setup environment (proxies, certs).
-        let cmd = inv.setup_cmd(python, &[&script, "--wheel", &wheel, "--index-url", &index]);
-        Ok(match inv.run(&cmd)? {
-            Exit::Code(UNREACHABLE) => Ended::Unknown(format!("index {index} unreachable")),
-            exit => Ended::of_check(exit),
-        })
+        let client = IndexClient::new(inv.host.index_settings());
+        Ok(ask(&client, &wheel, &index, &mut |line| inv.note(line)))
+    }
+}
+
+/// Whether the version of `wheel` is free on `index`, as the check's ending; what was asked
+/// and answered goes to the log. `release` asks the same way.
+pub fn ask(client: &IndexClient, wheel: &std::path::Path, index: &str, note: &mut dyn FnMut(&str)) -> Ended {
+    let meta = match wheel_metadata(wheel) {
+        Ok(m) => m,
+        Err(e) => return Ended::Error(format!("reading the wheel's metadata: {e:#}")),
+    };
+    let shown = redact(index);
+    note(&format!("asking {shown} whether {} {} is there", meta.name, meta.version));
+    match client.version_state(index, &meta.name, &meta.version) {
+        Ok(IndexAnswer::Free) => {
+            note(&format!("{} {} is free on {shown}", meta.name, meta.version));
+            Ended::Pass
+        }
+        Ok(IndexAnswer::Taken { files }) => {
+            note(&format!("{} {} is already on {shown}: {}", meta.name, meta.version, files.join(", ")));
+            note("bump the version (or, for a version from git, tag the next one) before pushing");
+            Ended::Fail(Some(format!("{} {} is already on {shown}", meta.name, meta.version)))
+        }
+        Ok(IndexAnswer::Unreachable(why)) => {
+            note(&format!("the index did not answer: {why}"));
+            Ended::Unknown(format!("index {shown} unreachable"))
+        }
+        Err(e) => {
+            note(&format!("the index's answer decides nothing: {e}"));
+            Ended::Error(format!("asking {shown}: {e}"))
+        }
     }
 }

@@ -12,13 +12,12 @@ use crate::cache::Cache;
 use crate::checks::list_files;
 use crate::gate::{RunSettings, Session, check_tree, load_config};
 use crate::git::Repo;
-use crate::outcome::ExitStatus;
+use crate::index::redact;
+use crate::outcome::{Ended, ExitStatus};
 use crate::plan::Selection;
 use crate::process::{Cmd, Exit};
 use crate::report::TreeReport;
-use crate::venv::{self, Installer, Interpreter, VenvBuilder};
-
-const VERSION_CHECK: &str = include_str!("../checks/py/version_check.py");
+use crate::venv::{self, Installer};
 
 /// Where to publish.
 pub struct Target {
@@ -109,15 +108,21 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
         return refuse(format!("the tag {tag} already exists"));
     }
 
-    // 3. The version is free on the index (asked with the config's interpreter, as the checks).
+    // 3. The version is free on the index: asked as the `version` check asks; no answer is no.
+    let client = crate::index::IndexClient::new(s.host.index_settings());
+    let mut note = |line: &str| eprintln!("hookgate: {line}");
+    match crate::checks::ask_index(&client, &wheel, &target.index_url, &mut note) {
+        Ended::Pass => {}
+        Ended::Fail(_) => {
+            return refuse(format!("version {version} is already on {}", redact(&target.index_url)));
+        }
+        Ended::Unknown(why) | Ended::Error(why) => {
+            return refuse(format!("could not learn whether {version} is free: {why}"));
+        }
+        Ended::TimedOut | Ended::Cancelled => return refuse("asking the index was interrupted"),
+    }
     let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
     let installer = venv::find_installer(&interp, &s.host);
-    if !version_is_free(s, &interp, &installer, &wheel, &target.index_url)? {
-        return refuse(format!(
-            "version {version} is already on {} (or the index could not say)",
-            target.index_url
-        ));
-    }
 
     let names: Vec<String> =
         dists.iter().filter_map(|d| d.file_name()).map(|n| n.to_string_lossy().into()).collect();
@@ -177,38 +182,6 @@ fn run_visible(cmd: &Cmd, s: &Session) -> Result<bool> {
     log.read_to_string(&mut text).ok();
     eprint!("{text}");
     Ok(exit == Exit::Code(0))
-}
-
-/// Asks `index` about the wheel's version with the same helper as the `version` check.
-fn version_is_free(
-    s: &Session,
-    interp: &Interpreter,
-    installer: &Installer,
-    wheel: &std::path::Path,
-    index: &str,
-) -> Result<bool> {
-    let scratch = tempfile::Builder::new().prefix("hookgate-release-").tempdir_in(&s.host.tmp_root)?;
-    let builder = VenvBuilder {
-        dir: scratch.path().join("venv"),
-        interp,
-        installer,
-        env: s.host.setup_env(),
-        cwd: scratch.path().to_path_buf(),
-    };
-    let mut log = tempfile::tempfile().context("creating a temp log")?;
-    let deadline = Instant::now() + Duration::from_secs(300);
-    if !builder.create(&["packaging".to_string()], &mut log, deadline, &s.cancel)?.success() {
-        anyhow::bail!("could not prepare a venv to ask the index");
-    }
-    let script = scratch.path().join("version_check.py");
-    std::fs::write(&script, VERSION_CHECK).context("writing the version helper")?;
-    let cmd = Cmd::new(
-        builder.python().display().to_string(),
-        &[&script.display().to_string(), "--wheel", &wheel.display().to_string(), "--index-url", index],
-        scratch.path(),
-        s.host.setup_env(),
-    );
-    run_visible(&cmd, s)
 }
 
 #[cfg(test)]

@@ -212,6 +212,7 @@ impl Worker<'_> {
             .collect();
         Ok(Invocation {
             def: &c.def,
+            host: self.host,
             src: scratch.src(),
             scratch: scratch.path().to_path_buf(),
             venv: scratch.venv(),
@@ -244,6 +245,9 @@ impl Worker<'_> {
             env: env.clone(),
             cwd: scratch.src(),
         };
+        if !c.def.kind.needs_venv() {
+            return Ok(Ended::Pass);
+        }
         let exit = venv.create(c.def.kind.venv_deps(&c.def), log, deadline, self.cancel)?;
         Ok(Ended::of_setup(exit, "creating the check's venv"))
     }

@@ -46,7 +46,6 @@ fn free_then_taken_on_pypiserver_after_a_twine_upload() {
     let (v, out) = run_version(&ctx, &["--force"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let log = log_of(&v, "version");
-    assert!(log.contains("PEP 503 HTML"), "{log}");
     assert!(log.contains(&format!("hookgate-sample 0.1.0 is already on {index}")), "{log}");
     // A taken version is a cached failure: the next push fails at once.
     let (v, _) = run_version(&ctx, &[]);
@@ -82,7 +81,7 @@ fn pep691_json_index_and_pep440_equality_mark_the_version_taken() {
     let (v, out) = run_version(&ctx, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let log = log_of(&v, "version");
-    assert!(log.contains("PEP 691 JSON") && log.contains("is already on"), "{log}");
+    assert!(log.contains("is already on"), "{log}");
 }
 
 #[test]
