@@ -19,7 +19,7 @@ With no config, a package gets the whole suite: lint (ruff check) and format (ru
 installed wheel), coverage, version (not already on PyPI) and docs (Sphinx or MkDocs). A check \
 that does not apply is reported as skipped, with the reason. Configure it in `[tool.hookgate]` \
 of pyproject.toml or in hookgate.toml; the config is read from the tree being checked.",
-    after_help = "Examples:\n  hookgate install                 # pre-commit and pre-push hooks in this clone\n  \
+    after_help = "Examples:\n  hookgate install                 # commit, merge and push hooks in this clone\n  \
 hookgate run --all               # every check on HEAD's tree (what CI runs)\n  \
 hookgate run --worktree lint     # one check on the working copy, without staging anything\n  \
 hookgate status                  # cached verdicts of the last commits\n  \
@@ -41,8 +41,8 @@ pub struct Cli {
 pub enum Command {
     /// Install the git hooks in this clone (keeps and chains a hook already there).
     Install {
-        /// Which hooks (repeatable); default: pre-commit and pre-push, plus post-commit when the
-        /// config says `background = true`.
+        /// Which hooks (repeatable); default: pre-commit, pre-merge-commit and pre-push, plus
+        /// post-commit when the config says `background = true`.
         #[arg(long = "hook-type", short = 't', value_enum)]
         hook_types: Vec<HookArg>,
     },
@@ -194,6 +194,8 @@ pub enum StageArg {
 pub enum HookArg {
     /// Runs stage pre-commit on the index's tree.
     PreCommit,
+    /// Runs stage pre-commit on the index's tree when `git merge` creates a merge commit.
+    PreMergeCommit,
     /// Runs stage pre-push on each pushed tip's tree.
     PrePush,
     /// Starts the pre-push checks of the new commit in the background (pre-warms the push).

@@ -68,12 +68,15 @@ pub fn check_tree(
     let RunSettings { force, jobs, cancel, observer } = settings;
     let cache = Cache::new(repo.common_dir());
     let config = load_config(repo, tree)?;
+    let (host, note) = s.host.scratch_outside(&[repo.workdir(), repo.git_dir(), repo.common_dir()])?;
+    if let Some(note) = note {
+        eprintln!("hookgate: {note}");
+    }
     let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
     let plan = plan::build(repo, tree, &config, selection, &interp, &s.host)?;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let cancel = cancel.unwrap_or(&s.cancel).clone();
-    let runner =
-        Runner { repo, cache: &cache, interp: &interp, host: &s.host, cancel, jobs, force, observer };
+    let runner = Runner { repo, cache: &cache, interp: &interp, host: &host, cancel, jobs, force, observer };
     let outcomes = runner.execute(&plan)?;
     Ok((plan, outcomes))
 }

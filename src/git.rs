@@ -1,23 +1,37 @@
-//! Everything hookgate asks of git, through git2: discovering the repository, naming the tree
-//! under test (the index, a commit, a pushed tip, or the working copy via a throwaway index),
-//! reading config blobs from it, and exporting it to a scratch directory. Nothing here writes
-//! the user's working tree, index file, refs or stash.
+//! Everything hookgate asks of git, through git2: discovering the repository (as git does,
+//! honouring `GIT_DIR`/`GIT_WORK_TREE`), naming the tree under test (the index, a commit, a
+//! pushed tip, or the working copy via a throwaway index), reading config blobs from it, and
+//! exporting it to a scratch directory. Where libgit2 cannot read an index (a split index,
+//! extensions it does not know) the tree comes from `git write-tree` on a private copy of it.
+//! Nothing here writes the user's working tree, index file, refs or stash.
+//!
+//! Tree entry names come from the object database, where anyone can put anything
+//! (`git hash-object --literally`; push, clone and fetch carry it). An export refuses, before
+//! writing anything, every name git itself would never check out.
 
+use std::collections::{BTreeMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use git2::{ErrorCode, ObjectType, Oid, Repository, Tree};
+use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryOpenFlags, Tree};
 use globset::{Glob, GlobSetBuilder};
 
-use crate::error::Error;
+use crate::env::HostEnv;
+use crate::error::{ConfigError, Error};
+use crate::process::Cmd;
+
+/// How many symlinks a config path may pass through before we call it a loop.
+const MAX_SYMLINK_HOPS: usize = 8;
 
 /// An opened, non-bare repository.
 pub struct Repo {
     inner: Repository,
     common_dir: PathBuf,
     workdir: PathBuf,
+    /// The environment of hookgate's own `git` children (git plumbing).
+    git_env: BTreeMap<String, String>,
 }
 
 /// The tree under test and where it came from.
@@ -79,16 +93,51 @@ pub fn parse_push_lines(text: &str) -> Result<Vec<PushUpdate>> {
 }
 
 impl Repo {
-    /// Finds the repository containing `cwd`; refuses bare repositories.
-    pub fn discover(cwd: &Path) -> Result<Repo, Error> {
-        let inner = Repository::discover(cwd).map_err(|e| match e.code() {
-            ErrorCode::NotFound => Error::Git(format!(
+    /// Finds the repository as git would from `cwd`: the one `GIT_DIR` names (relative to
+    /// `cwd`; git exports it to hooks), else the one containing `cwd`; the work tree is
+    /// `GIT_WORK_TREE` when set. Refuses bare repositories.
+    pub fn discover(cwd: &Path, host: &HostEnv) -> Result<Repo, Error> {
+        let absolute = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+        let named = host.git_dir.as_deref().map(absolute);
+        let opened = match &named {
+            Some(dir) => {
+                Repository::open_ext(dir, RepositoryOpenFlags::NO_SEARCH, std::iter::empty::<&OsStr>())
+            }
+            None => Repository::discover(cwd),
+        };
+        let inner = opened.map_err(|e| match (e.code(), &named) {
+            (ErrorCode::NotFound, Some(dir)) => {
+                Error::Git(format!("GIT_DIR names {}, which is not a git repository", dir.display()))
+            }
+            (ErrorCode::NotFound, None) => Error::Git(format!(
                 "not a git repository (or any parent up to /): {}\nhookgate works inside a clone: \
                  cd into one, or `git init` and commit your package first",
                 cwd.display()
             )),
             _ => Error::Git(format!("cannot open the git repository at {}: {}", cwd.display(), e.message())),
         })?;
+        let work_tree = match host.work_tree.as_deref() {
+            Some(tree) => Some(absolute(tree)),
+            // git: with GIT_DIR and no work tree named anywhere (GIT_WORK_TREE, core.worktree,
+            // a linked worktree's own record), the current directory is the work tree's top.
+            None if named.is_some()
+                && !inner.is_bare()
+                && !inner.is_worktree()
+                && inner.config().is_ok_and(|c| c.get_path("core.worktree").is_err()) =>
+            {
+                Some(cwd.to_path_buf())
+            }
+            None => None,
+        };
+        if let Some(tree) = work_tree {
+            // `GIT_WORK_TREE=.` (what git exports to hooks) must not become `<dir>/.`.
+            let tree = tree.canonicalize().unwrap_or(tree);
+            if inner.workdir().and_then(|w| w.canonicalize().ok()) != Some(tree.clone()) {
+                inner.set_workdir(&tree, false).map_err(|e| {
+                    Error::Git(format!("cannot use {} as the work tree: {}", tree.display(), e.message()))
+                })?;
+            }
+        }
         let Some(workdir) = inner.workdir().map(Path::to_path_buf) else {
             return Err(Error::Git(format!(
                 "{} is a bare repository: hookgate checks the trees of a working clone; \
@@ -98,22 +147,19 @@ impl Repo {
             )));
         };
         let common_dir = inner.commondir().to_path_buf();
-        Ok(Repo { inner, common_dir, workdir })
+        Ok(Repo { inner, common_dir, workdir, git_env: host.git_env() })
     }
 
     /// Opens the repository whose git dir is `git_dir` again (a worker thread's own handle:
-    /// git2 handles are not shared between threads).
+    /// git2 handles are not shared between threads). The handle reads objects (to export a
+    /// tree); it runs no git plumbing, and a git dir whose work tree only `GIT_WORK_TREE`
+    /// named stands in for its work tree.
     pub fn open(git_dir: &Path) -> Result<Repo> {
         let inner = Repository::open(git_dir)
             .with_context(|| format!("opening the repository at {}", git_dir.display()))?;
-        let workdir = inner.workdir().map(Path::to_path_buf).context("the repository has no work tree")?;
+        let workdir = inner.workdir().unwrap_or(git_dir).to_path_buf();
         let common_dir = inner.commondir().to_path_buf();
-        Ok(Repo { inner, common_dir, workdir })
-    }
-
-    /// This worktree's git dir (`.git`, or `.git/worktrees/<name>` for a linked worktree).
-    pub fn git_dir(&self) -> &Path {
-        self.inner.path()
+        Ok(Repo { inner, common_dir, workdir, git_env: BTreeMap::new() })
     }
 
     /// The git dir shared by every worktree: where hooks, cache and logs live.
@@ -121,20 +167,64 @@ impl Repo {
         &self.common_dir
     }
 
+    /// This worktree's own git dir (`.git`, or `.git/worktrees/<name>` for a linked one).
+    pub fn git_dir(&self) -> &Path {
+        self.inner.path()
+    }
+
     /// The root of the current working tree.
     pub fn workdir(&self) -> &Path {
         &self.workdir
     }
 
-    /// Where git runs hooks from: `core.hooksPath` when set (relative to the worktree root),
-    /// else `<common dir>/hooks`. Returns whether `core.hooksPath` decided it.
-    pub fn hooks_dir(&self) -> Result<(PathBuf, bool)> {
+    /// `core.hooksPath` as configured, when it is.
+    pub fn hooks_path_setting(&self) -> Result<Option<PathBuf>> {
         let config = self.inner.config().context("reading git config")?;
-        match config.get_path("core.hooksPath") {
-            Ok(p) if p.is_absolute() => Ok((p, true)),
-            Ok(p) => Ok((self.workdir.join(p), true)),
-            Err(_) => Ok((self.common_dir.join("hooks"), false)),
+        Ok(config.get_path("core.hooksPath").ok())
+    }
+
+    /// Where git runs hooks from in this worktree: `core.hooksPath` when set (git resolves a
+    /// relative one against the root of the worktree it runs in), else `<common dir>/hooks`.
+    pub fn hooks_dir(&self) -> Result<PathBuf> {
+        Ok(match self.hooks_path_setting()? {
+            Some(p) => self.workdir.join(p),
+            None => self.common_dir.join("hooks"),
+        })
+    }
+
+    /// Where git runs hooks from in each worktree of the repository, this one first: one
+    /// directory, unless a relative `core.hooksPath` gives every worktree its own.
+    pub fn all_hooks_dirs(&self) -> Result<Vec<PathBuf>> {
+        let mut dirs = vec![self.hooks_dir()?];
+        if let Some(p) = self.hooks_path_setting()?.filter(|p| p.is_relative()) {
+            for root in self.worktree_roots()? {
+                dirs.push(root.join(&p));
+            }
         }
+        let mut seen = HashSet::new();
+        dirs.retain(|d| seen.insert(d.canonicalize().unwrap_or_else(|_| d.clone())));
+        Ok(dirs)
+    }
+
+    /// The root of every worktree that still exists: the main one (if the repository has one)
+    /// and each linked one.
+    fn worktree_roots(&self) -> Result<Vec<PathBuf>> {
+        let mut roots = Vec::new();
+        if !self.inner.is_worktree() {
+            roots.push(self.workdir.clone());
+        } else if let Ok(main) = Repository::open(&self.common_dir)
+            && let Some(w) = main.workdir()
+        {
+            roots.push(w.to_path_buf());
+        }
+        for name in self.inner.worktrees().context("listing linked worktrees")?.iter().flatten() {
+            if let Ok(wt) = self.inner.find_worktree(name)
+                && wt.validate().is_ok()
+            {
+                roots.push(wt.path().to_path_buf());
+            }
+        }
+        Ok(roots)
     }
 
     /// HEAD's tree; a clear error on an empty repository.
@@ -176,55 +266,194 @@ impl Repo {
         Ok(Some(TreeRef { id: tree.id(), commit, label: update.local_ref.clone() }))
     }
 
-    /// The tree of the index being committed: `index_file` when git names one in
-    /// `GIT_INDEX_FILE` (`git commit -a`, `git commit PATH`), else the repository's index.
-    /// Tree objects are written to the object database; the index file is not rewritten.
+    /// The tree `git commit` will write from the index being committed: `index_file` when git
+    /// names one in `GIT_INDEX_FILE` (`git commit -a`, `git commit PATH`), else the
+    /// repository's index. Tree objects are written to the object database; the index file is
+    /// not rewritten.
     pub fn index_tree(&self, index_file: Option<&Path>) -> Result<TreeRef> {
-        let mut index = match index_file {
-            Some(path) => {
-                let path = if path.is_absolute() { path.to_path_buf() } else { self.workdir.join(path) };
-                git2::Index::open(&path).with_context(|| format!("reading the index {}", path.display()))?
-            }
-            None => self.inner.index().context("reading the index")?,
+        let path = match index_file {
+            Some(p) if p.is_absolute() => p.to_path_buf(),
+            Some(p) => self.workdir.join(p),
+            None => self.inner.path().join("index"),
         };
-        if index.has_conflicts() {
-            bail!("the index has unresolved merge conflicts: resolve them before committing");
+        let tree = match git2::Index::open(&path) {
+            Ok(index) if index.has_conflicts() => {
+                bail!("the index has unresolved merge conflicts: resolve them before committing")
+            }
+            Ok(index) => self.libgit2_index_tree(index),
+            Err(e) => Err(e),
+        };
+        let tree = match tree {
+            Ok(tree) => tree,
+            // libgit2 refuses some indexes git writes (a split index, extensions it does not
+            // know, names it validates more strictly): ask git, which wrote it.
+            Err(_) => self
+                .git_index_tree(Some(&path), false)
+                .with_context(|| format!("writing the tree of the index {}", path.display()))?,
+        };
+        Ok(TreeRef { id: tree, commit: self.head_commit(), label: "index".into() })
+    }
+
+    /// The tree of `index` as `git write-tree` writes it. Intent-to-add entries (`git add -N`)
+    /// are not content: git leaves them out of the tree, where libgit2 would write empty files.
+    fn libgit2_index_tree(&self, mut index: git2::Index) -> Result<Oid, git2::Error> {
+        let intents: Vec<Vec<u8>> = index
+            .iter()
+            .filter(|e| e.flags_extended & git2::IndexEntryExtendedFlag::INTENT_TO_ADD.bits() != 0)
+            .map(|e| e.path)
+            .collect();
+        for path in intents {
+            // Only this in-memory copy changes: it is never written back.
+            index.remove(Path::new(OsStr::from_bytes(&path)), 0)?;
         }
-        let tree = index.write_tree_to(&self.inner).context("writing the index's tree")?;
-        let commit = self.inner.head().ok().and_then(|h| h.peel_to_commit().ok()).map(|c| c.id());
-        Ok(TreeRef { id: tree, commit, label: "index".into() })
+        index.write_tree_to(&self.inner)
     }
 
     /// The tree `git add -A` would stage, built in an in-memory copy of the index that is
     /// never written back. New blobs land in the object database, as `git add` would put them.
     pub fn worktree_tree(&self) -> Result<TreeRef> {
-        let mut index = self.inner.index().context("reading the index")?;
-        index
-            .add_all(["."], git2::IndexAddOption::DEFAULT, None)
-            .context("adding the working copy to a temporary index")?;
-        index.update_all(["."], None).context("recording deletions in a temporary index")?;
-        let tree = index.write_tree_to(&self.inner).context("writing the working copy's tree")?;
-        // Throw away the in-memory changes so nothing later can write them to disk.
-        index.read(true).context("discarding the temporary index")?;
-        let commit = self.inner.head().ok().and_then(|h| h.peel_to_commit().ok()).map(|c| c.id());
-        Ok(TreeRef { id: tree, commit, label: "working copy".into() })
+        let from_libgit2 = self.inner.index().and_then(|mut index| {
+            let tree = index
+                .add_all(["."], git2::IndexAddOption::DEFAULT, None)
+                .and_then(|()| index.update_all(["."], None))
+                .and_then(|()| index.write_tree_to(&self.inner));
+            // Throw away the in-memory changes so nothing later can write them to disk.
+            index.read(true)?;
+            tree
+        });
+        let tree = match from_libgit2 {
+            Ok(tree) => tree,
+            Err(_) => self
+                .git_index_tree(Some(&self.inner.path().join("index")), true)
+                .context("writing the working copy's tree")?,
+        };
+        Ok(TreeRef { id: tree, commit: self.head_commit(), label: "working copy".into() })
     }
 
-    /// The content of the file at `path` in `tree`, if it is a blob there.
-    pub fn read_file(&self, tree: Oid, path: &str) -> Result<Option<String>> {
-        let tree = self.inner.find_tree(tree).context("finding the tree under test")?;
-        let entry = match tree.get_path(Path::new(path)) {
-            Ok(e) => e,
-            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("looking up {path}")),
-        };
-        if entry.kind() != Some(ObjectType::Blob) {
-            return Ok(None);
+    fn head_commit(&self) -> Option<Oid> {
+        self.inner.head().ok().and_then(|h| h.peel_to_commit().ok()).map(|c| c.id())
+    }
+
+    /// `git write-tree` of a private copy of `index` (after `git add -A` when `add_all`): git
+    /// rewrites the index it writes a tree from, and holds the real one's lock during a commit.
+    /// The copy is read whole (`core.splitIndex=false`), so no shared index is written or
+    /// expired beside the real one.
+    fn git_index_tree(&self, index: Option<&Path>, add_all: bool) -> Result<Oid> {
+        let scratch_root = self.common_dir.join("hookgate");
+        std::fs::create_dir_all(&scratch_root)
+            .with_context(|| format!("creating {}", scratch_root.display()))?;
+        let scratch = tempfile::Builder::new()
+            .prefix("index-")
+            .tempdir_in(&scratch_root)
+            .context("creating a directory for a copy of the index")?;
+        let copy = scratch.path().join("index");
+        if let Some(index) = index.filter(|p| p.exists()) {
+            std::fs::copy(index, &copy).with_context(|| format!("copying {}", index.display()))?;
         }
-        let blob = self.inner.find_blob(entry.id()).with_context(|| format!("reading {path}"))?;
+        let settings = ["-c", "core.splitIndex=false", "-c", "core.fsmonitor=false"];
+        if add_all {
+            self.git(&[&settings[..], &["add", "-A"]].concat(), &copy)?;
+        }
+        let out = self.git(&[&settings[..], &["write-tree"]].concat(), &copy)?;
+        Oid::from_str(out.trim()).with_context(|| format!("`git write-tree` printed {out:?}, not a tree id"))
+    }
+
+    /// Runs git plumbing on this repository and `index`; returns its standard output.
+    fn git(&self, args: &[&str], index: &Path) -> Result<String> {
+        let mut env = self.git_env.clone();
+        env.insert("GIT_DIR".into(), self.inner.path().display().to_string());
+        env.insert("GIT_WORK_TREE".into(), self.workdir.display().to_string());
+        env.insert("GIT_INDEX_FILE".into(), index.display().to_string());
+        let cmd = Cmd::new("git", args, &self.workdir, env);
+        let out = cmd.output()?;
+        if !out.exit.success() {
+            bail!("`{}` failed ({:?}): {}", cmd.display(), out.exit, out.stderr.trim());
+        }
+        Ok(out.stdout)
+    }
+
+    /// The content of the file at `path` in `tree`, if it is a file there. Symlinks are
+    /// followed inside the tree, as a checkout would resolve them (relative to the link's
+    /// directory); one that leaves the tree, dangles or loops is a config error.
+    pub fn read_file(&self, tree: Oid, path: &str) -> Result<Option<String>> {
+        let root = self.inner.find_tree(tree).context("finding the tree under test")?;
+        let Some(blob) = self.resolve_file(&root, path)? else { return Ok(None) };
+        let blob = self.inner.find_blob(blob).with_context(|| format!("reading {path}"))?;
         let text =
             String::from_utf8(blob.content().to_vec()).with_context(|| format!("{path} is not UTF-8"))?;
         Ok(Some(text))
+    }
+
+    /// The blob `path` names in `root`, following symlinks within the tree.
+    fn resolve_file(&self, root: &Tree<'_>, path: &str) -> Result<Option<Oid>> {
+        let refuse = |why: String| -> anyhow::Error {
+            Error::Config(ConfigError { file: path.to_string(), line: None, column: None, message: why })
+                .into()
+        };
+        // `dir` is where we are (components from the root); `todo` what is left to walk.
+        let mut dir: Vec<Vec<u8>> = Vec::new();
+        let mut todo: Vec<Vec<u8>> =
+            path.as_bytes().split(|&b| b == b'/').rev().map(<[u8]>::to_vec).collect();
+        let mut hops = 0;
+        let mut last_target = String::new();
+        while let Some(part) = todo.pop() {
+            match part.as_slice() {
+                b"" | b"." => continue,
+                b".." => {
+                    if dir.pop().is_none() {
+                        return Err(refuse(format!(
+                            "a symlink to `{last_target}`, outside the tree; hookgate reads config \
+                             only from the tree under test"
+                        )));
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            dir.push(part);
+            let here = dir.join(&b'/');
+            let entry = match root.get_path(Path::new(OsStr::from_bytes(&here))) {
+                Ok(e) => e,
+                Err(e) if e.code() == ErrorCode::NotFound && hops == 0 => return Ok(None),
+                Err(e) if e.code() == ErrorCode::NotFound => {
+                    return Err(refuse(format!(
+                        "a symlink to `{last_target}`, which does not exist in the tree"
+                    )));
+                }
+                Err(e) => return Err(e).with_context(|| format!("looking up {path}")),
+            };
+            match entry.filemode() {
+                0o120000 => {
+                    hops += 1;
+                    if hops > MAX_SYMLINK_HOPS {
+                        return Err(refuse(format!(
+                            "too many symlinks (more than {MAX_SYMLINK_HOPS}) resolving it: a loop?"
+                        )));
+                    }
+                    let link = self.inner.find_blob(entry.id()).with_context(|| format!("reading {path}"))?;
+                    let target = link.content();
+                    last_target = String::from_utf8_lossy(target).into_owned();
+                    if target.starts_with(b"/") {
+                        return Err(refuse(format!(
+                            "a symlink to `{last_target}`, outside the tree; hookgate reads config \
+                             only from the tree under test"
+                        )));
+                    }
+                    // The target is relative to the link's directory.
+                    dir.pop();
+                    todo.extend(target.split(|&b| b == b'/').rev().map(<[u8]>::to_vec));
+                }
+                _ if entry.kind() == Some(ObjectType::Tree) && !todo.is_empty() => {}
+                _ if entry.kind() == Some(ObjectType::Blob)
+                    && todo.iter().all(|p| p.is_empty() || p == b".") =>
+                {
+                    return Ok(Some(entry.id()));
+                }
+                // A directory or submodule where a file was asked for, or a file used as a directory.
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
     }
 
     /// Whether git ignores `path` (absolute, inside the work tree).
@@ -288,39 +517,86 @@ impl Repo {
     }
 
     /// Writes `tree` into `dest` (which must exist): blobs with their exec bits, symlinks as
-    /// symlinks, submodules as empty directories.
+    /// symlinks, submodules as empty directories. The whole tree is validated first (see
+    /// [`entry_name_problem`]); a bad name or a name twice in one directory is an
+    /// [`Error::Git`] naming its path, with nothing written. Files are created, never opened
+    /// (`O_EXCL`: an existing path, a symlink included, is an error), and symlinks come last,
+    /// so nothing is ever written through one.
     pub fn export(&self, tree: Oid, dest: &Path) -> Result<()> {
-        let tree = self.inner.find_tree(tree).context("finding the tree to export")?;
-        self.export_tree(&tree, dest)
-    }
-
-    fn export_tree(&self, tree: &Tree<'_>, dest: &Path) -> Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        for entry in tree.iter() {
-            let path = dest.join(OsStr::from_bytes(entry.name_bytes()));
-            match entry.filemode() {
-                0o040000 => {
-                    std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
-                    let sub = self.inner.find_tree(entry.id()).context("reading a subtree")?;
-                    self.export_tree(&sub, &path)?;
+        use std::io::Write;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let root = self.inner.find_tree(tree).context("finding the tree to export")?;
+        let mut items = Vec::new();
+        self.plan_export(&root, tree, &[], &mut items)?;
+        let (links, rest): (Vec<_>, Vec<_>) = items.into_iter().partition(|i| i.mode == 0o120000);
+        for item in rest.iter().chain(&links) {
+            let path = dest.join(OsStr::from_bytes(&item.path));
+            match item.mode {
+                0o040000 | 0o160000 => {
+                    std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?
                 }
                 0o120000 => {
-                    let blob = self.inner.find_blob(entry.id()).context("reading a symlink")?;
+                    let blob = self.inner.find_blob(item.id).context("reading a symlink")?;
                     std::os::unix::fs::symlink(OsStr::from_bytes(blob.content()), &path)
                         .with_context(|| format!("creating symlink {}", path.display()))?;
                 }
-                0o160000 => {
-                    std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
-                }
                 mode => {
-                    let blob = self.inner.find_blob(entry.id()).context("reading a file")?;
-                    std::fs::write(&path, blob.content())
-                        .with_context(|| format!("writing {}", path.display()))?;
+                    let blob = self.inner.find_blob(item.id).context("reading a file")?;
+                    let mut file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .custom_flags(libc::O_NOFOLLOW)
+                        .open(&path)
+                        .with_context(|| format!("creating {}", path.display()))?;
+                    file.write_all(blob.content()).with_context(|| format!("writing {}", path.display()))?;
                     if mode == 0o100755 {
-                        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                        file.set_permissions(std::fs::Permissions::from_mode(0o755))
                             .with_context(|| format!("making {} executable", path.display()))?;
                     }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates `tree`'s entries and lists what to create, parents before children.
+    fn plan_export(
+        &self,
+        tree: &Tree<'_>,
+        root: Oid,
+        prefix: &[u8],
+        out: &mut Vec<ExportItem>,
+    ) -> Result<()> {
+        let mut seen = HashSet::new();
+        for entry in tree.iter() {
+            let name = entry.name_bytes();
+            let mut path = prefix.to_vec();
+            if !path.is_empty() {
+                path.push(b'/');
+            }
+            path.extend_from_slice(name);
+            let problem = entry_name_problem(name).or_else(|| {
+                (!seen.insert(name.to_vec())).then_some("it appears more than once in its directory")
+            });
+            if let Some(why) = problem {
+                let shown = if name.is_empty() {
+                    [prefix, if prefix.is_empty() { b"" } else { b"/" }, b"<empty name>"].concat()
+                } else {
+                    path.clone()
+                };
+                return Err(Error::Git(format!(
+                    "tree {} holds the entry `{}`, which git would never check out: {why}; \
+                     refusing to export it (nothing was written)",
+                    short(root),
+                    String::from_utf8_lossy(&shown)
+                ))
+                .into());
+            }
+            let mode = entry.filemode() as u32;
+            out.push(ExportItem { path: path.clone(), mode, id: entry.id() });
+            if mode == 0o040000 {
+                let sub = self.inner.find_tree(entry.id()).context("reading a subtree")?;
+                self.plan_export(&sub, root, &path, out)?;
             }
         }
         Ok(())
@@ -474,6 +750,47 @@ impl Repo {
     }
 }
 
+/// One thing an export creates: its path below the destination, git mode and object.
+struct ExportItem {
+    path: Vec<u8>,
+    mode: u32,
+    id: Oid,
+}
+
+/// Why git would never check out a tree entry called `name`, if it would not: an empty name,
+/// `.` or `..`, a name holding `/` or NUL, or git's own directory in any case or under the
+/// aliases NTFS and HFS+ resolve to it (`.git.`, `.git `, `git~1`, `.g\u{200c}it`), which git's
+/// fsck refuses too.
+pub fn entry_name_problem(name: &[u8]) -> Option<&'static str> {
+    match name {
+        b"" => Some("an empty name"),
+        b"." | b".." => Some("it names a directory above or at its own"),
+        _ if name.contains(&b'/') => Some("a name holding `/` is a path"),
+        _ if name.contains(&0) => Some("a name holding a NUL byte"),
+        _ if is_dotgit_alias(name) => Some("it is git's own `.git` directory (or an alias of it)"),
+        _ => None,
+    }
+}
+
+/// `.git` in any case, after HFS+ drops its ignorable code points and NTFS its trailing dots
+/// and spaces (or an alternate stream, `.git::$INDEX_ALLOCATION`); or NTFS's 8.3 name `git~1`.
+fn is_dotgit_alias(name: &[u8]) -> bool {
+    let kept: Vec<u8> = match std::str::from_utf8(name) {
+        Ok(text) => text.chars().filter(|&c| !is_hfs_ignorable(c)).collect::<String>().into_bytes(),
+        Err(_) => name.to_vec(),
+    };
+    let lower = kept.to_ascii_lowercase();
+    let Some(rest) = lower.strip_prefix(b".git").or_else(|| lower.strip_prefix(b"git~1")) else {
+        return false;
+    };
+    rest.first() == Some(&b':') || rest.iter().all(|&b| b == b'.' || b == b' ')
+}
+
+/// The code points HFS+ ignores when comparing names (the list git's `is_hfs_dotgit` uses).
+fn is_hfs_ignorable(c: char) -> bool {
+    matches!(c, '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}')
+}
+
 /// The first 10 hex digits of an object id, for display.
 pub fn short(oid: Oid) -> String {
     oid.to_string()[..10].to_string()
@@ -492,6 +809,31 @@ mod tests {
         assert_eq!(u.len(), 2);
         assert!(!u[0].is_deletion() && u[0].remote_oid.is_zero());
         assert!(u[1].is_deletion());
+    }
+
+    #[test]
+    fn entry_names_git_would_not_check_out_are_named() {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "/abs",
+            ".git",
+            ".GIT",
+            ".git.",
+            ".Git  ",
+            "git~1",
+            ".git::$INDEX_ALLOCATION",
+            ".g\u{200c}it",
+            "\u{feff}.gIt",
+        ] {
+            assert!(entry_name_problem(bad.as_bytes()).is_some(), "{bad:?} was accepted");
+        }
+        assert!(entry_name_problem(b"a\0b").is_some());
+        for good in ["a", ".gitignore", ".github", "git", "..a", "...", "a.git", ".git~1"] {
+            assert_eq!(entry_name_problem(good.as_bytes()), None, "{good:?} was refused");
+        }
     }
 
     #[test]

@@ -1,15 +1,20 @@
 //! Installing and removing the git hooks, and the hook entry point's chaining of a hook that
 //! was there before us. A foreign hook is moved aside to `<name>.hookgate-legacy` (a rename, so
 //! its bytes and mode are kept) and runs first; `uninstall` renames it back.
+//!
+//! Hooks go where git will look for them: `core.hooksPath` when set, else the common git dir's
+//! `hooks/`. A relative `core.hooksPath` is resolved by git against the root of the worktree it
+//! runs in, so each worktree gets its own copy. Which hooks were installed is recorded in
+//! `<git-common-dir>/hookgate/installed-hooks`, so `status` can say when the hooks git would
+//! run are not ours (`core.hooksPath` changed since, a worktree added later).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
 use crate::git::Repo;
-use std::collections::BTreeMap;
-
 use crate::process::{Cmd, Exit, shell_quote};
 
 const TEMPLATE: &str = include_str!("../hooks/hook.sh");
@@ -20,6 +25,8 @@ const MARKER: &str = "# hookgate-managed hook";
 pub enum HookType {
     /// Checks the index's tree on `git commit`.
     PreCommit,
+    /// Checks the index's tree when `git merge` creates a merge commit (no pre-commit runs).
+    PreMergeCommit,
     /// Checks each pushed tip's tree on `git push`.
     PrePush,
     /// Starts a background pre-push run on the new commit, so the push finds it cached.
@@ -31,14 +38,20 @@ impl HookType {
     pub fn name(self) -> &'static str {
         match self {
             HookType::PreCommit => "pre-commit",
+            HookType::PreMergeCommit => "pre-merge-commit",
             HookType::PrePush => "pre-push",
             HookType::PostCommit => "post-commit",
         }
     }
 
+    /// Every hook, for reading back the install record.
+    const ALL: [HookType; 4] =
+        [HookType::PreCommit, HookType::PreMergeCommit, HookType::PrePush, HookType::PostCommit];
+
     fn git_command(self) -> &'static str {
         match self {
             HookType::PreCommit => "commit",
+            HookType::PreMergeCommit => "merge",
             HookType::PrePush => "push",
             HookType::PostCommit => "commit",
         }
@@ -63,18 +76,41 @@ pub fn script(hook: HookType, bin: &Path) -> String {
         .replace("@BIN@", &shell_quote(&bin.display().to_string()))
 }
 
-/// Installs `hooks`, calling `bin`; returns what it did, one line each.
+/// Installs `hooks`, calling `bin`, wherever git looks for hooks in any worktree; returns what
+/// it did, one line each.
 pub fn install(repo: &Repo, hooks: &[HookType], bin: &Path) -> Result<Vec<String>> {
-    use std::os::unix::fs::PermissionsExt;
-    let (dir, from_config) = repo.hooks_dir()?;
+    let dirs = repo.all_hooks_dirs()?;
     let mut said = Vec::new();
-    if from_config {
-        said.push(format!("core.hooksPath is set: installing into {}", dir.display()));
+    if let Some(setting) = repo.hooks_path_setting()? {
+        said.push(format!(
+            "core.hooksPath is set ({}): installing into {}",
+            setting.display(),
+            dirs[0].display()
+        ));
+        if setting.is_relative() {
+            said.push(
+                "core.hooksPath is relative: git resolves it in the root of each worktree, so every \
+                 worktree gets the hooks; run `hookgate install` again in a worktree added later"
+                    .to_string(),
+            );
+        }
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for dir in &dirs {
+        said.extend(install_into(dir, hooks, bin)?);
+    }
+    let mut recorded = installed(repo);
+    recorded.extend(hooks.iter().copied());
+    record(repo, &recorded)?;
+    Ok(said)
+}
+
+fn install_into(dir: &Path, hooks: &[HookType], bin: &Path) -> Result<Vec<String>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut said = Vec::new();
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for &hook in hooks {
         let path = dir.join(hook.name());
-        let legacy = legacy_path(&dir, hook.name());
+        let legacy = legacy_path(dir, hook.name());
         let exists = path.symlink_metadata().is_ok();
         if exists && !is_ours(&path) {
             if legacy.symlink_metadata().is_ok() {
@@ -93,7 +129,7 @@ pub fn install(repo: &Repo, hooks: &[HookType], bin: &Path) -> Result<Vec<String
             ));
         }
         let mut tmp =
-            tempfile::Builder::new().prefix(".hookgate-").tempfile_in(&dir).context("creating the hook")?;
+            tempfile::Builder::new().prefix(".hookgate-").tempfile_in(dir).context("creating the hook")?;
         tmp.write_all(script(hook, bin).as_bytes()).context("writing the hook")?;
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o755))
@@ -104,27 +140,81 @@ pub fn install(repo: &Repo, hooks: &[HookType], bin: &Path) -> Result<Vec<String
     Ok(said)
 }
 
-/// Removes our hooks and puts back the ones they replaced; leaves foreign hooks alone.
+/// Removes our hooks and puts back the ones they replaced, in every worktree's hooks
+/// directory; leaves foreign hooks alone.
 pub fn uninstall(repo: &Repo, hooks: &[HookType]) -> Result<Vec<String>> {
-    let (dir, _) = repo.hooks_dir()?;
     let mut said = Vec::new();
-    for &hook in hooks {
-        let path = dir.join(hook.name());
-        let legacy = legacy_path(&dir, hook.name());
-        if path.symlink_metadata().is_ok() {
-            if !is_ours(&path) {
-                said.push(format!("left {} alone: it is not hookgate's", path.display()));
-                continue;
+    for dir in repo.all_hooks_dirs()? {
+        for &hook in hooks {
+            let path = dir.join(hook.name());
+            let legacy = legacy_path(&dir, hook.name());
+            if path.symlink_metadata().is_ok() {
+                if !is_ours(&path) {
+                    said.push(format!("left {} alone: it is not hookgate's", path.display()));
+                    continue;
+                }
+                std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+                said.push(format!("removed {}", path.display()));
             }
-            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
-            said.push(format!("removed {}", path.display()));
-        }
-        if legacy.symlink_metadata().is_ok() {
-            std::fs::rename(&legacy, &path).with_context(|| format!("restoring {}", legacy.display()))?;
-            said.push(format!("restored your earlier {} hook", hook.name()));
+            if legacy.symlink_metadata().is_ok() {
+                std::fs::rename(&legacy, &path).with_context(|| format!("restoring {}", legacy.display()))?;
+                said.push(format!("restored your earlier {} hook", hook.name()));
+            }
         }
     }
+    let mut recorded = installed(repo);
+    recorded.retain(|h| !hooks.contains(h));
+    record(repo, &recorded)?;
     Ok(said)
+}
+
+/// Warnings for `status`: installed hooks that git would not run here, because the hooks
+/// directory git uses in this worktree does not hold them (`core.hooksPath` changed since
+/// install, or this worktree was added after it with a relative one).
+pub fn warnings(repo: &Repo) -> Result<Vec<String>> {
+    let recorded = installed(repo);
+    let dir = repo.hooks_dir()?;
+    let missing: Vec<&str> =
+        recorded.iter().filter(|h| !is_ours(&dir.join(h.name()))).map(|h| h.name()).collect();
+    if missing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let why = match repo.hooks_path_setting()? {
+        Some(p) => format!("core.hooksPath is {}", p.display()),
+        None => "core.hooksPath is not set".to_string(),
+    };
+    Ok(vec![format!(
+        "git runs hooks from {} here ({why}), and its {} {} not hookgate's: commits and pushes \
+         here are not checked; run `hookgate install` again (here) to install them",
+        dir.display(),
+        missing.join(", "),
+        if missing.len() == 1 { "hook is" } else { "hooks are" }
+    )])
+}
+
+fn record_path(repo: &Repo) -> PathBuf {
+    repo.common_dir().join("hookgate").join("installed-hooks")
+}
+
+/// The hooks `install` recorded, in a fixed order; none when there is no (readable) record.
+fn installed(repo: &Repo) -> Vec<HookType> {
+    let text = std::fs::read_to_string(record_path(repo)).unwrap_or_default();
+    HookType::ALL.into_iter().filter(|h| text.lines().any(|l| l.trim() == h.name())).collect()
+}
+
+fn record(repo: &Repo, hooks: &[HookType]) -> Result<()> {
+    let path = record_path(repo);
+    if hooks.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("removing {}", path.display()))
+            }
+            _ => Ok(()),
+        };
+    }
+    let text: String =
+        HookType::ALL.into_iter().filter(|h| hooks.contains(h)).map(|h| format!("{}\n", h.name())).collect();
+    crate::cache::write_atomic(&path, text.as_bytes())
 }
 
 /// Runs the hook we replaced, if any, with the same arguments, stdin and environment (git's);

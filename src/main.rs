@@ -21,6 +21,7 @@ use cli::{Cli, Command, HookArg, StageArg};
 fn hook_type(h: HookArg) -> HookType {
     match h {
         HookArg::PreCommit => HookType::PreCommit,
+        HookArg::PreMergeCommit => HookType::PreMergeCommit,
         HookArg::PrePush => HookType::PrePush,
         HookArg::PostCommit => HookType::PostCommit,
     }
@@ -47,8 +48,9 @@ fn main() -> ExitCode {
         Command::Install { hook_types: h } => commands::install::install(&session, hook_types(&h)),
         Command::Uninstall { hook_types: h } => commands::install::uninstall(
             &session,
-            &hook_types(&h)
-                .unwrap_or_else(|| vec![HookType::PreCommit, HookType::PrePush, HookType::PostCommit]),
+            &hook_types(&h).unwrap_or_else(|| {
+                vec![HookType::PreCommit, HookType::PreMergeCommit, HookType::PrePush, HookType::PostCommit]
+            }),
         ),
         Command::Status { count, json } => commands::status::status(&session, count, json),
         Command::Ci { system: cli::CiSystem::Github { check } } => commands::ci::github(&session, check),

@@ -183,6 +183,36 @@ impl Cmd {
         let out = self.expression(&program).stderr_null().stdout_capture().run().ok()?;
         out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
+
+    /// Runs to completion, capturing both streams: for git plumbing, whose failures are
+    /// reported in git's own words.
+    pub fn output(&self) -> Result<Output> {
+        let Some(program) = self.resolve() else {
+            return Ok(Output { exit: Exit::NotFound, stdout: String::new(), stderr: String::new() });
+        };
+        let out = self
+            .expression(&program)
+            .stdout_capture()
+            .stderr_capture()
+            .run()
+            .with_context(|| format!("running `{}`", self.display()))?;
+        Ok(Output {
+            exit: out.status.code().map_or(Exit::Signalled, Exit::Code),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+}
+
+/// What a command printed and how it ended (see [`Cmd::output`]).
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// How it ended.
+    pub exit: Exit,
+    /// Its standard output, lossily decoded.
+    pub stdout: String,
+    /// Its standard error, lossily decoded.
+    pub stderr: String,
 }
 
 fn wait(handle: &duct::Handle, deadline: Instant, cancel: &Cancel) -> Result<Exit> {

@@ -17,7 +17,7 @@ use crate::venv;
 
 /// `hookgate cache dir`.
 pub fn dir(s: &Session) -> Result<ExitStatus> {
-    let repo = Repo::discover(&s.cwd)?;
+    let repo = Repo::discover(&s.cwd, &s.host)?;
     let cache = Cache::new(repo.common_dir());
     writeln!(std::io::stdout(), "{}", cache.root().display()).context("writing the path")?;
     Ok(ExitStatus::Success)
@@ -44,7 +44,7 @@ pub fn reachable_keys(s: &Session, repo: &Repo, cache: &Cache, depth: usize) -> 
 
 /// `hookgate cache gc`.
 pub fn gc(s: &Session, max_age_days: u64, depth: usize, dry_run: bool) -> Result<ExitStatus> {
-    let repo = Repo::discover(&s.cwd)?;
+    let repo = Repo::discover(&s.cwd, &s.host)?;
     let cache = Cache::new(repo.common_dir());
     let policy = Policy {
         reachable: reachable_keys(s, &repo, &cache, depth)?,

@@ -11,7 +11,7 @@ use crate::outcome::ExitStatus;
 
 /// `hookgate ci github [--check]`.
 pub fn github(s: &Session, check: bool) -> Result<ExitStatus> {
-    let repo = Repo::discover(&s.cwd)?;
+    let repo = Repo::discover(&s.cwd, &s.host)?;
     let read = |name: &str| std::fs::read_to_string(repo.workdir().join(name)).ok();
     let config = config::load(read("hookgate.toml").as_deref(), read("pyproject.toml").as_deref())?;
     let want = github_workflow(&config);

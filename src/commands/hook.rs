@@ -22,7 +22,7 @@ pub fn hook(s: &Session, hook: HookType, hook_dir: Option<&Path>, args: &[String
     if hook == HookType::PrePush {
         std::io::stdin().read_to_end(&mut stdin).context("reading the pre-push input")?;
     }
-    let repo = Repo::discover(&s.cwd)?;
+    let repo = Repo::discover(&s.cwd, &s.host)?;
     if let Some(dir) = hook_dir
         && let Some(code) = hooks::run_legacy(dir, hook.name(), args, &stdin, &s.host.vars, &s.cwd)?
         && code != 0
@@ -36,7 +36,9 @@ pub fn hook(s: &Session, hook: HookType, hook_dir: Option<&Path>, args: &[String
     }
     let (stage, trees) = match hook {
         HookType::PostCommit => return start_background(&repo),
-        HookType::PreCommit => (Stage::PreCommit, vec![repo.index_tree(s.host.index_file.as_deref())?]),
+        HookType::PreCommit | HookType::PreMergeCommit => {
+            (Stage::PreCommit, vec![repo.index_tree(s.host.index_file.as_deref())?])
+        }
         HookType::PrePush => (Stage::PrePush, pushed_trees(&repo, &stdin)?),
     };
     let mut status = ExitStatus::Success;

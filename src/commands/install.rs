@@ -7,12 +7,12 @@ use crate::git::Repo;
 use crate::hooks::{self, HookType};
 use crate::outcome::ExitStatus;
 
-/// `hookgate install`: the named hooks, or pre-commit + pre-push (+ post-commit when HEAD's
-/// config says `background = true`).
+/// `hookgate install`: the named hooks, or pre-commit + pre-merge-commit + pre-push
+/// (+ post-commit when HEAD's config says `background = true`).
 pub fn install(s: &Session, hooks: Option<Vec<HookType>>) -> Result<ExitStatus> {
-    let repo = Repo::discover(&s.cwd)?;
+    let repo = Repo::discover(&s.cwd, &s.host)?;
     let hooks = hooks.unwrap_or_else(|| {
-        let mut h = vec![HookType::PreCommit, HookType::PrePush];
+        let mut h = vec![HookType::PreCommit, HookType::PreMergeCommit, HookType::PrePush];
         let background =
             repo.head().ok().and_then(|t| load_config(&repo, &t).ok()).is_some_and(|c| c.background);
         if background {
@@ -30,7 +30,7 @@ pub fn install(s: &Session, hooks: Option<Vec<HookType>>) -> Result<ExitStatus> 
 
 /// `hookgate uninstall`.
 pub fn uninstall(s: &Session, hooks: &[HookType]) -> Result<ExitStatus> {
-    let repo = Repo::discover(&s.cwd)?;
+    let repo = Repo::discover(&s.cwd, &s.host)?;
     let said = hooks::uninstall(&repo, hooks)?;
     if said.is_empty() {
         println!("hookgate: no hookgate hooks were installed");

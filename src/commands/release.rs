@@ -55,7 +55,7 @@ fn refuse(msg: impl AsRef<str>) -> Result<ExitStatus> {
 
 /// `hookgate release`.
 pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus> {
-    let repo = Repo::discover(&s.cwd)?;
+    let repo = Repo::discover(&s.cwd, &s.host)?;
     let head = repo.head()?;
     let config = load_config(&repo, &head)?;
 

@@ -27,8 +27,11 @@ fn word(status: Option<Status>) -> &'static str {
 
 /// `hookgate status`.
 pub fn status(s: &Session, count: usize, as_json: bool) -> Result<ExitStatus> {
-    let repo = Repo::discover(&s.cwd)?;
+    let repo = Repo::discover(&s.cwd, &s.host)?;
     repo.head()?;
+    for warning in crate::hooks::warnings(&repo)? {
+        eprintln!("hookgate: warning: {warning}");
+    }
     let cache = Cache::new(repo.common_dir());
     let mut rows = Vec::new();
     for (commit, tree, subject) in repo.recent_commits(count)? {

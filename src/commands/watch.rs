@@ -41,7 +41,7 @@ fn emit(line: serde_json::Value) {
 
 /// Runs the pre-push stage on `tree` under `cancel`, reporting as it goes.
 fn run_once(s: &Session, workdir: &Path, tree: &TreeRef, cancel: &crate::process::Cancel, json: bool) {
-    let result = Repo::discover(workdir).map_err(anyhow::Error::from).and_then(|repo| {
+    let result = Repo::discover(workdir, &s.host).map_err(anyhow::Error::from).and_then(|repo| {
         let tree_hex = tree.id.to_string();
         let observer = move |o: &Outcome| {
             if json {
@@ -79,7 +79,7 @@ fn run_once(s: &Session, workdir: &Path, tree: &TreeRef, cancel: &crate::process
 
 /// `hookgate watch`: runs until Ctrl-C.
 pub fn watch(s: &Session, debounce: Duration, json: bool) -> Result<ExitStatus> {
-    let repo = Repo::discover(&s.cwd)?;
+    let repo = Repo::discover(&s.cwd, &s.host)?;
     s.cancel.watch_signals();
     let workdir: PathBuf = repo.workdir().to_path_buf();
     let git_dir = workdir.join(".git");
