@@ -158,7 +158,8 @@ fn setuptools_scm_package_builds_with_the_version_from_git() {
     let (v, out) = run_all(&ctx);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(log_of(&v, "wheel").contains("scm_pkg-2.3.4-py3-none-any.whl"), "{}", log_of(&v, "wheel"));
-    assert_eq!(checks(&v)["test"]["reason"], "no tests/ or test/ directory (set `paths` to name the tests)");
+    let why = checks(&v)["test"]["reason"].as_str().unwrap().to_string();
+    assert!(why.starts_with("no tests:") && why.contains("no tests/ or test/ directory"), "{why}");
 }
 
 #[test]
