@@ -305,6 +305,7 @@ impl Worker<'_> {
         {
             let rec = Record {
                 schema: SCHEMA,
+                key: c.key.clone(),
                 check: c.def.name.clone(),
                 verdict,
                 duration_ms,

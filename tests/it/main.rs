@@ -18,6 +18,7 @@ mod output;
 mod release;
 mod run;
 mod snapshots;
+mod store;
 mod suite;
 mod testenv;
 mod verdicts;

@@ -207,19 +207,6 @@ fn status_lists_recent_commits_with_cached_verdicts() {
 }
 
 #[test]
-fn corrupt_record_is_a_miss_with_a_warning() {
-    let ctx = with_config("clean", "defaults = false\n[checks.ok]\nrun = \"true\"\n");
-    let (v, _) = ctx.json(&["run"]);
-    let key = checks(&v)["ok"]["key"].as_str().unwrap().to_string();
-    let record = ctx.work.join(".git/hookgate/verdicts").join(&key[..2]).join(format!("{key}.json"));
-    std::fs::write(&record, "{ truncated").unwrap();
-    let (v, out) = ctx.json(&["run"]);
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(checks(&v)["ok"]["cached"], false);
-    assert!(stderr(&out).contains("corrupt cache record"), "{}", text(&out));
-}
-
-#[test]
 fn missing_command_fails_that_check_clearly() {
     let ctx =
         with_config("clean", "defaults = false\n[checks.ghost]\nrun = [\"no-such-tool-xyz\", \"--go\"]\n");
