@@ -1,10 +1,21 @@
 //! The one place external commands run. Every child gets its own process group, an explicit
-//! environment and working directory, its output appended to a log, a deadline, and is killed
-//! (with its whole group) when the deadline passes or the run is cancelled (Ctrl-C, SIGTERM).
+//! environment and working directory, its output appended to a log, a
+//! deadline, and is killed (with its whole group) when the deadline passes or the run is
+//! cancelled (Ctrl-C, SIGTERM). When a command ends, whatever it left running in its group is
+//! killed too.
+//!
+//! A child must not outlive hookgate even when hookgate is killed with SIGKILL, which it cannot
+//! catch. On Linux each child is armed before `exec`: `PR_SET_PDEATHSIG` kills the child itself
+//! when the thread that spawned it exits (every spawning thread waits for its child, so that
+//! only happens when hookgate dies), and a *sentinel* forked into the child's process group
+//! kills the whole group, grandchildren included, as soon as the pipe whose write end hookgate
+//! holds reads end-of-file: when hookgate dies, the kernel closes that end. The sentinel is a
+//! member of the group, so the group's id cannot be reused by a stranger while it lives.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,10 +25,13 @@ use anyhow::{Context, Result};
 
 /// Shared flag set by the signal handler; every running child watches it. A child flag (one
 /// run of `watch`, one run's workers) is cancelled on its own or with any of its ancestors.
+/// The flag of one check also carries that check's key lock, which its children inherit (see
+/// [`Cancel::handing_down`]).
 #[derive(Debug, Clone, Default)]
 pub struct Cancel {
     own: Arc<AtomicBool>,
     ancestors: Vec<Arc<AtomicBool>>,
+    handed_down: Option<Arc<OwnedFd>>,
 }
 
 impl Cancel {
@@ -36,7 +50,15 @@ impl Cancel {
     pub fn child(&self) -> Cancel {
         let mut ancestors = self.ancestors.clone();
         ancestors.push(self.own.clone());
-        Cancel { own: Arc::default(), ancestors }
+        Cancel { own: Arc::default(), ancestors, handed_down: self.handed_down.clone() }
+    }
+
+    /// The same flag, for the commands of one check: each of them inherits `fd` (a descriptor
+    /// of the check's key lock). An `flock` belongs to the open file description, so the key
+    /// stays locked while any process of the check lives, even one that outlived a killed
+    /// hookgate, and the next run waits for it instead of starting a duplicate.
+    pub fn handing_down(&self, fd: OwnedFd) -> Cancel {
+        Cancel { handed_down: Some(Arc::new(fd)), ..self.clone() }
     }
 
     /// Asks every running child to stop.
@@ -85,6 +107,24 @@ impl Exit {
     }
 }
 
+/// A started command and hookgate's end of its lifeline (the pipe its sentinel reads).
+struct Running {
+    handle: duct::Handle,
+    lifeline: std::io::PipeWriter,
+}
+
+impl Running {
+    /// Once the command ended (exited or killed): kills what it left running in its group and
+    /// lets the sentinel go. The sentinel, a member until now, kept the group's id from being
+    /// given to anyone else, so the signal reaches only the command's own processes.
+    fn end(self) {
+        if cfg!(target_os = "linux") {
+            self.handle.pids().into_iter().for_each(kill_group);
+        }
+        drop(self.lifeline);
+    }
+}
+
 impl Cmd {
     /// A command with an explicit environment, run from `cwd`.
     pub fn new(program: impl Into<String>, args: &[&str], cwd: &Path, env: BTreeMap<String, String>) -> Cmd {
@@ -113,17 +153,38 @@ impl Cmd {
         which::which_in(&self.program, Some(path), &self.cwd).ok()
     }
 
-    fn expression(&self, program: &Path) -> duct::Expression {
-        duct::cmd(program, &self.args)
+    /// Starts the command, armed (see the module's doc) with a fresh lifeline; `keep` is a
+    /// descriptor the command inherits, `io` sets up its standard streams.
+    fn start(
+        &self,
+        program: &Path,
+        keep: Option<RawFd>,
+        io: impl FnOnce(duct::Expression) -> duct::Expression,
+    ) -> std::io::Result<Running> {
+        let (reader, lifeline) = std::io::pipe()?;
+        let arming = Arming {
+            parent: std::process::id() as libc::pid_t,
+            lifeline: reader.as_raw_fd(),
+            keep: keep.unwrap_or(-1),
+        };
+        let expression = duct::cmd(program, &self.args)
             .dir(&self.cwd)
             .full_env(&self.env)
             .stdin_null()
             .unchecked()
-            .before_spawn(|c| {
+            .before_spawn(move |c| {
                 use std::os::unix::process::CommandExt;
                 c.process_group(0);
+                // SAFETY: `arm_child` runs between fork and exec and makes only
+                // async-signal-safe system calls: it neither allocates nor takes a lock.
+                unsafe { c.pre_exec(move || arm_child(&arming)) };
                 Ok(())
-            })
+            });
+        // The spawning thread must outlive the child (PR_SET_PDEATHSIG fires when it exits):
+        // every caller waits for the child on the thread that started it.
+        let handle = io(expression).start()?;
+        drop(reader);
+        Ok(Running { handle, lifeline })
     }
 
     /// Runs to completion, appending the command line and its output to `log`.
@@ -141,8 +202,9 @@ impl Cmd {
             return Ok(Exit::NotFound);
         };
         let out = log.try_clone().context("sharing the log file")?;
-        let handle = match self.expression(&program).stderr_to_stdout().stdout_file(out).start() {
-            Ok(h) => h,
+        let keep = cancel.handed_down.as_deref().map(AsRawFd::as_raw_fd);
+        let running = match self.start(&program, keep, |e| e.stderr_to_stdout().stdout_file(out)) {
+            Ok(r) => r,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 writeln!(log, "hookgate: cannot start `{}`: {e}", self.program).ok();
                 return Ok(Exit::NotFound);
@@ -150,7 +212,9 @@ impl Cmd {
             Err(e) => return Err(e).with_context(|| format!("starting `{}`", self.display())),
         };
         let started = Instant::now();
-        let exit = wait(&handle, deadline, cancel)?;
+        let exit = wait(&running.handle, deadline, cancel);
+        running.end();
+        let exit = exit?;
         writeln!(log, "hookgate: ({:.2}s)", started.elapsed().as_secs_f64()).ok();
         match &exit {
             Exit::TimedOut => writeln!(log, "hookgate: timed out; killed the process group").ok(),
@@ -180,11 +244,16 @@ impl Cmd {
     /// interpreter's facts); `None` when it cannot start or fails.
     pub fn capture(&self) -> Option<String> {
         let program = self.resolve()?;
-        let out = self.expression(&program).stderr_null().stdout_capture().run().ok()?;
+        let running = self.start(&program, None, |e| e.stderr_null().stdout_capture()).ok()?;
+        let out = running.handle.wait().ok().cloned();
+        running.end();
+        let out = out?;
         out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 }
 
+/// Polls `handle` until it exits, the deadline passes or the run is cancelled (then its group
+/// is killed).
 fn wait(handle: &duct::Handle, deadline: Instant, cancel: &Cancel) -> Result<Exit> {
     let mut pause = Duration::from_millis(1);
     loop {
@@ -200,17 +269,171 @@ fn wait(handle: &duct::Handle, deadline: Instant, cancel: &Cancel) -> Result<Exi
             None
         };
         if let Some(why) = stop {
-            for pid in handle.pids() {
-                // SAFETY: kill(2) on a process group we created; no memory is involved.
-                unsafe {
-                    libc::kill(-(pid as i32), libc::SIGKILL);
-                }
-            }
+            handle.pids().into_iter().for_each(kill_group);
             handle.kill().ok();
             return Ok(why);
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// SIGKILL to the process group `pgid` (one of our children's).
+fn kill_group(pgid: u32) {
+    // SAFETY: kill(2) on a process group we created; no memory is involved.
+    unsafe {
+        libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
+    }
+}
+
+/// What the child needs to arm itself: plain numbers, copied before the fork.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+struct Arming {
+    /// hookgate's pid.
+    parent: libc::pid_t,
+    /// The read end of the lifeline (the sentinel keeps it).
+    lifeline: RawFd,
+    /// A descriptor the command inherits, or -1.
+    keep: RawFd,
+}
+
+/// Runs in the child between fork and exec: its own process group, death with hookgate's
+/// spawning thread, a sentinel in the group, and the handed-down descriptor made inheritable.
+///
+/// Only async-signal-safe system calls: the child is a copy of a multi-threaded process whose
+/// other threads may have held locks (the allocator's included) at the fork.
+#[cfg(target_os = "linux")]
+fn arm_child(a: &Arming) -> std::io::Result<()> {
+    use std::io::Error;
+    // SAFETY: plain system calls on numbers and on a stack variable; see above.
+    unsafe {
+        // The group first, so that the sentinel is forked into it (std's own setpgid may come
+        // after this hook).
+        if libc::setpgid(0, 0) != 0 {
+            return Err(Error::last_os_error());
+        }
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+            return Err(Error::last_os_error());
+        }
+        // hookgate died before the prctl: no signal would ever come.
+        if libc::getppid() != a.parent {
+            return Err(Error::from_raw_os_error(libc::ESRCH));
+        }
+        let middle = raw_fork();
+        if middle < 0 {
+            return Err(Error::last_os_error());
+        }
+        if middle == 0 {
+            // The sentinel comes from a middle process that exits at once, so it is no child
+            // of the command: a command that waits for all its children must not wait for it.
+            let sentinel = raw_fork();
+            if sentinel == 0 {
+                sentinel_loop(a);
+            }
+            libc::_exit(if sentinel < 0 { 1 } else { 0 });
+        }
+        let mut status = 0;
+        while libc::waitpid(middle, &mut status, 0) < 0 {
+            if Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                return Err(Error::last_os_error());
+            }
+        }
+        if status != 0 {
+            return Err(Error::from_raw_os_error(libc::EAGAIN));
+        }
+        if a.keep >= 0 && libc::fcntl(a.keep, libc::F_SETFD, 0) != 0 {
+            return Err(Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn arm_child(_: &Arming) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// fork(2) without the C library's fork handlers, which take locks that another thread of
+/// hookgate may have held at the first fork: a bare clone(2) with only the exit signal set.
+/// (Every argument but the flags is zero, so their order, which differs between
+/// architectures, does not matter.)
+#[cfg(target_os = "linux")]
+unsafe fn raw_fork() -> libc::pid_t {
+    let flags = libc::SIGCHLD as libc::c_long;
+    // SAFETY: clone(2) without CLONE_VM: the child gets its own copy of the address space.
+    unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags,
+            0 as libc::c_long,
+            0 as libc::c_long,
+            0 as libc::c_long,
+            0 as libc::c_long,
+        ) as libc::pid_t
+    }
+}
+
+/// The sentinel: waits for hookgate's end of the lifeline to close (the command ended, or
+/// hookgate died), then kills its process group, itself included. It keeps the handed-down
+/// key lock until then, so the lock cannot be free while the group still runs.
+#[cfg(target_os = "linux")]
+unsafe fn sentinel_loop(a: &Arming) -> ! {
+    // SAFETY: plain system calls on numbers and on a stack variable.
+    unsafe {
+        // hookgate's Ctrl-C handler is no business of the sentinel's.
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+        // Every other descriptor goes: hookgate's ends of other lifelines above all, which
+        // would otherwise never read end-of-file.
+        close_all_but(a.lifeline, a.keep);
+        let mut byte = 0u8;
+        loop {
+            let n = libc::read(a.lifeline, (&raw mut byte).cast(), 1);
+            if n == 0 || (n < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR)) {
+                break;
+            }
+        }
+        libc::kill(0, libc::SIGKILL);
+        libc::_exit(0)
+    }
+}
+
+/// Closes every descriptor but `a` and `b` (either may be -1).
+#[cfg(target_os = "linux")]
+unsafe fn close_all_but(a: RawFd, b: RawFd) {
+    let mut next: u32 = 0;
+    for fd in [a.min(b), a.max(b)] {
+        if fd < 0 {
+            continue;
+        }
+        let fd = fd as u32;
+        if fd > next {
+            // SAFETY: closing descriptors in a process about to do nothing but wait.
+            unsafe { close_range(next, fd - 1) };
+        }
+        next = fd + 1;
+    }
+    // SAFETY: as above.
+    unsafe { close_range(next, u32::MAX) };
+}
+
+/// close_range(2), or one close(2) at a time up to the descriptor limit on kernels before 5.9.
+#[cfg(target_os = "linux")]
+unsafe fn close_range(first: u32, last: u32) {
+    // SAFETY: plain system calls on numbers and on a stack variable.
+    unsafe {
+        let args = (first as libc::c_long, last as libc::c_long, 0 as libc::c_long);
+        if libc::syscall(libc::SYS_close_range, args.0, args.1, args.2) == 0 {
+            return;
+        }
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        let top = limit.rlim_cur.min(1 << 16) as u32;
+        for fd in first..last.min(top) {
+            libc::close(fd as libc::c_int);
+        }
     }
 }
 
@@ -229,6 +452,33 @@ mod tests {
 
     fn env() -> BTreeMap<String, String> {
         BTreeMap::from([("PATH".to_string(), "/usr/bin:/bin".to_string())])
+    }
+
+    fn run(dir: &Path, script: &str, timeout: Duration, cancel: &Cancel) -> (Exit, String) {
+        let path = dir.join("log");
+        let mut log = File::options().create(true).append(true).read(true).open(&path).unwrap();
+        let cmd = Cmd::new("sh", &["-c", script], dir, env());
+        let exit = cmd.run_logged(&mut log, Instant::now() + timeout, cancel).unwrap();
+        (exit, std::fs::read_to_string(path).unwrap())
+    }
+
+    /// Whether `pid` is gone (or a zombie nobody reaped yet), waiting up to ten seconds.
+    fn gone(pid: &str) -> bool {
+        let pid: libc::pid_t = pid.trim().parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // The state follows the parenthesised command name.
+            if stat.rsplit_once(") ").is_none_or(|(_, rest)| rest.starts_with('Z')) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                // SAFETY: the process is one this test started, and it is still there.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]
@@ -253,27 +503,46 @@ mod tests {
     #[test]
     fn deadline_kills_the_whole_group() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = File::create(dir.path().join("log")).unwrap();
-        let marker = dir.path().join("child-survived");
-        let script = format!("(sleep 1; touch {}) & sleep 30", marker.display());
-        let cmd = Cmd::new("sh", &["-c", &script], dir.path(), env());
-        let exit = cmd
-            .run_logged(&mut log, Instant::now() + Duration::from_millis(200), &Cancel::default())
-            .unwrap();
+        let bg = dir.path().join("bg");
+        let script = format!("sleep 30 & echo $! > {}; sleep 30", bg.display());
+        let (exit, _) = run(dir.path(), &script, Duration::from_millis(300), &Cancel::default());
         assert_eq!(exit, Exit::TimedOut);
-        std::thread::sleep(Duration::from_millis(1500));
-        assert!(!marker.exists(), "a grandchild outlived the timeout");
+        assert!(gone(&std::fs::read_to_string(bg).unwrap()), "a grandchild outlived the timeout");
+    }
+
+    #[test]
+    fn what_a_finished_command_left_running_is_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let bg = dir.path().join("bg");
+        let script = format!("sleep 30 & echo $! > {}", bg.display());
+        let (exit, _) = run(dir.path(), &script, Duration::from_secs(30), &Cancel::default());
+        assert_eq!(exit, Exit::Code(0));
+        assert!(gone(&std::fs::read_to_string(bg).unwrap()), "a leftover outlived its command");
     }
 
     #[test]
     fn exit_codes_and_output_reach_the_log() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = File::create(dir.path().join("log")).unwrap();
-        let cmd = Cmd::new("sh", &["-c", "echo hello; echo oops >&2; exit 3"], dir.path(), env());
-        let exit =
-            cmd.run_logged(&mut log, Instant::now() + Duration::from_secs(5), &Cancel::default()).unwrap();
+        let (exit, text) =
+            run(dir.path(), "echo hello; echo oops >&2; exit 3", Duration::from_secs(5), &Cancel::default());
         assert_eq!(exit, Exit::Code(3));
-        let text = std::fs::read_to_string(dir.path().join("log")).unwrap();
         assert!(text.contains("hello") && text.contains("oops") && text.contains("exit status 3"), "{text}");
+    }
+
+    #[test]
+    fn a_handed_down_descriptor_is_inherited_by_the_command_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = File::create(dir.path().join("key.lock")).unwrap();
+        let fd = lock.as_raw_fd();
+        let cancel = Cancel::default().handing_down(lock.into());
+        let script = format!("readlink /proc/$$/fd/{fd}; echo end");
+        let (exit, text) = run(dir.path(), &script, Duration::from_secs(5), &cancel);
+        assert_eq!(exit, Exit::Code(0));
+        assert!(text.contains("key.lock\nend"), "{text}");
+        // Without it, the lock, open in this process, does not reach a command.
+        let _held = File::open(dir.path().join("key.lock")).unwrap();
+        let (_, text) =
+            run(dir.path(), "ls -l /proc/$$/fd; echo end", Duration::from_secs(5), &Cancel::default());
+        assert_eq!(text.matches("key.lock").count(), 1, "{text}");
     }
 }
