@@ -1,6 +1,6 @@
 //! The one place external commands run. Every child gets its own process group, an explicit
-//! environment and working directory, its output appended to a log, a
-//! deadline, and is killed (with its whole group) when the deadline passes or the run is
+//! environment and working directory, its output appended to a log (capped: see [`LOG_HEAD`]),
+//! a deadline, and is killed (with its whole group) when the deadline passes or the run is
 //! cancelled (Ctrl-C, SIGTERM). When a command ends, whatever it left running in its group is
 //! killed too.
 //!
@@ -14,14 +14,24 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+
+/// A log keeps the first `LOG_HEAD` bytes of one command's output...
+pub const LOG_HEAD: u64 = 1 << 20;
+/// ...and its last `LOG_TAIL` bytes; what lies between is dropped, and the log says how much.
+pub const LOG_TAIL: u64 = 1 << 20;
+/// Dropped output is punched out of the file while the command runs once this much piled up.
+const PUNCH_SLACK: u64 = 8 << 20;
+/// How far from a cut the nearest line break is looked for.
+const LINE_WINDOW: u64 = 4096;
 
 /// Shared flag set by the signal handler; every running child watches it. A child flag (one
 /// run of `watch`, one run's workers) is cancelled on its own or with any of its ancestors.
@@ -187,7 +197,8 @@ impl Cmd {
         Ok(Running { handle, lifeline })
     }
 
-    /// Runs to completion, appending the command line and its output to `log`.
+    /// Runs to completion, appending the command line and its output to `log`. The output is
+    /// capped to its first [`LOG_HEAD`] and last [`LOG_TAIL`] bytes.
     pub fn run_logged(&self, log: &mut File, deadline: Instant, cancel: &Cancel) -> Result<Exit> {
         writeln!(log, "$ {}", self.display()).context("writing the log")?;
         log.flush().ok();
@@ -201,6 +212,7 @@ impl Cmd {
             .ok();
             return Ok(Exit::NotFound);
         };
+        let mut cap = LogCap::new(log.stream_position().context("reading the log's position")?);
         let out = log.try_clone().context("sharing the log file")?;
         let keep = cancel.handed_down.as_deref().map(AsRawFd::as_raw_fd);
         let running = match self.start(&program, keep, |e| e.stderr_to_stdout().stdout_file(out)) {
@@ -212,8 +224,10 @@ impl Cmd {
             Err(e) => return Err(e).with_context(|| format!("starting `{}`", self.display())),
         };
         let started = Instant::now();
-        let exit = wait(&running.handle, deadline, cancel);
+        let shared: &File = log;
+        let exit = wait(&running.handle, deadline, cancel, || cap.punch(shared));
         running.end();
+        cap.finish(log).context("capping the log")?;
         let exit = exit?;
         writeln!(log, "hookgate: ({:.2}s)", started.elapsed().as_secs_f64()).ok();
         match &exit {
@@ -253,8 +267,8 @@ impl Cmd {
 }
 
 /// Polls `handle` until it exits, the deadline passes or the run is cancelled (then its group
-/// is killed).
-fn wait(handle: &duct::Handle, deadline: Instant, cancel: &Cancel) -> Result<Exit> {
+/// is killed), calling `tick` between polls.
+fn wait(handle: &duct::Handle, deadline: Instant, cancel: &Cancel, mut tick: impl FnMut()) -> Result<Exit> {
     let mut pause = Duration::from_millis(1);
     loop {
         if let Some(out) = handle.try_wait().context("waiting for a child")? {
@@ -273,6 +287,7 @@ fn wait(handle: &duct::Handle, deadline: Instant, cancel: &Cancel) -> Result<Exi
             handle.kill().ok();
             return Ok(why);
         }
+        tick();
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(20));
     }
@@ -284,6 +299,102 @@ fn kill_group(pgid: u32) {
     unsafe {
         libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
     }
+}
+
+/// Keeps one command's output in a log within [`LOG_HEAD`] + [`LOG_TAIL`] bytes.
+///
+/// The child writes straight into the log file, as it would without a cap: no pipe, no copy,
+/// no reader thread, nothing a normal run pays for but a `fstat` per poll, and no waiting for
+/// the end of a pipe that a leftover grandchild still holds. Past the bound, the middle of the
+/// output is punched out of the file while the command runs (`FALLOC_FL_PUNCH_HOLE`), so a
+/// command writing gigabytes holds a few MiB of disk; when it ended, the kept tail is moved up
+/// behind the head with a line saying how much was dropped. Only the head's last line and the
+/// tail are read, never the whole output.
+struct LogCap {
+    /// Where the command's output starts in the log.
+    start: u64,
+    /// Up to where the dropped middle is already punched out.
+    punched_to: u64,
+    /// False once the file system refused to punch.
+    can_punch: bool,
+}
+
+impl LogCap {
+    fn new(start: u64) -> LogCap {
+        LogCap { start, punched_to: start + LOG_HEAD, can_punch: true }
+    }
+
+    /// Frees the disk blocks of the output that will be dropped, once enough piled up.
+    fn punch(&mut self, log: &File) {
+        if !self.can_punch {
+            return;
+        }
+        let Ok(len) = log.metadata().map(|m| m.len()) else { return };
+        let Some(keep_from) = len.checked_sub(LOG_TAIL) else { return };
+        if keep_from <= self.punched_to + PUNCH_SLACK {
+            return;
+        }
+        // Whole blocks only: a partial block would be zeroed, not freed.
+        let (from, to) = (self.punched_to.next_multiple_of(4096), keep_from / 4096 * 4096);
+        if to > from {
+            match punch_hole(log, from, to - from) {
+                Ok(()) => self.punched_to = to,
+                Err(_) => self.can_punch = false,
+            }
+        }
+    }
+
+    /// Cuts the output down to its head and tail, at line breaks when there is one nearby.
+    fn finish(&self, log: &mut File) -> std::io::Result<()> {
+        let len = log.metadata()?.len();
+        if len.saturating_sub(self.start) <= LOG_HEAD + LOG_TAIL {
+            return Ok(());
+        }
+        let mut window = vec![0; LINE_WINDOW as usize];
+        let head_end = self.start + LOG_HEAD;
+        log.read_exact_at(&mut window, head_end - LINE_WINDOW)?;
+        let mut tail = vec![0; LOG_TAIL as usize];
+        log.read_exact_at(&mut tail, len - LOG_TAIL)?;
+        let (keep, skip) = cut_points(&window, &tail);
+        let head_end = head_end - LINE_WINDOW + keep as u64;
+        let tail = &tail[skip..];
+        let dropped = len - tail.len() as u64 - head_end;
+        let newline = if window[..keep].ends_with(b"\n") { "" } else { "\n" };
+        let note = format!(
+            "{newline}hookgate: [log capped: {dropped} bytes of output dropped here; the first {} and \
+             the last {} bytes are kept]\n",
+            LOG_HEAD, LOG_TAIL
+        );
+        // Truncate, then append: right whether or not the log was opened with O_APPEND.
+        log.set_len(head_end)?;
+        log.seek(SeekFrom::Start(head_end))?;
+        log.write_all(note.as_bytes())?;
+        log.write_all(tail)?;
+        Ok(())
+    }
+}
+
+/// Where to cut a long output: how much of the head's last `window` to keep (through its last
+/// line break) and how much of `tail` to skip (through its first line break), so that no line
+/// is shown cut in two; a line longer than [`LINE_WINDOW`] is cut where it is.
+fn cut_points(window: &[u8], tail: &[u8]) -> (usize, usize) {
+    let keep = window.iter().rposition(|&b| b == b'\n').map_or(window.len(), |i| i + 1);
+    let near = &tail[..tail.len().min(LINE_WINDOW as usize)];
+    let skip = near.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+    (keep, skip)
+}
+
+#[cfg(target_os = "linux")]
+fn punch_hole(log: &File, from: u64, len: u64) -> std::io::Result<()> {
+    let mode = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
+    // SAFETY: fallocate(2) on a descriptor we own; it frees blocks inside the range only.
+    let r = unsafe { libc::fallocate(log.as_raw_fd(), mode, from as libc::off_t, len as libc::off_t) };
+    if r == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn punch_hole(_: &File, _: u64, _: u64) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }
 
 /// What the child needs to arm itself: plain numbers, copied before the fork.
@@ -544,5 +655,56 @@ mod tests {
         let (_, text) =
             run(dir.path(), "ls -l /proc/$$/fd; echo end", Duration::from_secs(5), &Cancel::default());
         assert_eq!(text.matches("key.lock").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn cut_points_fall_on_line_breaks_nearby() {
+        assert_eq!(cut_points(b"abc\ndef", b"gh\nij"), (4, 3));
+        assert_eq!(cut_points(b"no break", b"none either"), (8, 0));
+        let long = vec![b'x'; LINE_WINDOW as usize + 10];
+        assert_eq!(cut_points(b"a\n", &[&long[..], b"\nz"].concat()), (2, 0));
+    }
+
+    #[test]
+    fn a_long_output_keeps_its_head_and_tail_and_says_how_much_was_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let total: u64 = 30_000_000;
+        let script = format!("echo FIRST; yes 0123456789 | head -c {total}; echo LAST");
+        let (exit, text) = run(dir.path(), &script, Duration::from_secs(60), &Cancel::default());
+        assert_eq!(exit, Exit::Code(0));
+        assert!(text.len() as u64 <= LOG_HEAD + LOG_TAIL + 4096, "{} bytes", text.len());
+        let output = text.split_once("\n").unwrap().1.rsplit_once("hookgate: (").unwrap().0;
+        let (head, rest) = output.split_once("hookgate: [log capped: ").unwrap();
+        let (dropped, tail) = rest.split_once(" bytes of output dropped").unwrap();
+        let tail = tail.split_once('\n').unwrap().1;
+        assert!(head.starts_with("FIRST\n0123456789\n") && head.ends_with("0123456789\n"), "{head:.40}");
+        assert!(tail.starts_with("0123456789\n") && tail.ends_with("LAST\n"));
+        let written = "FIRST\n".len() as u64 + total + "LAST\n".len() as u64;
+        assert_eq!(dropped.parse::<u64>().unwrap() + head.len() as u64 + tail.len() as u64, written);
+    }
+
+    #[test]
+    fn the_dropped_middle_is_punched_out_while_the_command_runs() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = File::options()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(dir.path().join("log"))
+            .unwrap();
+        let mut cap = LogCap::new(0);
+        let chunk = vec![b'y'; 1 << 20];
+        for _ in 0..40 {
+            log.write_all(&chunk).unwrap();
+            cap.punch(&log);
+        }
+        let meta = log.metadata().unwrap();
+        assert_eq!(meta.len(), 40 << 20, "punching keeps the size the writer sees");
+        assert!(meta.blocks() * 512 <= LOG_HEAD + LOG_TAIL + PUNCH_SLACK + (2 << 20), "{}", meta.blocks());
+        cap.finish(&mut log).unwrap();
+        assert!(log.metadata().unwrap().len() <= LOG_HEAD + LOG_TAIL + 200);
+        assert_eq!(log.stream_position().unwrap(), log.metadata().unwrap().len());
     }
 }

@@ -1,8 +1,10 @@
-//! The verdict store: a record is checked, not trusted (a bad one is a miss with one warning).
+//! The verdict store: a record is checked, not trusted (a bad one is a miss with one warning),
+//! and logs are bounded (a check's huge output keeps its head and tail; a report reads a log's
+//! tail from its end).
 
 use serde_json::{Value, json};
 
-use crate::common::{TestContext, checks};
+use crate::common::{TestContext, checks, text};
 
 /// A passing check `ok` and a failing check `bad`.
 fn ok_and_bad() -> TestContext {
@@ -91,4 +93,47 @@ fn a_symlinked_oversized_or_directory_record_is_refused() {
     std::fs::remove_file(&path).unwrap();
     std::fs::create_dir(&path).unwrap();
     assert_refused(&ctx, "directory");
+}
+
+#[test]
+fn a_huge_output_is_capped_to_its_head_and_tail() {
+    let ctx = TestContext::new("clean");
+    ctx.commit_config(
+        "defaults = false\n[checks.loud]\n\
+         run = \"echo FIRST; yes 0123456789 | head -c 50000000; echo LAST\"\n",
+    );
+    let (v, out) = ctx.json(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let log = std::path::PathBuf::from(checks(&v)["loud"]["log"].as_str().unwrap());
+    let size = std::fs::metadata(&log).unwrap().len();
+    assert!(size < (2 << 20) + 64 * 1024, "the log is {size} bytes");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("\nFIRST\n0123456789\n"), "the head is gone");
+    // 50 000 000 bytes of 11-byte lines end in a partial one: "012345", then LAST.
+    assert!(text.contains("0123456789\n012345LAST\nhookgate: ("), "the tail is gone");
+    let dropped: u64 = text
+        .split_once("hookgate: [log capped: ")
+        .and_then(|(_, rest)| rest.split_once(' '))
+        .map(|(n, _)| n.parse().unwrap())
+        .expect("the log says how much was dropped");
+    assert!(dropped > 47_000_000, "{dropped}");
+}
+
+#[test]
+fn a_cached_failure_shows_the_tail_of_a_huge_log_without_reading_it_whole() {
+    let ctx = ok_and_bad();
+    let (v, _) = run(&ctx);
+    let log = std::path::PathBuf::from(checks(&v)["bad"]["log"].as_str().unwrap());
+    // 8 GiB (sparse) ending in a recognisable line; hookgate gets 2 GiB of address space.
+    let file = std::fs::File::create(&log).unwrap();
+    file.set_len(8 << 30).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, b"\nTHE END\n", (8 << 30) - 9).unwrap();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "ulimit -v 2097152; exec \"$0\" \"$@\"", crate::common::BIN, "run", "bad"]);
+    cmd.current_dir(&ctx.work);
+    ctx.apply_env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("(cached verdict") && stdout.contains("  THE END\n"), "{}", text(&out));
 }
