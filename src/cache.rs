@@ -1,10 +1,15 @@
 //! The verdict store under `<git-common-dir>/hookgate/`: one small JSON record per check key,
 //! plus the check's log. Records are written atomically (temp file in the same directory, then
-//! rename), so concurrent runs never see half a record; a record that cannot be read or parsed
-//! is a miss with a warning, never a crash. Only finished checks are recorded: an interrupted
-//! or timed-out run leaves nothing behind.
+//! rename), so concurrent runs never see half a record. A record is checked, not trusted: one
+//! that is not a small regular file, cannot be parsed, or names another key or check than the
+//! one asked for is a miss with a warning (once per key and process), never a crash. Only
+//! finished checks are recorded: an interrupted or timed-out run leaves nothing behind.
 
+use std::collections::HashSet;
+use std::fs::File;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
@@ -13,13 +18,18 @@ use serde::{Deserialize, Serialize};
 use crate::outcome::Verdict;
 
 /// Bumped whenever the key recipe or the record format changes; part of every key.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
+
+/// A record larger than this is not one hookgate wrote: a miss, never read whole.
+pub const MAX_RECORD_BYTES: u64 = 1 << 20;
 
 /// What is stored for one key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
     /// Record format version.
     pub schema: u32,
+    /// The key it answers: a record copied or moved under another key's name is refused.
+    pub key: String,
     /// The check's name.
     pub check: String,
     /// Pass or fail.
@@ -42,16 +52,28 @@ pub struct Record {
     pub reports: Vec<PathBuf>,
 }
 
+impl Record {
+    /// Whether a pass reused for `ttl` seconds is out of date at `now`. A finish time in the
+    /// future is a clock that jumped back or a record edited by hand: expired, so that it can
+    /// never extend the reuse.
+    pub fn expired(&self, ttl: u64, now: u64) -> bool {
+        self.finished_at > now || now - self.finished_at > ttl
+    }
+}
+
 /// The cache directory of one repository.
 #[derive(Debug, Clone)]
 pub struct Cache {
     root: PathBuf,
+    /// Keys whose bad record was already reported: the fast path, the scheduler and the worker
+    /// each read a record, and one warning per run is enough.
+    warned: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Cache {
     /// The store of the repository whose common git dir is `common_dir`.
     pub fn new(common_dir: &Path) -> Cache {
-        Cache { root: common_dir.join("hookgate") }
+        Cache { root: common_dir.join("hookgate"), warned: Arc::default() }
     }
 
     /// `<git-common-dir>/hookgate`.
@@ -98,28 +120,19 @@ impl Cache {
         Ok(())
     }
 
-    /// The record for `key`; a missing record is `None`, a corrupt one is `None` plus a warning.
-    pub fn get(&self, key: &str) -> Option<Record> {
-        let path = self.record_path(key);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-            Err(e) => {
-                eprintln!(
-                    "hookgate: warning: cannot read cache record {} ({e}); treating it as a miss",
-                    path.display()
-                );
-                return None;
-            }
-        };
-        match serde_json::from_slice::<Record>(&bytes) {
-            Ok(r) if r.schema == SCHEMA => Some(r),
-            Ok(_) => None,
-            Err(e) => {
-                eprintln!(
-                    "hookgate: warning: corrupt cache record {} ({e}); treating it as a miss",
-                    path.display()
-                );
+    /// The record of check `check` under `key`. A missing record is `None`; a bad one (see
+    /// [`Cache::read_record`]) is `None` plus a warning, the first time this process meets it.
+    pub fn get(&self, key: &str, check: &str) -> Option<Record> {
+        match self.read_record(key, check) {
+            Ok(record) => record,
+            Err(why) => {
+                let first = self.warned.lock().map_or(true, |mut w| w.insert(key.to_string()));
+                if first {
+                    eprintln!(
+                        "hookgate: warning: bad cache record {} ({why}); treating it as a miss",
+                        self.record_path(key).display()
+                    );
+                }
                 None
             }
         }
@@ -131,19 +144,81 @@ impl Cache {
         std::fs::symlink_metadata(self.record_path(key)).and_then(|m| m.modified()).ok()
     }
 
+    /// Reads and checks a record: it must be a regular file (a symlink is not followed), at
+    /// most [`MAX_RECORD_BYTES`], valid JSON of the current schema, and name `key` and
+    /// `check`. `Err` says what is wrong with it.
+    fn read_record(&self, key: &str, check: &str) -> Result<Option<Record>, String> {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.record_path(key);
+        // O_NONBLOCK: opening a FIFO planted there must not hang the run.
+        let file =
+            match File::options().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err("a symlink".into()),
+                Err(e) => return Err(format!("cannot read it: {e}")),
+            };
+        let meta = file.metadata().map_err(|e| format!("cannot read it: {e}"))?;
+        if meta.is_dir() {
+            return Err("a directory".into());
+        }
+        if !meta.is_file() {
+            return Err("not a regular file".into());
+        }
+        if meta.len() > MAX_RECORD_BYTES {
+            return Err(format!("{} bytes, over the {MAX_RECORD_BYTES}-byte limit", meta.len()));
+        }
+        let mut bytes = Vec::new();
+        // Bounded even if the file grows between the check and the read.
+        file.take(MAX_RECORD_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read it: {e}"))?;
+        if bytes.len() as u64 > MAX_RECORD_BYTES {
+            return Err(format!("over the {MAX_RECORD_BYTES}-byte limit"));
+        }
+        let record = match serde_json::from_slice::<Record>(&bytes) {
+            // Another schema is another hookgate's (keys include the schema): not ours to judge.
+            Ok(r) if r.schema != SCHEMA => return Ok(None),
+            Ok(r) => r,
+            Err(e) => return Err(format!("corrupt: {e}")),
+        };
+        if record.key != key {
+            return Err(format!("it names key {}", record.key));
+        }
+        if record.check != check {
+            return Err(format!("it is for check `{}`, not `{check}`", record.check));
+        }
+        Ok(Some(record))
+    }
+
     /// Stores `record` under `key`, atomically.
     pub fn put(&self, key: &str, record: &Record) -> Result<()> {
         let path = self.record_path(key);
         let bytes = serde_json::to_vec_pretty(record).context("serializing a cache record")?;
+        // A directory in the way (refused by `get`) cannot be renamed over: it is no record.
+        if path.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+            std::fs::remove_dir_all(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
         write_atomic(&path, &bytes)
     }
 }
 
-/// An exclusive lock on one key: whoever holds it is running that check. It is an `flock`, so
-/// the kernel releases it when the holder exits or is killed: a lock can never outlive its
-/// process. The holder's pid is written into the file for the messages of those who wait.
+/// An exclusive lock on one key: whoever holds it is running that check. It is an `flock`
+/// (std's `File::try_lock` on Linux), which belongs to the open file description: the kernel
+/// releases it when the last descriptor of it is closed, so a lock never outlives every
+/// process holding it, and a check's commands, which inherit a descriptor of it
+/// ([`KeyLock::share`]), hold it as long as any of them lives. The holder's pid is written into
+/// the file for the messages of those who wait.
 pub struct KeyLock {
-    _file: std::fs::File,
+    file: File,
+}
+
+impl KeyLock {
+    /// Another descriptor of the same lock, for the check's commands to inherit.
+    pub fn share(&self) -> Result<OwnedFd> {
+        Ok(self.file.try_clone().context("sharing the key lock")?.into())
+    }
 }
 
 /// What trying a key's lock found.
@@ -158,27 +233,31 @@ impl Cache {
     /// Tries to take the lock of `key` without blocking.
     pub fn try_lock(&self, key: &str) -> Result<LockAttempt> {
         use std::io::{Read, Seek, SeekFrom, Write};
-        use std::os::unix::io::AsRawFd;
         let dir = self.root.join("locks");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join(format!("{key}.lock"));
-        let mut file = std::fs::OpenOptions::new()
+        let mut file = File::options()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&path)
             .with_context(|| format!("opening {}", path.display()))?;
-        // SAFETY: flock on a descriptor we own; released when `file` is closed.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let mut text = String::new();
-            file.read_to_string(&mut text).ok();
-            return Ok(LockAttempt::Busy(text.trim().parse().ok()));
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                file.read_to_string(&mut text).ok();
+                return Ok(LockAttempt::Busy(text.trim().parse().ok()));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()));
+            }
         }
         file.set_len(0).ok();
         file.seek(SeekFrom::Start(0)).ok();
         write!(file, "{}", std::process::id()).ok();
-        Ok(LockAttempt::Acquired(KeyLock { _file: file }))
+        Ok(LockAttempt::Acquired(KeyLock { file }))
     }
 }
 
@@ -221,9 +300,12 @@ pub fn now_secs() -> u64 {
 mod tests {
     use super::*;
 
+    const KEY: &str = "abcdef";
+
     fn record() -> Record {
         Record {
             schema: SCHEMA,
+            key: KEY.into(),
             check: "lint".into(),
             verdict: Verdict::Pass,
             duration_ms: 5,
@@ -236,38 +318,100 @@ mod tests {
         }
     }
 
+    fn stored(record: &Record) -> (tempfile::TempDir, Cache) {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        cache.put(KEY, record).unwrap();
+        (dir, cache)
+    }
+
     #[test]
     fn put_then_get_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
-        assert!(cache.get("abcdef").is_none());
-        cache.put("abcdef", &record()).unwrap();
-        assert_eq!(cache.get("abcdef").unwrap().verdict, Verdict::Pass);
+        assert!(cache.get(KEY, "lint").is_none());
+        cache.put(KEY, &record()).unwrap();
+        assert_eq!(cache.get(KEY, "lint").unwrap().verdict, Verdict::Pass);
     }
 
     #[test]
     fn a_key_lock_is_exclusive_and_released_on_drop() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
-        let held = match cache.try_lock("abcdef").unwrap() {
+        let held = match cache.try_lock(KEY).unwrap() {
             LockAttempt::Acquired(l) => l,
             LockAttempt::Busy(_) => panic!("fresh lock busy"),
         };
         // flock locks belong to open file descriptions: a second open in this process conflicts.
-        match cache.try_lock("abcdef").unwrap() {
+        match cache.try_lock(KEY).unwrap() {
             LockAttempt::Busy(pid) => assert_eq!(pid, Some(std::process::id())),
             LockAttempt::Acquired(_) => panic!("lock taken twice"),
         }
         drop(held);
-        assert!(matches!(cache.try_lock("abcdef").unwrap(), LockAttempt::Acquired(_)));
+        assert!(matches!(cache.try_lock(KEY).unwrap(), LockAttempt::Acquired(_)));
     }
 
     #[test]
-    fn corrupt_record_is_a_miss() {
+    fn a_key_lock_is_an_flock_held_by_every_shared_descriptor() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
-        cache.put("abcdef", &record()).unwrap();
-        std::fs::write(cache.record_path("abcdef"), b"{ not json").unwrap();
-        assert!(cache.get("abcdef").is_none());
+        let Ok(LockAttempt::Acquired(held)) = cache.try_lock(KEY) else { panic!("fresh lock busy") };
+        let path = cache.root().join("locks").join(format!("{KEY}.lock"));
+        // util-linux flock(1) takes flock(2) locks: it conflicts only if std's lock is one too.
+        let flock = |p: &Path| std::process::Command::new("flock").args(["-n"]).arg(p).arg("true").status();
+        assert_eq!(flock(&path).unwrap().code(), Some(1), "std's File::try_lock is not flock(2)");
+        let shared = held.share().unwrap();
+        drop(held);
+        assert!(matches!(cache.try_lock(KEY).unwrap(), LockAttempt::Busy(_)), "a shared descriptor lost it");
+        drop(shared);
+        assert_eq!(flock(&path).unwrap().code(), Some(0));
+    }
+
+    #[test]
+    fn corrupt_record_is_a_miss_reported_once() {
+        let (_dir, cache) = stored(&record());
+        std::fs::write(cache.record_path(KEY), b"{ not json").unwrap();
+        assert!(cache.get(KEY, "lint").is_none());
+        assert!(cache.get(KEY, "lint").is_none());
+        assert_eq!(cache.warned.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_record_naming_another_key_or_check_is_a_miss() {
+        let (_dir, cache) = stored(&Record { key: "012345".into(), ..record() });
+        assert!(cache.get(KEY, "lint").is_none());
+        let (_dir, cache) = stored(&record());
+        assert!(cache.get(KEY, "format").is_none());
+        assert!(cache.get(KEY, "lint").is_some());
+    }
+
+    #[test]
+    fn a_symlink_a_directory_or_a_huge_file_is_a_miss() {
+        let (dir, cache) = stored(&record());
+        let path = cache.record_path(KEY);
+        let elsewhere = dir.path().join("real.json");
+        std::fs::rename(&path, &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        assert!(cache.get(KEY, "lint").is_none());
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        assert!(cache.get(KEY, "lint").is_none());
+        std::fs::remove_dir(&path).unwrap();
+        let mut padded = std::fs::read(&elsewhere).unwrap();
+        padded.resize(MAX_RECORD_BYTES as usize + 1, b' ');
+        std::fs::write(&path, &padded).unwrap();
+        assert!(cache.get(KEY, "lint").is_none());
+        padded.truncate(MAX_RECORD_BYTES as usize);
+        std::fs::write(&path, &padded).unwrap();
+        assert!(cache.get(KEY, "lint").is_some(), "whitespace within the limit is fine");
+    }
+
+    #[test]
+    fn a_finish_time_in_the_future_is_expired() {
+        let r = Record { finished_at: 1000, ..record() };
+        assert!(!r.expired(60, 1000));
+        assert!(!r.expired(60, 1060));
+        assert!(r.expired(60, 1061));
+        assert!(r.expired(60, 999), "a record from the future extended its ttl");
     }
 }

@@ -159,10 +159,74 @@ impl TreeReport<'_> {
     }
 }
 
-/// The last `n` lines of the file at `path` (empty if it cannot be read).
+/// The last `n` lines of the file at `path` (empty if it cannot be read), read from its end
+/// in blocks: a report costs what the tail costs, however long the log, and never more than
+/// the last MiB (a longer last line is shown by its end).
 pub fn tail(path: &Path, n: usize) -> Vec<String> {
-    let Ok(bytes) = std::fs::read(path) else { return Vec::new() };
+    use std::os::unix::fs::FileExt;
+    const BLOCK: u64 = 16 * 1024;
+    const MOST: u64 = 1 << 20;
+    let Ok(file) = std::fs::File::open(path) else { return Vec::new() };
+    let Ok(len) = file.metadata().map(|m| m.len()) else { return Vec::new() };
+    let mut blocks: Vec<Vec<u8>> = Vec::new();
+    let (mut start, mut breaks, mut needed) = (len, 0, n);
+    // `needed` line breaks: one before each wanted line, plus the final one if the file ends in it.
+    while start > 0 && len - start < MOST && breaks < needed {
+        let from = start.saturating_sub(BLOCK).max(len.saturating_sub(MOST));
+        let mut block = vec![0; (start - from) as usize];
+        if file.read_exact_at(&mut block, from).is_err() {
+            return Vec::new();
+        }
+        if start == len && block.last() == Some(&b'\n') {
+            needed += 1; // the final line break ends the last line; it does not start one
+        }
+        breaks += block.iter().filter(|&&b| b == b'\n').count();
+        blocks.push(block);
+        start = from;
+    }
+    blocks.reverse();
+    let mut bytes = blocks.concat();
+    // Unless it starts the file, the first line read is the end of a longer one: drop it.
+    if start > 0
+        && let Some(i) = bytes.iter().position(|&b| b == b'\n')
+    {
+        bytes.drain(..=i);
+    }
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].iter().map(|s| s.to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tail_reads_the_last_lines_across_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let lines: Vec<String> = (0..10_000).map(|i| format!("line {i:05} {}", "x".repeat(i % 50))).collect();
+        for ending in ["\n", ""] {
+            std::fs::write(&path, lines.join("\n") + ending).unwrap();
+            for n in [0, 1, 3, 25, 2000] {
+                assert_eq!(super::tail(&path, n), lines[lines.len() - n..], "n = {n}, ending {ending:?}");
+            }
+        }
+        std::fs::write(&path, "one\ntwo\n").unwrap();
+        assert_eq!(super::tail(&path, 25), ["one", "two"]);
+        std::fs::write(&path, "").unwrap();
+        assert!(super::tail(&path, 25).is_empty());
+        assert!(super::tail(&dir.path().join("missing"), 25).is_empty());
+    }
+
+    #[test]
+    fn tail_of_a_huge_log_reads_only_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let file = std::fs::File::create(&path).unwrap();
+        // A sparse 64 GiB file: reading it whole would not fit in memory.
+        file.set_len(64 << 30).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&file, b"\nbefore\nTHE END\n", (64 << 30) - 16).unwrap();
+        assert_eq!(super::tail(&path, 1), ["THE END"]);
+        // The line reaching past the last MiB read is left out rather than read whole.
+        assert_eq!(super::tail(&path, 3).len(), 2);
+    }
 }

@@ -49,12 +49,12 @@ fn known_outcome<'o>(
 /// The record that answers `c`, if there is a valid one: a check that keeps artifacts needs
 /// them still on disk, and a check with a `ttl` (the version check) only reuses a recent pass.
 pub fn cached_record(cache: &Cache, c: &PlannedCheck) -> Option<Record> {
-    let r = cache.get(&c.key)?;
+    let r = cache.get(&c.key, &c.def.name)?;
     if r.verdict == Verdict::Pass && c.def.kind.keeps_artifacts() && !cache.artifacts_dir(&c.key).is_dir() {
         return None;
     }
     if let Some(ttl) = c.ttl
-        && now_secs().saturating_sub(r.finished_at) > ttl
+        && r.expired(ttl, now_secs())
     {
         return None;
     }

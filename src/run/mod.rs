@@ -101,10 +101,12 @@ impl Runner<'_> {
         let mut first_error: Option<anyhow::Error> = None;
         let finish = |slots: &mut Vec<Slot>, i: usize, o: Outcome| {
             self.observe(&o);
-            board.finish(i, o.status);
+            let status = o.status;
+            // The outcome first: a worker woken by the board reads it to say why its need failed.
             if let Ok(mut all) = outcomes.lock() {
                 all[i] = Some(o);
             }
+            board.finish(i, status);
             slots[i] = Slot::Done;
         };
         std::thread::scope(|scope| {

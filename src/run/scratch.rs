@@ -25,6 +25,7 @@ impl Scratch {
             .tempdir_in(tmp_root)
             .with_context(|| format!("creating a scratch directory in {}", tmp_root.display()))?;
         let scratch = Scratch { dir };
+        std::fs::write(scratch.path().join(MARKER), "").context("marking the scratch directory")?;
         std::fs::create_dir(scratch.src()).context("creating the snapshot directory")?;
         std::fs::create_dir(scratch.tmp()).context("creating the check's TMPDIR")?;
         std::fs::create_dir(scratch.artifacts()).context("creating the artifacts directory")?;
@@ -58,14 +59,18 @@ impl Scratch {
     }
 }
 
-/// Removes scratch directories left by hookgate processes that no longer exist (killed runs).
+/// The file in every scratch directory hookgate made: the sweep removes nothing without it.
+const MARKER: &str = ".hookgate-scratch";
+
+/// Removes scratch directories left by hookgate processes that no longer exist (killed runs),
+/// and only those: a `hookgate-<pid>-*` without the marker is someone else's.
 pub fn sweep_stale(tmp_root: &Path) {
     let Ok(entries) = std::fs::read_dir(tmp_root) else { return };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
         let Some(rest) = name.strip_prefix("hookgate-") else { continue };
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else { continue };
-        if pid == std::process::id() as i32 {
+        if pid == std::process::id() as i32 || !e.path().join(MARKER).is_file() {
             continue;
         }
         // SAFETY: kill(pid, 0) only asks whether the process exists.

@@ -74,10 +74,18 @@ impl Worker<'_> {
     ) -> Result<Outcome> {
         // One run per key across processes: a background run, or a second push of the same
         // tree, is waited for and its verdict used.
-        let (permit, _key_lock) = match self.lock_key(c, permit, note)? {
+        let (permit, key_lock) = match self.lock_key(c, permit, note)? {
             Locked::Ours(permit, lock) => (permit, lock),
             Locked::Decided(outcome) => return Ok(outcome),
         };
+        // The check's commands inherit the key lock: a run killed with SIGKILL keeps it held
+        // while any of its processes lives.
+        let cancel = self.cancel.handing_down(key_lock.share()?);
+        Worker { cancel: &cancel, ..*self }.run_locked(plan, c, permit)
+    }
+
+    /// Runs check `c` whose key lock this process holds.
+    fn run_locked(&self, plan: &Plan, c: &PlannedCheck, permit: Permit<'_>) -> Result<Outcome> {
         let start = Instant::now();
         let mut log = self.open_log(plan, c)?;
         let repo = Repo::open(self.git_dir)?;
@@ -309,6 +317,7 @@ impl Worker<'_> {
         {
             let rec = Record {
                 schema: SCHEMA,
+                key: c.key.clone(),
                 check: c.def.name.clone(),
                 verdict,
                 duration_ms,

@@ -4,14 +4,18 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{TestContext, text, wait_for_file};
+use crate::common::{Marked, TestContext, read_pids, text, wait_for_file};
 
+/// A check that records its shell's pid (and its `sleep`'s) in `marks/pids`, says `started`,
+/// and sleeps `seconds` unless `marks/fast` exists.
 fn slow_check(ctx: &TestContext, seconds: u32) -> std::path::PathBuf {
     let mark = ctx.tmp.join("marks");
     std::fs::create_dir_all(&mark).unwrap();
     ctx.commit_config(&format!(
         "background = true\ndefaults = false\n[checks.slow]\nenv = [\"HG_MARK\"]\n\
-         run = \"echo ran >> $HG_MARK/runs; touch $HG_MARK/started; [ -e $HG_MARK/fast ] || sleep {seconds}; touch $HG_MARK/finished\"\n"
+         run = \"echo ran >> $HG_MARK/runs; echo $$ >> $HG_MARK/pids; \
+         [ -e $HG_MARK/fast ] || {{ sleep {seconds} & echo $! >> $HG_MARK/pids; touch $HG_MARK/started; wait; }}; \
+         touch $HG_MARK/started $HG_MARK/finished\"\n"
     ));
     ctx.env_mut("HG_MARK", mark.to_str().unwrap());
     mark
@@ -77,7 +81,7 @@ fn a_push_during_the_background_run_waits_and_the_check_runs_once() {
 #[test]
 fn a_killed_background_run_leaves_no_pass_and_no_lock_that_blocks() {
     let ctx = TestContext::new("clean");
-    let mark = slow_check(&ctx, 30);
+    let mark = slow_check(&ctx, 600);
     ctx.install();
     commit_change(&ctx);
     wait_for_file(&mark.join("started"));
@@ -85,20 +89,21 @@ fn a_killed_background_run_leaves_no_pass_and_no_lock_that_blocks() {
     let locks = ctx.work.join(".git/hookgate/locks");
     let lock = std::fs::read_dir(&locks).unwrap().next().unwrap().unwrap().path();
     let pid: i32 = std::fs::read_to_string(&lock).unwrap().trim().parse().unwrap();
+    let marked = Marked::new(&mark);
+    assert!(marked.alive(pid), "the lock does not name the background run");
     // SAFETY: killing the background hookgate process this test started through git.
     unsafe { libc::kill(pid, libc::SIGKILL) };
-    std::thread::sleep(Duration::from_millis(300));
+    // With it go the check's shell and its `sleep`: nothing of the run is left.
+    let mut pids = read_pids(&mark.join("pids"));
+    pids.push(pid);
+    marked.assert_gone(&pids, "the killed background run");
     assert_eq!(ctx.record_count(), 0, "a killed run left a verdict");
     // The push of the same tree (same key, same lock file) is not blocked: it takes the lock
     // over and runs the check itself, this time without the sleep.
     std::fs::write(mark.join("fast"), "").unwrap();
-    let start = Instant::now();
     let out = ctx.git_out(&["push", "origin", "main"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(start.elapsed() < Duration::from_secs(20), "the push waited for a dead run");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("waiting for the run"), "{}", text(&out));
     assert_eq!(std::fs::read_to_string(mark.join("runs")).unwrap(), "ran\nran\n");
     assert_eq!(ctx.record_count(), 1);
-    // Stop the orphaned `sleep 30` of the killed run.
-    std::process::Command::new("pkill").args(["-f", "sleep 30"]).status().ok();
 }

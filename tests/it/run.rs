@@ -1,9 +1,11 @@
 //! `hookgate run` and `status`: selection, targets, JSON, cache keys, isolation, and every bad
 //! input the gate must answer clearly.
 
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{TestContext, checks, text};
+use crate::common::{Marked, TestContext, checks, read_pids, text, wait_for_file};
 
 fn with_config(fixture: &str, config: &str) -> TestContext {
     let ctx = TestContext::new(fixture);
@@ -207,19 +209,6 @@ fn status_lists_recent_commits_with_cached_verdicts() {
 }
 
 #[test]
-fn corrupt_record_is_a_miss_with_a_warning() {
-    let ctx = with_config("clean", "defaults = false\n[checks.ok]\nrun = \"true\"\n");
-    let (v, _) = ctx.json(&["run"]);
-    let key = checks(&v)["ok"]["key"].as_str().unwrap().to_string();
-    let record = ctx.work.join(".git/hookgate/verdicts").join(&key[..2]).join(format!("{key}.json"));
-    std::fs::write(&record, "{ truncated").unwrap();
-    let (v, out) = ctx.json(&["run"]);
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(checks(&v)["ok"]["cached"], false);
-    assert!(stderr(&out).contains("corrupt cache record"), "{}", text(&out));
-}
-
-#[test]
 fn missing_command_fails_that_check_clearly() {
     let ctx =
         with_config("clean", "defaults = false\n[checks.ghost]\nrun = [\"no-such-tool-xyz\", \"--go\"]\n");
@@ -257,50 +246,122 @@ fn timeout_fails_the_check_kills_it_and_is_not_cached() {
     assert_eq!(ctx.record_count(), 0);
 }
 
-#[test]
-fn interrupt_kills_children_caches_nothing_and_cleans_up() {
-    let ctx = with_config(
-        "clean",
-        "defaults = false\n[checks.long]\nenv = [\"HG_MARK\"]\nrun = \"touch $HG_MARK/started; (sleep 3; touch $HG_MARK/survived) & sleep 60\"\n",
-    );
+/// A check that records its shell's pid and its background child's in `$HG_MARK/pids`, says
+/// `started`, and waits for the child.
+const LONG: &str = "defaults = false\n[checks.long]\nenv = [\"HG_MARK\"]\n\
+    run = \"echo $$ >> $HG_MARK/pids; sleep 600 & echo $! >> $HG_MARK/pids; touch $HG_MARK/started; wait\"\n\
+    [checks.ok]\nrun = \"true\"\n";
+
+fn marks(ctx: &TestContext) -> (std::path::PathBuf, Marked) {
     let mark = ctx.tmp.join("marks");
     std::fs::create_dir_all(&mark).unwrap();
+    ctx.env_mut("HG_MARK", mark.to_str().unwrap());
+    let marked = Marked::new(&mark);
+    (mark, marked)
+}
+
+#[test]
+fn interrupt_kills_children_caches_nothing_and_cleans_up() {
+    let ctx = with_config("clean", LONG);
+    let (mark, marked) = marks(&ctx);
     let before = ctx.raw_state();
-    let mut child = ctx.hookgate_cmd(&["run"]).env("HG_MARK", &mark).spawn().unwrap();
-    crate::common::wait_for_file(&mark.join("started"));
+    let mut child = ctx.hookgate_cmd(&["run", "long"]).spawn().unwrap();
+    wait_for_file(&mark.join("started"));
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
-    std::thread::sleep(Duration::from_secs(4));
-    assert!(!mark.join("survived").exists(), "a child process outlived the interrupt");
+    marked.assert_gone(&read_pids(&mark.join("pids")), "the check outlived the interrupt");
     assert_eq!(ctx.record_count(), 0, "an interrupted run left a record");
     assert!(ctx.scratch_dirs().is_empty(), "scratch left: {:?}", ctx.scratch_dirs());
     assert_eq!(before, ctx.raw_state());
 }
 
 #[test]
-fn killed_run_leaves_no_pass_and_the_next_run_sweeps_its_scratch() {
-    let ctx = with_config(
-        "clean",
-        "defaults = false\n[checks.long]\nenv = [\"HG_MARK\"]\nrun = \"touch $HG_MARK/started; sleep 60\"\n[checks.ok]\nrun = \"true\"\n",
-    );
-    let mark = ctx.tmp.join("marks");
-    std::fs::create_dir_all(&mark).unwrap();
-    let mut child = ctx.hookgate_cmd(&["run", "long"]).env("HG_MARK", &mark).spawn().unwrap();
-    crate::common::wait_for_file(&mark.join("started"));
+fn a_run_killed_with_sigkill_leaves_no_process_and_no_pass_and_the_next_run_sweeps_its_scratch() {
+    let ctx = with_config("clean", LONG);
+    let (mark, marked) = marks(&ctx);
+    let mut child = ctx.hookgate_cmd(&["run", "long"]).spawn().unwrap();
+    wait_for_file(&mark.join("started"));
     child.kill().unwrap();
     child.wait().unwrap();
+    // hookgate could not catch it: the check's shell and its background child die anyway.
+    marked.assert_gone(&read_pids(&mark.join("pids")), "the check outlived a SIGKILL of hookgate");
     assert_eq!(ctx.scratch_dirs().len(), 1, "SIGKILL cannot clean up; the next run must");
     assert_eq!(ctx.record_count(), 0);
     let out = ctx.hookgate(&["run", "ok"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(ctx.scratch_dirs().is_empty(), "stale scratch not swept: {:?}", ctx.scratch_dirs());
-    // Kill the orphaned `sleep 60` group so it does not outlive the test.
-    std::process::Command::new("pkill")
-        .args(["-f", &format!("touch {}/started", mark.display())])
-        .status()
-        .ok();
+}
+
+#[test]
+fn the_sweep_removes_only_scratch_directories_hookgate_made() {
+    let ctx = with_config("clean", "defaults = false\n[checks.ok]\nrun = \"true\"\n");
+    // A pid that surely ended: a child of this test, already reaped.
+    let mut done = std::process::Command::new("true").spawn().unwrap();
+    done.wait().unwrap();
+    let foreign = ["hookgate-1-x".to_string(), format!("hookgate-{}-y", done.id())];
+    for name in &foreign {
+        std::fs::create_dir_all(ctx.tmp.join(name).join("src")).unwrap();
+    }
+    let out = ctx.hookgate(&["run", "ok"]);
+    assert!(out.status.success(), "{}", text(&out));
+    for name in &foreign {
+        assert!(ctx.tmp.join(name).join("src").is_dir(), "{name} was swept");
+    }
+}
+
+#[test]
+fn a_run_killed_with_sigkill_keeps_its_key_locked_while_a_process_of_it_lives() {
+    // The first run leaves a process in a session of its own (out of reach of the group kill)
+    // that lives until the test creates `release`; the second run must wait for it. That
+    // process says `started` once it is in its own session.
+    let ctx = with_config(
+        "clean",
+        r#"defaults = false
+[checks.slow]
+env = ["HG_MARK"]
+run = """
+echo ran >> $HG_MARK/runs
+if [ ! -e $HG_MARK/first ]; then
+  touch $HG_MARK/first
+  setsid sh -c 'echo $$ >> $HG_MARK/pids; touch $HG_MARK/started; while [ ! -e $HG_MARK/release ]; do sleep 0.05; done' &
+  sleep 60
+fi
+[ -e $HG_MARK/release ] && echo after-release >> $HG_MARK/runs
+true
+"""
+"#,
+    );
+    let (mark, marked) = marks(&ctx);
+    let mut first = ctx.hookgate_cmd(&["run"]).spawn().unwrap();
+    wait_for_file(&mark.join("started"));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let mut second =
+        ctx.hookgate_cmd(&["run", "--json"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = second.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("waiting for the run already in progress") {
+                tx.send(()).ok();
+            }
+            all += &line;
+            all += "\n";
+        }
+        all
+    });
+    let waited = rx.recv_timeout(Duration::from_secs(60)).is_ok();
+    std::fs::write(mark.join("release"), "").unwrap();
+    let out = second.wait_with_output().unwrap();
+    let err = reader.join().unwrap();
+    marked.assert_gone(&read_pids(&mark.join("pids")), "the released process");
+    assert!(waited, "the second run did not wait for the killed run's process:\n{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let runs = std::fs::read_to_string(mark.join("runs")).unwrap();
+    assert_eq!(runs, "ran\nran\nafter-release\n", "the check ran again before the lock was free");
 }
 
 #[test]

@@ -105,14 +105,23 @@ fn unreachable_index_is_unknown_never_cached_and_blocks_only_when_strict() {
 }
 
 #[test]
-fn a_pass_is_reused_only_for_its_ttl() {
+fn a_pass_is_reused_only_for_its_ttl_and_never_past_it_from_a_future_time() {
     let packages = tempfile::tempdir().unwrap();
     let server = Server::pypiserver(packages.path());
-    let ctx = with_index(&format!("{}/simple/", server.url), "ttl = 1\n");
+    let ctx = with_index(&format!("{}/simple/", server.url), "ttl = 600\n");
     let (v, _) = run_version(&ctx, &[]);
     assert_eq!(checks(&v)["version"]["status"], "pass");
-    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let key = checks(&v)["version"]["key"].as_str().unwrap().to_string();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let (v, _) = run_version(&ctx, &[]);
+    assert_eq!(checks(&v)["version"]["cached"], true, "a fresh pass was not reused");
+    // Finished 601 seconds ago: older than its ttl.
+    ctx.edit_record(&key, |r| r["finished_at"] = (now - 601).into());
     let (v, _) = run_version(&ctx, &[]);
     assert_eq!(checks(&v)["version"]["cached"], false, "a pass older than its ttl was reused");
     assert_eq!(checks(&v)["wheel"]["cached"], true);
+    // Finished a day from now: a clock that jumped, or an edit; it must not extend the reuse.
+    ctx.edit_record(&key, |r| r["finished_at"] = (now + 86_400).into());
+    let (v, _) = run_version(&ctx, &[]);
+    assert_eq!(checks(&v)["version"]["cached"], false, "a pass from the future was reused");
 }

@@ -97,7 +97,7 @@ fn a_newer_tree_supersedes_the_running_check_and_ctrl_c_stops_every_child() {
     ctx.env_mut("HG_MARK", mark.to_str().unwrap());
     ctx.commit_config(
         "defaults = false\n[checks.slow]\nenv = [\"HG_MARK\"]\n\
-         run = \"echo run >> $HG_MARK/runs; (sleep 3; touch $HG_MARK/survived) & sleep 30\"\n",
+         run = \"echo $$ >> $HG_MARK/pids; sleep 30 & echo $! >> $HG_MARK/pids; echo run >> $HG_MARK/runs; wait\"\n",
     );
     let w = Watching::start(&ctx);
     crate::common::wait_for_file(&mark.join("runs"));
@@ -111,8 +111,10 @@ fn a_newer_tree_supersedes_the_running_check_and_ctrl_c_stops_every_child() {
     }
     let status = w.interrupt();
     assert!(status.success(), "{status:?}");
-    std::thread::sleep(Duration::from_secs(4));
-    assert!(!mark.join("survived").exists(), "a check's child outlived supersession or Ctrl-C");
+    // Both runs' shells and sleeps: the superseded one's and the interrupted one's.
+    let pids = crate::common::read_pids(&mark.join("pids"));
+    assert!(pids.len() >= 4, "{pids:?}");
+    crate::common::Marked::new(&mark).assert_gone(&pids, "a check outlived supersession or Ctrl-C");
     assert_eq!(ctx.record_count(), 0, "a cancelled run left a verdict");
     assert!(ctx.scratch_dirs().is_empty(), "scratch left: {:?}", ctx.scratch_dirs());
     assert!(superseded["tree"].is_string());
