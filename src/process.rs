@@ -271,12 +271,12 @@ impl Cmd {
         let Some(program) = self.resolve() else {
             return Ok(Output { exit: Exit::NotFound, stdout: String::new(), stderr: String::new() });
         };
-        let out = self
-            .expression(&program)
-            .stdout_capture()
-            .stderr_capture()
-            .run()
-            .with_context(|| format!("running `{}`", self.display()))?;
+        let running = self
+            .start(&program, None, |e| e.stdout_capture().stderr_capture())
+            .with_context(|| format!("starting `{}`", self.display()))?;
+        let waited = running.handle.wait().cloned();
+        running.end();
+        let out = waited.with_context(|| format!("running `{}`", self.display()))?;
         Ok(Output {
             exit: out.status.code().map_or(Exit::Signalled, Exit::Code),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
