@@ -128,10 +128,10 @@ impl Cache {
             Err(why) => {
                 let first = self.warned.lock().map_or(true, |mut w| w.insert(key.to_string()));
                 if first {
-                    eprintln!(
-                        "hookgate: warning: bad cache record {} ({why}); treating it as a miss",
+                    crate::report::warn(format_args!(
+                        "bad cache record {} ({why}); treating it as a miss",
                         self.record_path(key).display()
-                    );
+                    ));
                 }
                 None
             }
@@ -293,7 +293,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

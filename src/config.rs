@@ -551,7 +551,7 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str, project: &Project) 
     for c in &checks {
         for need in c.kind.needs() {
             if !checks.iter().any(|x| x.name == *need) {
-                let span = raw.checks.get(*need).or_else(|| raw.checks.get(&c.name)).map(|t| t.span());
+                let span = raw.checks.get(*need).or_else(|| raw.checks.get(&c.name)).map(toml::Spanned::span);
                 return Err(Error::Config(ConfigError::at(
                     file,
                     text,
@@ -565,7 +565,7 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str, project: &Project) 
         }
     }
     if let Some(cycle) = find_cycle(&checks) {
-        let span = raw.checks.get(&cycle[0]).map_or(0..0, |t| t.span());
+        let span = raw.checks.get(&cycle[0]).map_or(0..0, toml::Spanned::span);
         return Err(err(span, format!("`needs` forms a cycle: {}", cycle.join(" -> "))));
     }
     Ok(Config {
@@ -651,7 +651,7 @@ fn build(
             inputs
         },
         needs: {
-            let mut needs: Vec<String> = kind.needs().iter().map(|s| s.to_string()).collect();
+            let mut needs: Vec<String> = kind.needs().iter().map(std::string::ToString::to_string).collect();
             for n in t.needs.iter().flatten() {
                 if !needs.contains(n.get_ref()) {
                     needs.push(n.get_ref().clone());
@@ -701,7 +701,7 @@ fn run_spec(name: &str, run: &Spanned<toml::Value>) -> Result<RunSpec, String> {
         }
     };
     let empty = match &spec {
-        RunSpec::Argv(argv) => argv.first().is_none_or(|a| a.is_empty()),
+        RunSpec::Argv(argv) => argv.first().is_none_or(std::string::String::is_empty),
         RunSpec::Shell(s) => s.trim().is_empty(),
     };
     if empty {

@@ -70,11 +70,11 @@ pub fn check_tree(
     let config = load_config(repo, tree)?;
     let (host, note) = s.host.scratch_outside(&[repo.workdir(), repo.git_dir(), repo.common_dir()])?;
     if let Some(note) = note {
-        eprintln!("hookgate: {note}");
+        crate::report::note(format_args!("{note}"));
     }
     let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
     let plan = plan::build(repo, tree, &config, selection, &interp, &s.host)?;
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
     let cancel = cancel.unwrap_or(&s.cancel).clone();
     let runner = Runner { repo, cache: &cache, interp: &interp, host: &host, cancel, jobs, force, observer };
     let outcomes = runner.execute(&plan)?;

@@ -107,10 +107,7 @@ pub fn to_drop(entries: &[Entry], policy: &Policy, now: SystemTime) -> Vec<Entry
 /// Removes everything stored under `entry`'s key, unless a run of that key holds its lock
 /// right now (it is in use; it stays). Returns whether it was removed.
 pub fn remove(cache: &Cache, entry: &Entry) -> bool {
-    let _held = match cache.try_lock(&entry.key) {
-        Ok(LockAttempt::Acquired(lock)) => lock,
-        _ => return false,
-    };
+    let Ok(LockAttempt::Acquired(_held)) = cache.try_lock(&entry.key) else { return false };
     // The record first: without it the key is a miss, whatever is left of the rest.
     let mut paths = entry.paths.clone();
     paths.sort_by_key(|p| !p.starts_with(cache.root().join("verdicts")));
@@ -165,11 +162,11 @@ pub fn after_run(cache: &Cache, max_bytes: u64, keep: &BTreeSet<String>) {
     std::fs::write(&stamp, b"").ok();
     let freed = enforce_size(cache, max_bytes, keep);
     if freed > 0 {
-        eprintln!(
-            "hookgate: the cache was over {} (HOOKGATE_CACHE_MAX_MB): dropped the oldest verdicts, {}",
+        crate::report::note(format_args!(
+            "the cache was over {} (HOOKGATE_CACHE_MAX_MB): dropped the oldest verdicts, {}",
             human(max_bytes),
             human(freed)
-        );
+        ));
     }
 }
 

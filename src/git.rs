@@ -533,7 +533,7 @@ impl Repo {
             let path = dest.join(OsStr::from_bytes(&item.path));
             match item.mode {
                 0o040000 | 0o160000 => {
-                    std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?
+                    std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
                 }
                 0o120000 => {
                     let blob = self.inner.find_blob(item.id).context("reading a symlink")?;

@@ -64,7 +64,7 @@ pub fn legacy_path(dir: &Path, hook: &str) -> PathBuf {
 }
 
 fn is_ours(path: &Path) -> bool {
-    std::fs::read_to_string(path).map(|t| t.contains(MARKER)).unwrap_or(false)
+    std::fs::read_to_string(path).is_ok_and(|t| t.contains(MARKER))
 }
 
 /// The hook script for `hook`, calling `bin` by absolute path.

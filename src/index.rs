@@ -150,7 +150,9 @@ fn file_version(filename: &str, project: &str) -> Option<Version> {
     if let Some(stem) = strip_suffix_ignore_case(filename, ".egg") {
         // name-version(-pyX.Y(-platform)?)?, where the platform may hold dashes itself.
         let parts: Vec<&str> = stem.split('-').collect();
-        return version_after_name(&parts, project, |rest| rest.first().map(|v| v.to_string()));
+        return version_after_name(&parts, project, |rest| {
+            rest.first().map(std::string::ToString::to_string)
+        });
     }
     let stem = SDIST_SUFFIXES.iter().find_map(|s| strip_suffix_ignore_case(filename, s))?;
     let parts: Vec<&str> = stem.split('-').collect();
@@ -349,11 +351,14 @@ impl IndexUrl {
             None
         } else {
             let decode = |s: &str| {
-                percent_encoding::percent_decode_str(s).decode_utf8().map(|s| s.into_owned()).map_err(|_| {
-                    IndexError::Setup(format!(
-                        "the credentials in the index URL {shown} are not UTF-8 once percent-decoded"
-                    ))
-                })
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8()
+                    .map(std::borrow::Cow::into_owned)
+                    .map_err(|_| {
+                        IndexError::Setup(format!(
+                            "the credentials in the index URL {shown} are not UTF-8 once percent-decoded"
+                        ))
+                    })
             };
             Some(Credentials {
                 user: decode(base.username())?,

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     let cwd = match cli.directory.clone().map_or_else(std::env::current_dir, Ok) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("hookgate: error: cannot read the current directory: {e}");
+            hookgate::report::note(format_args!("error: cannot read the current directory: {e}"));
             return ExitStatus::Error.into();
         }
     };
@@ -88,7 +88,7 @@ fn main() -> ExitCode {
                 json: r.json,
                 junit: r.junit,
             };
-            commands::run::run(&session, opts)
+            commands::run::run(&session, &opts)
         }
     };
     match result {
@@ -97,7 +97,7 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitStatus::Success.into(),
         Err(e) => {
             let status = e.downcast_ref::<Error>().map_or(ExitStatus::Error, Error::exit_status);
-            eprintln!("hookgate: error: {e:#}");
+            hookgate::report::note(format_args!("error: {e:#}"));
             status.into()
         }
     }

@@ -96,7 +96,7 @@ pub struct Cmd {
 }
 
 /// How a command ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// It exited with this status code.
     Code(i32),
@@ -140,7 +140,7 @@ impl Cmd {
     pub fn new(program: impl Into<String>, args: &[&str], cwd: &Path, env: BTreeMap<String, String>) -> Cmd {
         Cmd {
             program: program.into(),
-            args: args.iter().map(|s| s.to_string()).collect(),
+            args: args.iter().map(std::string::ToString::to_string).collect(),
             cwd: cwd.to_path_buf(),
             env,
         }

@@ -12,6 +12,24 @@ use crate::git::{TreeRef, short};
 
 use crate::outcome::{ExitStatus, Outcome, Status};
 
+/// A line for the user on stderr, `hookgate: <msg>`. Every message of hookgate's goes through
+/// here or [`out`] (clippy's `print_stdout`/`print_stderr` keep it so); a closed stderr is
+/// not worth failing over.
+pub fn note(msg: impl std::fmt::Display) {
+    writeln!(std::io::stderr().lock(), "hookgate: {msg}").ok();
+}
+
+/// A warning on stderr, `hookgate: warning: <msg>`.
+pub fn warn(msg: impl std::fmt::Display) {
+    note(format_args!("warning: {msg}"));
+}
+
+/// Text on stdout, the command's own output. A closed stdout is an error, which `main` turns
+/// into a quiet exit (`hookgate status | head -1`).
+pub fn out(text: impl std::fmt::Display) -> std::io::Result<()> {
+    write!(std::io::stdout().lock(), "{text}")
+}
+
 /// How many lines of a failing check's log are shown.
 pub const TAIL_LINES: usize = 25;
 
@@ -194,7 +212,7 @@ pub fn tail(path: &Path, n: usize) -> Vec<String> {
     }
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].iter().map(|s| s.to_string()).collect()
+    lines[lines.len().saturating_sub(n)..].iter().map(std::string::ToString::to_string).collect()
 }
 
 #[cfg(test)]

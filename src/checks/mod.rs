@@ -203,5 +203,5 @@ impl PartialEq for dyn Check {
 
 /// `RunSpec::Argv` from words.
 fn argv(words: &[&str]) -> RunSpec {
-    RunSpec::Argv(words.iter().map(|w| w.to_string()).collect())
+    RunSpec::Argv(words.iter().map(std::string::ToString::to_string).collect())
 }

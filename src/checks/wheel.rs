@@ -68,7 +68,7 @@ impl Check for Wheel {
                     &["build", "--python", &interp, "--out-dir", &out, "."],
                 );
                 let exits = inv.run_parallel(&[build, validators])?;
-                let exit = |i: usize| -> Result<Exit> { Ok(exits.get(i).cloned().unwrap_or(Exit::Code(0))) };
+                let exit = |i: usize| -> Result<Exit> { Ok(exits.get(i).copied().unwrap_or(Exit::Code(0))) };
                 // The build is the check's own answer; the validators' install is setup.
                 check!(exit(0));
                 setup!("installing the validators", exit(1));

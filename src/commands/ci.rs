@@ -20,16 +20,20 @@ pub fn github(s: &Session, check: bool) -> Result<ExitStatus> {
     if check {
         return Ok(match have {
             Some(h) if h == want => {
-                println!("hookgate: {WORKFLOW_PATH} matches the config");
+                crate::report::out(format_args!("hookgate: {WORKFLOW_PATH} matches the config\n"))?;
                 ExitStatus::Success
             }
             Some(h) => {
-                println!("hookgate: {WORKFLOW_PATH} differs from the config (run `hookgate ci github`):");
-                print!("{}", diff(&h, &want));
+                crate::report::out(format_args!(
+                    "hookgate: {WORKFLOW_PATH} differs from the config (run `hookgate ci github`):\n"
+                ))?;
+                crate::report::out(diff(&h, &want))?;
                 ExitStatus::Failure
             }
             None => {
-                println!("hookgate: {WORKFLOW_PATH} does not exist (run `hookgate ci github`)");
+                crate::report::out(format_args!(
+                    "hookgate: {WORKFLOW_PATH} does not exist (run `hookgate ci github`)\n"
+                ))?;
                 ExitStatus::Failure
             }
         });
@@ -39,6 +43,6 @@ pub fn github(s: &Session, check: bool) -> Result<ExitStatus> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).ok();
     }
-    println!("hookgate: wrote {}", path.display());
+    crate::report::out(format_args!("hookgate: wrote {}\n", path.display()))?;
     Ok(ExitStatus::Success)
 }

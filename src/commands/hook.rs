@@ -27,11 +27,11 @@ pub fn hook(s: &Session, hook: HookType, hook_dir: Option<&Path>, args: &[String
         && let Some(code) = hooks::run_legacy(dir, hook.name(), args, &stdin, &s.host.vars, &s.cwd)?
         && code != 0
     {
-        eprintln!(
-            "hookgate: your earlier {} hook ({}) failed with exit {code}; not running the checks",
+        crate::report::note(format_args!(
+            "your earlier {} hook ({}) failed with exit {code}; not running the checks",
             hook.name(),
             hooks::legacy_path(dir, hook.name()).display()
-        );
+        ));
         return Ok(ExitStatus::Failure);
     }
     let (stage, trees) = match hook {
@@ -87,7 +87,9 @@ fn pushed_trees(repo: &Repo, stdin: &[u8]) -> Result<Vec<TreeRef>> {
         match repo.pushed_tree(&update)? {
             Some(t) if !trees.iter().any(|x| x.id == t.id) => trees.push(t),
             Some(_) => {}
-            None => eprintln!("hookgate: {} is not a commit; nothing to check", update.local_ref),
+            None => {
+                crate::report::note(format_args!("{} is not a commit; nothing to check", update.local_ref));
+            }
         }
     }
     Ok(trees)
@@ -121,10 +123,10 @@ fn start_background(repo: &Repo) -> Result<ExitStatus> {
         .process_group(0)
         .spawn()
         .context("starting the background run")?;
-    eprintln!(
-        "hookgate: checking {} in the background (pid {}); `git push` will use its verdicts",
+    crate::report::note(format_args!(
+        "checking {} in the background (pid {}); `git push` will use its verdicts",
         short(commit),
         child.id()
-    );
+    ));
     Ok(ExitStatus::Success)
 }

@@ -23,7 +23,7 @@ pub fn install(s: &Session, hooks: Option<Vec<HookType>>) -> Result<ExitStatus> 
     let bin = std::env::current_exe().context("finding hookgate's own path")?;
     let bin = bin.canonicalize().unwrap_or(bin);
     for line in hooks::install(&repo, &hooks, &bin)? {
-        println!("hookgate: {line}");
+        crate::report::out(format_args!("hookgate: {line}\n"))?;
     }
     Ok(ExitStatus::Success)
 }
@@ -33,10 +33,10 @@ pub fn uninstall(s: &Session, hooks: &[HookType]) -> Result<ExitStatus> {
     let repo = Repo::discover(&s.cwd, &s.host)?;
     let said = hooks::uninstall(&repo, hooks)?;
     if said.is_empty() {
-        println!("hookgate: no hookgate hooks were installed");
+        crate::report::out(format_args!("hookgate: no hookgate hooks were installed\n"))?;
     }
     for line in said {
-        println!("hookgate: {line}");
+        crate::report::out(format_args!("hookgate: {line}\n"))?;
     }
     Ok(ExitStatus::Success)
 }

@@ -49,7 +49,7 @@ impl Target {
 }
 
 fn refuse(msg: impl AsRef<str>) -> Result<ExitStatus> {
-    eprintln!("hookgate: release refused: {}", msg.as_ref());
+    crate::report::note(format_args!("release refused: {}", msg.as_ref()));
     Ok(ExitStatus::Failure)
 }
 
@@ -71,7 +71,7 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
     match repo.upstream_of_head()? {
         None => missing.push(format!("`{branch}` has no upstream: push it (git push -u origin {branch})")),
         Some(up) if Some(up) != head.commit => {
-            missing.push(format!("HEAD is not pushed: its upstream is at {}", crate::git::short(up)))
+            missing.push(format!("HEAD is not pushed: its upstream is at {}", crate::git::short(up)));
         }
         Some(_) => {}
     }
@@ -110,7 +110,7 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
 
     // 3. The version is free on the index: asked as the `version` check asks; no answer is no.
     let client = crate::index::IndexClient::new(s.host.index_settings());
-    let mut note = |line: &str| eprintln!("hookgate: {line}");
+    let mut note = |line: &str| crate::report::note(format_args!("{line}"));
     match crate::checks::ask_index(&client, &wheel, &target.index_url, &mut note) {
         Ended::Pass => {}
         Ended::Fail(_) => {
@@ -127,8 +127,12 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
     let names: Vec<String> =
         dists.iter().filter_map(|d| d.file_name()).map(|n| n.to_string_lossy().into()).collect();
     if dry_run {
-        println!("hookgate: dry run: would upload {} to {}", names.join(", "), target.repository_url);
-        println!("hookgate: dry run: would then tag {tag} and push it to origin");
+        crate::report::out(format_args!(
+            "hookgate: dry run: would upload {} to {}\n",
+            names.join(", "),
+            target.repository_url
+        ))?;
+        crate::report::out(format_args!("hookgate: dry run: would then tag {tag} and push it to origin\n"))?;
         return Ok(ExitStatus::Success);
     }
 
@@ -149,7 +153,7 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
         ),
     }
     .args(dists.iter().map(|d| d.display().to_string()));
-    eprintln!("hookgate: uploading {} to {}", names.join(", "), target.repository_url);
+    crate::report::note(format_args!("uploading {} to {}", names.join(", "), target.repository_url));
     if !run_visible(&upload, s)? {
         return refuse("the upload failed (see above); nothing was tagged");
     }
@@ -163,12 +167,15 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
         s.host.vars.clone(),
     );
     if !run_visible(&push, s)? {
-        eprintln!(
-            "hookgate: uploaded, and tagged {tag} locally, but pushing the tag failed: `git push origin {tag}`"
-        );
+        crate::report::note(format_args!(
+            "uploaded, and tagged {tag} locally, but pushing the tag failed: `git push origin {tag}`"
+        ));
         return Ok(ExitStatus::Failure);
     }
-    println!("hookgate: released {version}: uploaded {} and pushed {tag}", names.join(", "));
+    crate::report::out(format_args!(
+        "hookgate: released {version}: uploaded {} and pushed {tag}\n",
+        names.join(", ")
+    ))?;
     Ok(ExitStatus::Success)
 }
 
@@ -180,7 +187,7 @@ fn run_visible(cmd: &Cmd, s: &Session) -> Result<bool> {
     log.seek(SeekFrom::Start(0)).ok();
     let mut text = String::new();
     log.read_to_string(&mut text).ok();
-    eprint!("{text}");
+    std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes()).ok();
     Ok(exit == Exit::Code(0))
 }
 

@@ -39,7 +39,7 @@ pub struct RunOptions {
 }
 
 /// `hookgate run`.
-pub fn run(s: &Session, opts: RunOptions) -> Result<ExitStatus> {
+pub fn run(s: &Session, opts: &RunOptions) -> Result<ExitStatus> {
     let repo = Repo::discover(&s.cwd, &s.host)?;
     // Refuse an unwritable report path before spending minutes on checks.
     if let Some(path) = &opts.junit {

@@ -30,7 +30,7 @@ pub fn status(s: &Session, count: usize, as_json: bool) -> Result<ExitStatus> {
     let repo = Repo::discover(&s.cwd, &s.host)?;
     repo.head()?;
     for warning in crate::hooks::warnings(&repo)? {
-        eprintln!("hookgate: warning: {warning}");
+        crate::report::warn(format_args!("{warning}"));
     }
     let cache = Cache::new(repo.common_dir());
     let mut rows = Vec::new();
@@ -46,7 +46,7 @@ pub fn status(s: &Session, count: usize, as_json: bool) -> Result<ExitStatus> {
                 .map(|(o, c)| (c.def.name.clone(), word(o.as_ref().map(|o| o.status))))
                 .collect(),
             Err(e) => {
-                eprintln!("hookgate: {}: {e:#}", short(commit));
+                crate::report::note(format_args!("{}: {e:#}", short(commit)));
                 vec![("config".to_string(), "error")]
             }
         };

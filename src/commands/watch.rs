@@ -32,7 +32,7 @@ fn relevant(repo: &Repo, git_dir: &Path, event: &notify::Event) -> bool {
 }
 
 /// Prints one JSON line (`--json`) on stdout.
-fn emit(line: serde_json::Value) {
+fn emit(line: &serde_json::Value) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{line}").ok();
@@ -45,7 +45,7 @@ fn run_once(s: &Session, workdir: &Path, tree: &TreeRef, cancel: &crate::process
         let tree_hex = tree.id.to_string();
         let observer = move |o: &Outcome| {
             if json {
-                emit(json!({"event": "verdict", "tree": tree_hex, "name": o.name, "status": o.status,
+                emit(&json!({"event": "verdict", "tree": tree_hex, "name": o.name, "status": o.status,
                             "cached": o.cached, "duration_ms": o.duration_ms, "reason": o.reason}));
             }
         };
@@ -57,21 +57,21 @@ fn run_once(s: &Session, workdir: &Path, tree: &TreeRef, cancel: &crate::process
             let report = TreeReport { tree, stage: &plan.stage, outcomes: &outcomes };
             if json {
                 let status = report.status_word();
-                emit(json!({"event": "done", "tree": tree.id.to_string(), "status": status}));
+                emit(&json!({"event": "done", "tree": tree.id.to_string(), "status": status}));
             } else {
                 report.write_human(&mut std::io::stderr(), console::colors_enabled_stderr()).ok();
             }
         }
         Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => {
             if json {
-                emit(json!({"event": "superseded", "tree": tree.id.to_string()}));
+                emit(&json!({"event": "superseded", "tree": tree.id.to_string()}));
             }
         }
         Err(e) => {
             if json {
-                emit(json!({"event": "error", "tree": tree.id.to_string(), "message": format!("{e:#}")}));
+                emit(&json!({"event": "error", "tree": tree.id.to_string(), "message": format!("{e:#}")}));
             } else {
-                eprintln!("hookgate: {e:#}");
+                crate::report::note(format_args!("{e:#}"));
             }
         }
     }
@@ -94,9 +94,12 @@ pub fn watch(s: &Session, debounce: Duration, json: bool) -> Result<ExitStatus> 
         .watch(&workdir, RecursiveMode::Recursive)
         .with_context(|| format!("watching {}", workdir.display()))?;
     if json {
-        emit(json!({"event": "watching", "workdir": workdir.display().to_string()}));
+        emit(&json!({"event": "watching", "workdir": workdir.display().to_string()}));
     } else {
-        eprintln!("hookgate: watching {} (pre-push checks on every change; Ctrl-C stops)", workdir.display());
+        crate::report::note(format_args!(
+            "watching {} (pre-push checks on every change; Ctrl-C stops)",
+            workdir.display()
+        ));
     }
     std::thread::scope(|scope| -> Result<()> {
         let mut current: Option<(crate::process::Cancel, std::thread::ScopedJoinHandle<'_, ()>)> = None;
@@ -122,7 +125,7 @@ pub fn watch(s: &Session, debounce: Duration, json: bool) -> Result<ExitStatus> 
             let tree = match repo.worktree_tree() {
                 Ok(t) => t,
                 Err(e) => {
-                    eprintln!("hookgate: cannot read the working copy: {e:#}");
+                    crate::report::note(format_args!("cannot read the working copy: {e:#}"));
                     continue;
                 }
             };
@@ -135,7 +138,7 @@ pub fn watch(s: &Session, debounce: Duration, json: bool) -> Result<ExitStatus> 
                 handle.join().ok();
             }
             if !json {
-                eprintln!("hookgate: checking the working copy (tree {})", short(tree.id));
+                crate::report::note(format_args!("checking the working copy (tree {})", short(tree.id)));
             }
             let cancel = s.cancel.child();
             let run_cancel = cancel.clone();
@@ -150,7 +153,7 @@ pub fn watch(s: &Session, debounce: Duration, json: bool) -> Result<ExitStatus> 
         Ok(())
     })?;
     if !json {
-        eprintln!("hookgate: watch stopped");
+        crate::report::note(format_args!("watch stopped"));
     }
     Ok(ExitStatus::Success)
 }

@@ -38,7 +38,7 @@ impl Progress {
                 Some(bar)
             }
             None => {
-                eprintln!("hookgate: running {name}");
+                crate::report::note(format_args!("running {name}"));
                 None
             }
         }
@@ -48,7 +48,7 @@ impl Progress {
     pub fn note(&self, line: &Line, name: &str, msg: &str) {
         match line {
             Some(b) => b.set_message(msg.to_string()),
-            None => eprintln!("hookgate: {name}: {msg}"),
+            None => crate::report::note(format_args!("{name}: {msg}")),
         }
     }
 
@@ -56,7 +56,7 @@ impl Progress {
     pub fn finish(&self, line: &Line, name: &str, word: &str, ms: u64) {
         match line {
             Some(b) => b.finish_with_message(word.to_string()),
-            None => eprintln!("hookgate: {name} {word} ({:.1}s)", ms as f64 / 1000.0),
+            None => crate::report::note(format_args!("{name} {word} ({:.1}s)", ms as f64 / 1000.0)),
         }
     }
 

@@ -363,7 +363,7 @@ fn need_names(plan: &Plan, c: &PlannedCheck) -> String {
 /// The entries of a reports directory (files and sub-directories such as `html/`).
 fn list_reports(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .map(|r| r.filter_map(std::result::Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
     v.sort();
     v

@@ -215,7 +215,7 @@ impl TestContext {
     pub fn scratch_dirs(&self) -> Vec<String> {
         std::fs::read_dir(&self.tmp)
             .unwrap()
-            .filter_map(|e| e.ok())
+            .filter_map(std::result::Result::ok)
             .map(|e| e.file_name().to_string_lossy().to_string())
             .filter(|n| n.starts_with("hookgate-"))
             .collect()
@@ -225,7 +225,7 @@ impl TestContext {
     pub fn record_count(&self) -> usize {
         let dir = self.work.join(".git/hookgate/verdicts");
         let Ok(shards) = std::fs::read_dir(dir) else { return 0 };
-        shards.flatten().map(|s| std::fs::read_dir(s.path()).map_or(0, |f| f.count())).sum()
+        shards.flatten().map(|s| std::fs::read_dir(s.path()).map_or(0, std::iter::Iterator::count)).sum()
     }
 }
 

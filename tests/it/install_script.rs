@@ -10,9 +10,10 @@ use crate::common::text;
 
 /// The developer's cargo home, whose downloaded crates the installs reuse.
 fn real_cargo_home() -> PathBuf {
-    std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cargo"))
+    std::env::var_os("CARGO_HOME").map_or_else(
+        || PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cargo"),
+        PathBuf::from,
+    )
 }
 
 /// A cargo home at `at` whose `registry` and `git` are the real one's, so cargo finds every

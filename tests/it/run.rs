@@ -531,10 +531,7 @@ fn version_from_git_reaches_the_snapshot_and_ignores_commit_messages() {
     ctx.git(&["tag", "v1.2.0"]);
     let version_of = |v: &serde_json::Value| {
         let log = std::fs::read_to_string(checks(v)["ver"]["log"].as_str().unwrap()).unwrap();
-        log.lines()
-            .find_map(|l| l.strip_prefix("VERSION "))
-            .map(str::to_string)
-            .unwrap_or_else(|| panic!("{log}"))
+        log.lines().find_map(|l| l.strip_prefix("VERSION ")).map_or_else(|| panic!("{log}"), str::to_string)
     };
     let (v, out) = ctx.json(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -278,7 +278,7 @@ fn tmpdir_inside_the_repository_is_moved_out_and_said() {
         assert_eq!(out.status.code(), Some(0), "{}\n{log}", text(&out));
         assert!(stderr(&out).contains("is inside the repository"), "{}", text(&out));
         assert!(!log.contains(ctx.work.to_str().unwrap()), "the scratch dir is in the repository:\n{log}");
-        let left = std::fs::read_dir(&inside).map_or(0, |d| d.count());
+        let left = std::fs::read_dir(&inside).map_or(0, std::iter::Iterator::count);
         assert_eq!(left, 0, "scratch dirs created in {}", inside.display());
         std::fs::remove_dir_all(&inside).ok();
         // A fresh run (not the cached verdict) for the next location.
