@@ -10,30 +10,16 @@ pub const WORKFLOW_PATH: &str = ".github/workflows/hookgate.yml";
 /// CPython versions a matrix may contain (maintained releases), oldest first.
 const SUPPORTED: &[(u32, u32)] = &[(3, 10), (3, 11), (3, 12), (3, 13), (3, 14)];
 
-/// Whether `v` satisfies a `requires-python` specifier set (the common operators, on
-/// major.minor: `>=3.10`, `<3.14`, `~=3.11`, `==3.12.*`, `!=3.13.*`).
+/// Whether some release of CPython `v` (major.minor) satisfies `requires-python`, evaluated
+/// per PEP 440 (`pep440_rs`): `>=3.10,!=3.12.1` keeps 3.12 (3.12.2 satisfies it), `<3.13`
+/// drops 3.13, `!=3.12.*` drops 3.12. An unparsable specifier allows everything (the build
+/// front-end will say what is wrong with it).
 fn allows(spec: &str, v: (u32, u32)) -> bool {
-    spec.split(',').map(str::trim).filter(|c| !c.is_empty()).all(|clause| {
-        let ops = ["~=", "==", "!=", ">=", "<=", ">", "<"];
-        let Some(op) = ops.iter().find(|o| clause.starts_with(**o)) else { return true };
-        let ver = clause[op.len()..].trim().trim_end_matches(".*");
-        let mut parts = ver.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-        let (maj, min) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-        let patch = parts.next();
-        let w = (maj, min);
-        match *op {
-            ">=" => v >= w,
-            ">" if patch.is_some() => v >= w,
-            ">" => v > w,
-            "<=" => v <= w,
-            "<" if patch.is_some_and(|p| p > 0) => v <= w,
-            "<" => v < w,
-            "==" => v == w,
-            "!=" => v != w,
-            "~=" if patch.is_some() => v == w,
-            "~=" => v >= w && v.0 == w.0,
-            _ => true,
-        }
+    use std::str::FromStr;
+    let Ok(specifiers) = pep440_rs::VersionSpecifiers::from_str(spec) else { return true };
+    (0..=40).any(|patch| {
+        let version = pep440_rs::Version::new([u64::from(v.0), u64::from(v.1), patch]);
+        specifiers.contains(&version)
     })
 }
 
@@ -195,6 +181,10 @@ mod tests {
         assert!(allows(">=3.11", (3, 12)) && !allows(">=3.11", (3, 10)));
         assert!(allows(">=3.10,<3.13", (3, 12)) && !allows(">=3.10,<3.13", (3, 13)));
         assert!(allows("~=3.11", (3, 14)) && allows("==3.12.*", (3, 12)) && !allows("!=3.12.*", (3, 12)));
+        // PEP 440, not major.minor arithmetic: excluding one patch release keeps the minor.
+        assert!(allows(">=3.10,!=3.12.1", (3, 12)));
+        assert!(allows(">=3.10.5", (3, 10)) && !allows(">=3.11", (3, 10)));
+        assert!(!allows("<3.11", (3, 11)) && allows("<=3.11", (3, 11)));
     }
 
     #[test]
