@@ -105,3 +105,16 @@ fn ci_sync_check_catches_a_workflow_that_no_longer_matches_the_config() {
         "{log}"
     );
 }
+
+#[test]
+fn requires_python_is_read_per_pep_440_for_the_matrix() {
+    let ctx = TestContext::new("clean");
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write(
+        "pyproject.toml",
+        &pyproject.replace("requires-python = \">=3.9\"", "requires-python = \">=3.10,!=3.12.1\""),
+    );
+    ctx.git(&["commit", "-q", "-am", "requires-python"]);
+    let workflow = generate(&ctx);
+    assert!(workflow.contains(r#"python-version: ["3.10", "3.11", "3.12", "3.13", "3.14"]"#), "{workflow}");
+}
