@@ -1,13 +1,20 @@
 //! The host environment, read once at start-up and passed down (no env reads deep in the code).
-//! It also builds the two environments hookgate gives to children: the *setup* environment for
-//! uv/pip (the user's, minus git's hook variables and other Pythons' settings) and the *check*
-//! environment (scrubbed to PATH, HOME, LANG, TMPDIR and the check's allow-list). Both stop
-//! `git` from looking for a repository above the scratch root, and [`HostEnv::scratch_outside`]
-//! keeps that root out of the repository under test, so a check's `git` never finds it.
+//! It also builds the two environments hookgate gives to children, both from allow-lists:
+//! the *setup* environment for installs and builds (which run the package's own code:
+//! `setup.py`, build hooks) gets PATH, a private HOME and TMPDIR, the locale, the index, proxy
+//! and certificate settings uv and pip read, compiler settings, and nothing else; the *check*
+//! environment gets PATH (venv first), the same private HOME and TMPDIR, the locale and the
+//! variables the check lists in `env`. Both say "plain text" to every tool, since output goes
+//! to a log, and both stop `git` from looking for a repository above the scratch root
+//! ([`HostEnv::scratch_outside`] keeps that root out of the repository under test, so a check's
+//! `git` never finds it). What changes resolution is listed in [`HostEnv::key_inputs`] for the
+//! cache key.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
 
 use crate::error::Error;
 use crate::index::IndexSettings;
@@ -37,6 +44,142 @@ pub struct HostEnv {
     pub git_dir: Option<PathBuf>,
     /// `GIT_WORK_TREE`: the work tree git names (`git --work-tree`, exported to hooks).
     pub work_tree: Option<PathBuf>,
+    /// `HOOKGATE_ALLOW_ENV` (comma-separated): secret-looking variables the person running
+    /// hookgate lets a check have when the check lists them in `env`.
+    pub allow_env: Vec<String>,
+}
+
+/// What a variable of the setup environment is for, which decides whether it is a key input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Changes what gets resolved or installed: a key input, by value.
+    Resolution,
+    /// Names files (space-separated) whose content changes resolution: a key input, by the
+    /// files' content (a path on this machine would make the key unportable).
+    ResolutionFiles,
+    /// Changes the code a build compiles (`-DNDEBUG` changes what the tests see): a key input.
+    Compiler,
+    /// How to reach the index or the toolchain (proxies, certificates, credentials, search
+    /// paths, timeouts): the same packages either way, so not a key input.
+    Transport,
+}
+
+/// The setup environment's allow-list beyond PATH, HOME, TMPDIR and the locale. uv's names are
+/// from its environment reference (crates/uv-static/src/env_vars.rs); pip reads `PIP_<OPTION>`
+/// for each of its options; the compiler list follows tox's default `pass_env`.
+const SETUP_VARS: &[(&str, Role)] = &[
+    // uv: where packages come from and which ones it picks.
+    ("UV_DEFAULT_INDEX", Role::Resolution),
+    ("UV_INDEX", Role::Resolution),
+    ("UV_INDEX_URL", Role::Resolution),
+    ("UV_EXTRA_INDEX_URL", Role::Resolution),
+    ("UV_FIND_LINKS", Role::Resolution),
+    ("UV_INDEX_STRATEGY", Role::Resolution),
+    ("UV_EXCLUDE_NEWER", Role::Resolution),
+    ("UV_PRERELEASE", Role::Resolution),
+    ("UV_RESOLUTION", Role::Resolution),
+    ("UV_NO_BINARY", Role::Resolution),
+    ("UV_NO_BINARY_PACKAGE", Role::Resolution),
+    ("UV_NO_BUILD", Role::Resolution),
+    ("UV_NO_BUILD_PACKAGE", Role::Resolution),
+    ("UV_NO_CONFIG", Role::Resolution),
+    ("UV_OFFLINE", Role::Resolution),
+    ("UV_CONSTRAINT", Role::ResolutionFiles),
+    ("UV_OVERRIDE", Role::ResolutionFiles),
+    ("UV_BUILD_CONSTRAINT", Role::ResolutionFiles),
+    ("UV_CONFIG_FILE", Role::ResolutionFiles),
+    // uv: how it reaches the index.
+    ("UV_KEYRING_PROVIDER", Role::Transport),
+    ("UV_NATIVE_TLS", Role::Transport),
+    ("UV_SYSTEM_CERTS", Role::Transport),
+    ("UV_INSECURE_HOST", Role::Transport),
+    ("UV_HTTP_TIMEOUT", Role::Transport),
+    ("UV_HTTP_RETRIES", Role::Transport),
+    ("UV_NO_CACHE", Role::Transport),
+    ("UV_LINK_MODE", Role::Transport),
+    // pip (the fallback installer).
+    ("PIP_INDEX_URL", Role::Resolution),
+    ("PIP_EXTRA_INDEX_URL", Role::Resolution),
+    ("PIP_FIND_LINKS", Role::Resolution),
+    ("PIP_NO_INDEX", Role::Resolution),
+    ("PIP_PRE", Role::Resolution),
+    ("PIP_ONLY_BINARY", Role::Resolution),
+    ("PIP_NO_BINARY", Role::Resolution),
+    ("PIP_CONSTRAINT", Role::ResolutionFiles),
+    ("PIP_CONFIG_FILE", Role::ResolutionFiles),
+    ("PIP_CERT", Role::Transport),
+    ("PIP_CLIENT_CERT", Role::Transport),
+    ("PIP_TRUSTED_HOST", Role::Transport),
+    ("PIP_PROXY", Role::Transport),
+    ("PIP_TIMEOUT", Role::Transport),
+    ("PIP_RETRIES", Role::Transport),
+    ("PIP_KEYRING_PROVIDER", Role::Transport),
+    ("PIP_NO_CACHE_DIR", Role::Transport),
+    // Network: proxies (both spellings are in use) and certificates.
+    ("HTTP_PROXY", Role::Transport),
+    ("HTTPS_PROXY", Role::Transport),
+    ("ALL_PROXY", Role::Transport),
+    ("NO_PROXY", Role::Transport),
+    ("http_proxy", Role::Transport),
+    ("https_proxy", Role::Transport),
+    ("all_proxy", Role::Transport),
+    ("no_proxy", Role::Transport),
+    ("SSL_CERT_FILE", Role::Transport),
+    ("SSL_CERT_DIR", Role::Transport),
+    ("SSL_CLIENT_CERT", Role::Transport),
+    ("REQUESTS_CA_BUNDLE", Role::Transport),
+    ("CURL_CA_BUNDLE", Role::Transport),
+    // Builds of C extensions: flags change the compiled code; search paths only find it.
+    ("CC", Role::Compiler),
+    ("CXX", Role::Compiler),
+    ("CFLAGS", Role::Compiler),
+    ("CXXFLAGS", Role::Compiler),
+    ("CPPFLAGS", Role::Compiler),
+    ("LDFLAGS", Role::Compiler),
+    ("CPP", Role::Transport),
+    ("LDSHARED", Role::Transport),
+    ("AR", Role::Transport),
+    ("ARCHFLAGS", Role::Transport),
+    ("MACOSX_DEPLOYMENT_TARGET", Role::Transport),
+    ("PKG_CONFIG", Role::Transport),
+    ("PKG_CONFIG_PATH", Role::Transport),
+    ("PKG_CONFIG_SYSROOT_DIR", Role::Transport),
+    ("LD_LIBRARY_PATH", Role::Transport),
+    // Reproducible builds: timestamps in archives, not behaviour.
+    ("SOURCE_DATE_EPOCH", Role::Transport),
+];
+
+/// What every tool reads to decide on colour and progress output: logs are plain text.
+/// (`NO_COLOR` alone is not enough: twine forces rich into terminal mode, which keeps its
+/// styles unless `TERM` is dumb.)
+const PLAIN_OUTPUT: &[(&str, &str)] = &[
+    ("NO_COLOR", "1"),
+    ("TERM", "dumb"),
+    ("PY_COLORS", "0"),
+    ("PYTHON_COLORS", "0"),
+    ("CLICOLOR", "0"),
+    ("UV_NO_PROGRESS", "1"),
+    ("PIP_NO_COLOR", "1"),
+    ("PIP_PROGRESS_BAR", "off"),
+];
+
+/// Variables that force colour or a terminal whatever their value (rich treats even
+/// `FORCE_COLOR=0` as "force"): never passed, even when a check lists them.
+const FORCE_COLOUR: &[&str] = &["FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "TTY_INTERACTIVE"];
+
+/// User-level installer configuration, as a path under HOME: copied into the private HOME so
+/// uv and pip still read it (uv's `--config-file` would replace the project's own config).
+const INSTALLER_CONFIGS: &[&str] = &[".config/uv/uv.toml", ".config/pip/pip.conf", ".pip/pip.conf"];
+
+/// A key input taken from the host, in a form that needs no absolute path of this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyInput {
+    /// A value, keyed by itself.
+    Value(String),
+    /// Space-separated files or URLs: absolute files are keyed by content, the rest by value.
+    Files(String),
+    /// A file, keyed by its content.
+    File(PathBuf),
 }
 
 impl HostEnv {
@@ -51,11 +194,14 @@ impl HostEnv {
     /// Builds the snapshot from explicit variables (tests use this).
     pub fn from_vars(vars: BTreeMap<String, String>) -> HostEnv {
         let get = |k: &str| vars.get(k).filter(|v| !v.is_empty()).cloned();
-        let skip = get("HOOKGATE_SKIP")
-            .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
-            .unwrap_or_default();
+        let list = |k: &str| -> Vec<String> {
+            get(k)
+                .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+                .unwrap_or_default()
+        };
         HostEnv {
-            skip,
+            skip: list("HOOKGATE_SKIP"),
+            allow_env: list("HOOKGATE_ALLOW_ENV"),
             python: get("HOOKGATE_PYTHON"),
             uv: get("HOOKGATE_UV"),
             index_file: get("GIT_INDEX_FILE").map(PathBuf::from),
@@ -98,33 +244,12 @@ impl HostEnv {
         }
     }
 
-    /// The environment for installs and builds: the user's (index URLs and their credentials,
-    /// certificates, proxies, compilers), without git's hook variables, another environment's
-    /// Python settings, or secrets: builds run the package's own code (`setup.py`, build hooks).
-    pub fn setup_env(&self) -> BTreeMap<String, String> {
-        let mut env: BTreeMap<String, String> = self
-            .vars
-            .iter()
-            .filter(|(k, _)| {
-                !k.starts_with("GIT_")
-                    && !matches!(
-                        k.as_str(),
-                        "VIRTUAL_ENV" | "PYTHONPATH" | "PYTHONHOME" | "CONDA_PREFIX" | "PYTHONSTARTUP"
-                    )
-                    && !is_secret(k)
-            })
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        env.insert("GIT_CEILING_DIRECTORIES".to_string(), self.tmp_root.display().to_string());
-        env
-    }
-
-    /// The environment for hookgate's own `git` plumbing: the setup environment plus git's
+    /// The environment for hookgate's own `git` plumbing (no package code runs): the user's,
+    /// as [`HostEnv::interpreter_env`] keeps it (the real HOME, for `~/.gitconfig`), plus git's
     /// configuration variables (`git -c` reaches a hook as `GIT_CONFIG_PARAMETERS`). Callers
     /// name the repository, work tree and index explicitly.
     pub fn git_env(&self) -> BTreeMap<String, String> {
-        let mut env = self.setup_env();
-        env.remove("GIT_CEILING_DIRECTORIES");
+        let mut env = self.interpreter_env();
         for (k, v) in &self.vars {
             if k.starts_with("GIT_CONFIG") || k == "GIT_EXEC_PATH" {
                 env.insert(k.clone(), v.clone());
@@ -164,27 +289,182 @@ impl HostEnv {
         Ok((Cow::Owned(moved), Some(note)))
     }
 
-    /// The scrubbed environment a check runs in.
-    pub fn check_env(&self, venv: &Path, tmp: &Path, allow: &[String]) -> BTreeMap<String, String> {
-        let mut env = BTreeMap::new();
-        env.insert("PATH".to_string(), format!("{}:{}", venv.join("bin").display(), self.path()));
-        env.insert("VIRTUAL_ENV".to_string(), venv.display().to_string());
-        env.insert("TMPDIR".to_string(), tmp.display().to_string());
-        // Output goes to a log file, not a terminal: keep it free of escape codes.
-        env.insert("NO_COLOR".to_string(), "1".to_string());
-        // A check's `git` finds no repository above its scratch directory.
-        env.insert("GIT_CEILING_DIRECTORIES".to_string(), self.tmp_root.display().to_string());
-        for k in ["HOME", "LANG"] {
-            if let Some(v) = self.get(k) {
-                env.insert(k.to_string(), v.to_string());
+    /// The environment for installs and builds: the allow-list ([`SETUP_VARS`], the locale,
+    /// `UV_INDEX_<NAME>_USERNAME`/`_PASSWORD`), a private `home` and `tmp`, the locations the
+    /// real HOME implied (uv's and pip's caches, `~/.netrc`, the Rust toolchain), the variables
+    /// of `passed` (the check's own `env`, already cleared of withheld secrets), and plain output.
+    pub fn setup_env(&self, home: &Path, tmp: &Path, passed: &[String]) -> BTreeMap<String, String> {
+        let mut env = self.base_env(home, tmp);
+        for (k, v) in &self.vars {
+            if is_setup_var(k) {
+                env.insert(k.clone(), v.clone());
             }
         }
-        for k in allow {
+        env.extend(self.locations(true));
+        self.finish(env, passed)
+    }
+
+    /// The scrubbed environment a check's own commands run in: PATH with the venv first, the
+    /// private `home` and `tmp`, the locale, uv's and pip's caches and the Rust toolchain, the
+    /// variables of `passed`, and plain output.
+    pub fn check_env(
+        &self,
+        venv: &Path,
+        home: &Path,
+        tmp: &Path,
+        passed: &[String],
+    ) -> BTreeMap<String, String> {
+        let mut env = self.base_env(home, tmp);
+        env.insert("PATH".to_string(), format!("{}:{}", venv.join("bin").display(), self.path()));
+        env.insert("VIRTUAL_ENV".to_string(), venv.display().to_string());
+        env.extend(self.locations(false));
+        self.finish(env, passed)
+    }
+
+    /// The environment for asking the user's own interpreter about itself (no package code
+    /// runs): the user's, so a version manager's shim still finds its versions, without git's
+    /// hook variables, another environment's Python settings or anything that looks secret.
+    pub fn interpreter_env(&self) -> BTreeMap<String, String> {
+        self.vars
+            .iter()
+            .filter(|(k, v)| {
+                !k.starts_with("GIT_")
+                    && !matches!(
+                        k.as_str(),
+                        "VIRTUAL_ENV" | "PYTHONPATH" | "PYTHONHOME" | "CONDA_PREFIX" | "PYTHONSTARTUP"
+                    )
+                    && !crate::secret::looks_secret(k, v)
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Makes the private HOME at `home`, holding copies of the user-level uv and pip
+    /// configuration (index settings live there), so installs resolve as they do for the user.
+    pub fn prepare_home(&self, home: &Path) -> Result<()> {
+        std::fs::create_dir_all(home).with_context(|| format!("creating {}", home.display()))?;
+        for (rel, src) in self.installer_configs() {
+            let dest = home.join(rel);
+            if let Some(dir) = dest.parent() {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            std::fs::copy(&src, &dest).with_context(|| format!("copying {}", src.display()))?;
+        }
+        Ok(())
+    }
+
+    /// What the environments pass that changes which packages get installed or what a build
+    /// compiles, by name: the locale (checks see it), the resolution and compiler variables of
+    /// the setup environment, and the user-level installer configuration. Cache keys cover them.
+    pub fn key_inputs(&self) -> BTreeMap<String, KeyInput> {
+        let mut inputs = BTreeMap::new();
+        for (k, v) in &self.vars {
+            if is_locale(k) {
+                inputs.insert(k.clone(), KeyInput::Value(v.clone()));
+            }
+        }
+        for (name, role) in SETUP_VARS {
+            let Some(v) = self.get(name) else { continue };
+            let input = match role {
+                Role::Resolution | Role::Compiler => KeyInput::Value(v.to_string()),
+                Role::ResolutionFiles => KeyInput::Files(v.to_string()),
+                Role::Transport => continue,
+            };
+            inputs.insert(name.to_string(), input);
+        }
+        for (rel, src) in self.installer_configs() {
+            inputs.insert(format!("~/{rel}"), KeyInput::File(src));
+        }
+        inputs
+    }
+
+    /// PATH, the private HOME and TMPDIR, the locale, and a ceiling for `git` at the scratch
+    /// root: what both environments start from.
+    fn base_env(&self, home: &Path, tmp: &Path) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        env.insert("PATH".to_string(), self.path().to_string());
+        env.insert("HOME".to_string(), home.display().to_string());
+        env.insert("TMPDIR".to_string(), tmp.display().to_string());
+        // A build's or check's `git` finds no repository above its scratch directory.
+        env.insert("GIT_CEILING_DIRECTORIES".to_string(), self.tmp_root.display().to_string());
+        for (k, v) in &self.vars {
+            if is_locale(k) {
+                env.insert(k.clone(), v.clone());
+            }
+        }
+        env
+    }
+
+    /// Adds the check's passed variables, then the plain-output settings, which nothing
+    /// overrides: a log is plain text.
+    fn finish(&self, mut env: BTreeMap<String, String>, passed: &[String]) -> BTreeMap<String, String> {
+        for k in passed {
             if let Some(v) = self.get(k) {
                 env.insert(k.clone(), v.to_string());
             }
         }
+        for k in FORCE_COLOUR {
+            env.remove(*k);
+        }
+        env.extend(PLAIN_OUTPUT.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         env
+    }
+
+    /// The user's real HOME, when set to an absolute path.
+    fn real_home(&self) -> Option<&Path> {
+        self.get("HOME").map(Path::new).filter(|p| p.is_absolute())
+    }
+
+    /// An XDG base directory variable, when set to an absolute path (the spec ignores others).
+    fn xdg(&self, name: &str) -> Option<&Path> {
+        self.get(name).map(Path::new).filter(|p| p.is_absolute())
+    }
+
+    /// Where things the real HOME implied live, so a private HOME loses none of them: uv's
+    /// and pip's caches (installs stay fast; computed as each tool computes its default), the
+    /// Rust toolchain (rustup's proxies need it to build Rust extensions) and, for installs
+    /// only (`with_credentials`), `~/.netrc` with the index credentials.
+    fn locations(&self, with_credentials: bool) -> Vec<(String, String)> {
+        let home = self.real_home();
+        let cache_home =
+            self.xdg("XDG_CACHE_HOME").map(Path::to_path_buf).or_else(|| home.map(|h| h.join(".cache")));
+        let mut out = Vec::new();
+        let mut put = |name: &str, explicit: Option<&str>, default: Option<PathBuf>| {
+            if let Some(v) = explicit.map(str::to_string).or_else(|| default.map(|p| p.display().to_string()))
+            {
+                out.push((name.to_string(), v));
+            }
+        };
+        put("UV_CACHE_DIR", self.get("UV_CACHE_DIR"), cache_home.as_ref().map(|c| c.join("uv")));
+        let pip_cache = match cfg!(target_os = "macos") {
+            true => home.map(|h| h.join("Library/Caches/pip")),
+            false => cache_home.as_ref().map(|c| c.join("pip")),
+        };
+        put("PIP_CACHE_DIR", self.get("PIP_CACHE_DIR"), pip_cache);
+        let existing = |rel: &str| home.map(|h| h.join(rel)).filter(|p| p.exists());
+        put("CARGO_HOME", self.get("CARGO_HOME"), existing(".cargo"));
+        put("RUSTUP_HOME", self.get("RUSTUP_HOME"), existing(".rustup"));
+        if with_credentials {
+            put("NETRC", self.get("NETRC"), existing(".netrc"));
+        }
+        out
+    }
+
+    /// The user-level uv and pip configuration files that exist: (place under HOME, real path).
+    fn installer_configs(&self) -> Vec<(&'static str, PathBuf)> {
+        let home = self.real_home();
+        let config_home =
+            self.xdg("XDG_CONFIG_HOME").map(Path::to_path_buf).or_else(|| home.map(|h| h.join(".config")));
+        INSTALLER_CONFIGS
+            .iter()
+            .filter_map(|rel| {
+                let src = match rel.strip_prefix(".config/") {
+                    Some(sub) => config_home.as_ref()?.join(sub),
+                    None => home?.join(rel),
+                };
+                src.is_file().then_some((*rel, src))
+            })
+            .collect()
     }
 }
 
@@ -207,18 +487,21 @@ fn real_path(path: &Path) -> PathBuf {
     }
 }
 
-/// Whether a variable looks like a credential that installs do not need. Index credentials
-/// (`UV_INDEX_*`, `UV_DEFAULT_INDEX`, `PIP_*`) stay: installing from a private index needs them.
-fn is_secret(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    if upper.starts_with("UV_INDEX") || upper.starts_with("UV_DEFAULT_INDEX") || upper.starts_with("PIP_") {
-        return false;
-    }
-    upper.starts_with("TWINE_")
-        || upper.starts_with("UV_PUBLISH_")
-        || ["TOKEN", "PASSWORD", "PASSWD", "SECRET", "CREDENTIAL", "API_KEY", "PRIVATE_KEY"]
-            .iter()
-            .any(|s| upper.contains(s))
+/// `LANG`, `LANGUAGE` or `LC_*`.
+fn is_locale(name: &str) -> bool {
+    name == "LANG" || name == "LANGUAGE" || name.starts_with("LC_")
+}
+
+/// Whether the setup environment passes `name` from the host.
+fn is_setup_var(name: &str) -> bool {
+    SETUP_VARS.iter().any(|(n, _)| *n == name) || is_index_credential(name)
+}
+
+/// uv's credentials for a named index: `UV_INDEX_<NAME>_USERNAME` / `_PASSWORD`.
+fn is_index_credential(name: &str) -> bool {
+    name.strip_prefix("UV_INDEX_")
+        .and_then(|rest| rest.strip_suffix("_USERNAME").or_else(|| rest.strip_suffix("_PASSWORD")))
+        .is_some_and(|index| !index.is_empty())
 }
 
 #[cfg(test)]
@@ -230,40 +513,121 @@ mod tests {
     }
 
     #[test]
-    fn check_env_keeps_only_the_allow_list() {
+    fn check_env_keeps_only_the_passed_variables() {
         let h = host(&[("PATH", "/bin"), ("HOME", "/h"), ("SECRET_TOKEN", "x"), ("KEEP", "y")]);
-        let env = h.check_env(Path::new("/v"), Path::new("/t"), &["KEEP".into()]);
+        let env = h.check_env(Path::new("/v"), Path::new("/s/home"), Path::new("/t"), &["KEEP".into()]);
         assert_eq!(env["PATH"], "/v/bin:/bin");
+        assert_eq!(env["HOME"], "/s/home");
         assert_eq!(env["KEEP"], "y");
         assert!(!env.contains_key("SECRET_TOKEN"));
     }
 
     #[test]
-    fn setup_env_drops_git_hook_variables() {
-        let h = host(&[("GIT_INDEX_FILE", "x"), ("GIT_DIR", "y"), ("UV_INDEX_URL", "z")]);
-        let env = h.setup_env();
-        assert!(!env.contains_key("GIT_INDEX_FILE") && !env.contains_key("GIT_DIR"));
-        assert_eq!(env["UV_INDEX_URL"], "z");
+    fn setup_env_is_an_allow_list() {
+        let h = host(&[
+            ("PATH", "/bin"),
+            ("HOME", "/h"),
+            ("LANG", "C.UTF-8"),
+            ("LC_ALL", "C"),
+            ("GIT_INDEX_FILE", "x"),
+            ("SSH_AUTH_SOCK", "/run/agent"),
+            ("GH_PAT", "p"),
+            ("CI_JOB_JWT", "j"),
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("MYSQL_PWD", "m"),
+            ("TWINE_PASSWORD", "t"),
+            ("UV_INDEX_URL", "https://u:p@idx/simple"),
+            ("UV_INDEX_PRIVATE_PASSWORD", "keep"),
+            ("https_proxy", "http://proxy:3128"),
+            ("SSL_CERT_FILE", "/etc/ssl/cert.pem"),
+            ("CFLAGS", "-O2"),
+            ("FORCE_COLOR", "1"),
+            ("SOMETHING_ELSE", "x"),
+        ]);
+        let env = h.setup_env(Path::new("/s/home"), Path::new("/s/tmp"), &[]);
+        let kept: Vec<&str> = env.keys().map(String::as_str).collect();
+        assert_eq!(
+            kept,
+            [
+                "CFLAGS",
+                "CLICOLOR",
+                "GIT_CEILING_DIRECTORIES",
+                "HOME",
+                "LANG",
+                "LC_ALL",
+                "NO_COLOR",
+                "PATH",
+                "PIP_CACHE_DIR",
+                "PIP_NO_COLOR",
+                "PIP_PROGRESS_BAR",
+                "PYTHON_COLORS",
+                "PY_COLORS",
+                "SSL_CERT_FILE",
+                "TERM",
+                "TMPDIR",
+                "UV_CACHE_DIR",
+                "UV_INDEX_PRIVATE_PASSWORD",
+                "UV_INDEX_URL",
+                "UV_NO_PROGRESS",
+                "https_proxy",
+            ]
+        );
+        assert_eq!((env["HOME"].as_str(), env["TMPDIR"].as_str()), ("/s/home", "/s/tmp"));
         assert_eq!(h.index_file.as_deref(), Some(Path::new("x")));
     }
 
     #[test]
-    fn setup_env_drops_secrets_but_keeps_index_credentials() {
+    fn a_private_home_keeps_the_users_uv_cache() {
+        let h = host(&[("HOME", "/h")]);
+        let env = h.setup_env(Path::new("/p"), Path::new("/t"), &[]);
+        assert_eq!(env["UV_CACHE_DIR"], "/h/.cache/uv");
+        let h = host(&[("HOME", "/h"), ("XDG_CACHE_HOME", "/c")]);
+        assert_eq!(h.setup_env(Path::new("/p"), Path::new("/t"), &[])["UV_CACHE_DIR"], "/c/uv");
+        let h = host(&[("HOME", "/h"), ("XDG_CACHE_HOME", "/c"), ("UV_CACHE_DIR", "/u")]);
+        assert_eq!(h.check_env(Path::new("/v"), Path::new("/p"), Path::new("/t"), &[])["UV_CACHE_DIR"], "/u");
+    }
+
+    #[test]
+    fn colour_forcing_never_passes_and_plain_output_wins() {
+        let h = host(&[("FORCE_COLOR", "1"), ("TERM", "xterm-256color"), ("NO_COLOR", "")]);
+        let passed = ["FORCE_COLOR".to_string(), "TERM".to_string()];
+        for env in [
+            h.setup_env(Path::new("/p"), Path::new("/t"), &passed),
+            h.check_env(Path::new("/v"), Path::new("/p"), Path::new("/t"), &passed),
+        ] {
+            assert!(!env.contains_key("FORCE_COLOR"));
+            assert_eq!((env["TERM"].as_str(), env["NO_COLOR"].as_str()), ("dumb", "1"));
+        }
+    }
+
+    #[test]
+    fn key_inputs_are_what_changes_resolution() {
         let h = host(&[
-            ("GITHUB_TOKEN", "t"),
-            ("TWINE_USERNAME", "u"),
-            ("UV_PUBLISH_TOKEN", "p"),
-            ("AWS_SECRET_ACCESS_KEY", "s"),
-            ("UV_INDEX_PRIVATE_PASSWORD", "keep"),
-            ("PIP_INDEX_URL", "https://u:p@example/simple"),
-            ("SSL_CERT_FILE", "/etc/ssl/cert.pem"),
+            ("LANG", "C.UTF-8"),
+            ("UV_INDEX_URL", "https://idx/simple"),
+            ("UV_CONSTRAINT", "/abs/c.txt rel.txt"),
+            ("HTTPS_PROXY", "http://proxy"),
+            ("UV_INDEX_X_PASSWORD", "p"),
+            ("CFLAGS", "-DNDEBUG"),
         ]);
-        let env = h.setup_env();
-        let kept: Vec<&str> = env.keys().map(String::as_str).collect();
-        assert_eq!(
-            kept,
-            ["GIT_CEILING_DIRECTORIES", "PIP_INDEX_URL", "SSL_CERT_FILE", "UV_INDEX_PRIVATE_PASSWORD"]
-        );
+        let inputs = h.key_inputs();
+        let names: Vec<&str> = inputs.keys().map(String::as_str).collect();
+        assert_eq!(names, ["CFLAGS", "LANG", "UV_CONSTRAINT", "UV_INDEX_URL"]);
+        assert_eq!(inputs["UV_CONSTRAINT"], KeyInput::Files("/abs/c.txt rel.txt".into()));
+    }
+
+    #[test]
+    fn user_level_installer_config_is_copied_into_the_private_home() {
+        let real = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(real.path().join(".config/uv")).unwrap();
+        std::fs::write(real.path().join(".config/uv/uv.toml"), "index-url = 'https://idx/'\n").unwrap();
+        let h = host(&[("HOME", real.path().to_str().unwrap())]);
+        let private = tempfile::tempdir().unwrap();
+        h.prepare_home(&private.path().join("home")).unwrap();
+        let copied = std::fs::read_to_string(private.path().join("home/.config/uv/uv.toml")).unwrap();
+        assert!(copied.contains("https://idx/"));
+        assert!(h.key_inputs().contains_key("~/.config/uv/uv.toml"));
     }
 
     #[test]
@@ -274,7 +638,10 @@ mod tests {
         let (moved, note) = h.scratch_outside(&[repo.path()]).unwrap();
         assert_eq!(moved.tmp_root, Path::new(SYSTEM_TMP));
         assert!(note.unwrap().contains("inside the repository"));
-        assert_eq!(moved.setup_env()["GIT_CEILING_DIRECTORIES"], SYSTEM_TMP);
+        assert_eq!(
+            moved.setup_env(Path::new("/h"), Path::new("/t"), &[])["GIT_CEILING_DIRECTORIES"],
+            SYSTEM_TMP
+        );
 
         let elsewhere = tempfile::tempdir().unwrap();
         let h = host(&[("TMPDIR", elsewhere.path().to_str().unwrap())]);
@@ -316,7 +683,8 @@ mod tests {
     }
 
     #[test]
-    fn skip_list_is_split_and_trimmed() {
+    fn lists_are_split_and_trimmed() {
         assert_eq!(host(&[("HOOKGATE_SKIP", "lint, format,,")]).skip, ["lint", "format"]);
+        assert_eq!(host(&[("HOOKGATE_ALLOW_ENV", "GH_PAT ,MYSQL_PWD")]).allow_env, ["GH_PAT", "MYSQL_PWD"]);
     }
 }

@@ -227,6 +227,20 @@ impl Repo {
         Ok(roots)
     }
 
+    /// Every value of the multi-valued git config key `name` (system, global and the
+    /// repository's own config: never the tree), in the order git reads them.
+    pub fn config_values(&self, name: &str) -> Result<Vec<String>> {
+        let config = self.inner.config().context("reading git config")?;
+        let mut values = Vec::new();
+        let mut entries =
+            config.multivar(name, None).with_context(|| format!("reading git config {name}"))?;
+        while let Some(entry) = entries.next() {
+            let entry = entry.with_context(|| format!("reading git config {name}"))?;
+            values.push(String::from_utf8_lossy(entry.value_bytes()).into_owned());
+        }
+        Ok(values)
+    }
+
     /// HEAD's tree; a clear error on an empty repository.
     pub fn head(&self) -> Result<TreeRef, Error> {
         self.resolve("HEAD")

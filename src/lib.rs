@@ -24,4 +24,5 @@ pub mod plan;
 pub mod process;
 pub mod report;
 pub mod run;
+pub mod secret;
 pub mod venv;

@@ -1,21 +1,27 @@
 //! From a config and a selection (a stage, everything, or named checks) to an ordered DAG of
 //! checks, each with its cache key. The key is a SHA-256 over a canonical JSON document of the
-//! key's inputs (DESIGN.md): schema, the check's resolved definition, the allow-listed
-//! variables' values (hashed), the interpreter's facts, the keys of the checks it needs, and the
-//! input tree (the root tree, or just the subtrees/blobs its `inputs` select). Pure data work:
-//! no process, no export.
+//! key's inputs (DESIGN.md): schema, the check's resolved definition, the values of the
+//! variables its `env` lists and of the host's variables that change resolution (the locale,
+//! index URLs, constraint files: see `HostEnv::key_inputs`), all hashed, the interpreter's
+//! facts, the keys of the checks it needs, and the input tree (the root tree, or just the
+//! subtrees/blobs its `inputs` select). This is also where a check's secret-looking variables
+//! are withheld unless the person running hookgate allows them (`secret`). Pure data work: no
+//! process, no export.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use anyhow::Result;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::cache::SCHEMA;
+use crate::cache::{Cache, SCHEMA};
 use crate::config::{CheckDef, Config, Stage};
-use crate::env::HostEnv;
+use crate::env::{HostEnv, KeyInput};
 use crate::error::Error;
 use crate::git::{Repo, TreeRef};
+use crate::secret::{KeyHasher, has_userinfo, looks_secret};
 use crate::venv::Interpreter;
 
 /// Which checks a run covers.
@@ -56,6 +62,10 @@ pub struct PlannedCheck {
     pub ttl: Option<u64>,
     /// Whether it gets the plan's `tree_env` (it builds or installs the package).
     pub uses_tree_env: bool,
+    /// The variables of its `env` it gets (set, and not withheld).
+    pub passed_env: Vec<String>,
+    /// The variables of its `env` that look secret and were not allowed: it runs without them.
+    pub withheld_env: Vec<String>,
 }
 
 /// The checks of one run over one tree, in dependency order.
@@ -139,6 +149,9 @@ pub fn build(
         tree_env.insert("SETUPTOOLS_SCM_PRETEND_VERSION".to_string(), repo.version_from_git(tree));
     }
     let no_tree_env = BTreeMap::new();
+    let hasher = KeyHasher::new(Cache::new(repo.common_dir()).root());
+    let host_env = host_key(host, &hasher)?;
+    let allowed = Allowed { repo, host, from_git: OnceCell::new() };
     let mut checks: Vec<PlannedCheck> = Vec::new();
     for def in sorted {
         let uses_tree_env = def.kind.builds_package(def);
@@ -152,11 +165,23 @@ pub fn build(
             let ids = repo.input_ids(tree.id, &def.inputs)?;
             json!({ "paths": ids.iter().map(|(p, o)| json!([p, o.to_string()])).collect::<Vec<_>>() })
         };
-        let env: BTreeMap<&str, Option<String>> = def
-            .env
-            .iter()
-            .map(|k| (k.as_str(), host.get(k).map(|v| hex(&Sha256::digest(v.as_bytes())))))
-            .collect();
+        // A withheld variable is keyed as absent: the check runs without it.
+        let (mut env, mut passed_env, mut withheld_env) = (BTreeMap::new(), Vec::new(), Vec::new());
+        for k in &def.env {
+            let hashed = match host.get(k) {
+                None => None,
+                Some(v) if looks_secret(k, v) && !allowed.contains(k)? => {
+                    withheld_env.push(k.clone());
+                    None
+                }
+                Some(v) if looks_secret(k, v) => Some(hasher.keyed(v.as_bytes())?),
+                Some(v) => Some(KeyHasher::plain(v.as_bytes())),
+            };
+            if hashed.is_some() {
+                passed_env.push(k.clone());
+            }
+            env.insert(k.as_str(), hashed);
+        }
         let key_inputs = json!({
             "schema": SCHEMA,
             "name": def.name,
@@ -164,6 +189,7 @@ pub fn build(
             "run": def.run,
             "deps": def.deps,
             "env": env,
+            "host_env": host_env,
             "python": { "version": interp.version, "platform": interp.platform },
             "needs": need_keys,
             "tree_env": if uses_tree_env { &tree_env } else { &no_tree_env },
@@ -177,9 +203,80 @@ pub fn build(
             false => def.kind.not_applicable(def, repo, tree)?,
         };
         let ttl = def.kind.ttl(def);
-        checks.push(PlannedCheck { def: def.clone(), key, key_inputs, needs, skip, ttl, uses_tree_env });
+        checks.push(PlannedCheck {
+            def: def.clone(),
+            key,
+            key_inputs,
+            needs,
+            skip,
+            ttl,
+            uses_tree_env,
+            passed_env,
+            withheld_env,
+        });
     }
     Ok(Plan { tree: tree.clone(), stage: selection.label(), checks, tree_env, config: config.clone() })
+}
+
+/// The secret-looking variables the person running hookgate lets checks have: those of
+/// `HOOKGATE_ALLOW_ENV` and of git config `hookgate.allowEnv` (multi-valued or
+/// comma-separated; never the tree's), read only when a check lists such a variable.
+struct Allowed<'a> {
+    repo: &'a Repo,
+    host: &'a HostEnv,
+    from_git: OnceCell<Vec<String>>,
+}
+
+impl Allowed<'_> {
+    fn contains(&self, name: &str) -> Result<bool> {
+        if self.host.allow_env.iter().any(|a| a == name) {
+            return Ok(true);
+        }
+        let from_git = match self.from_git.get() {
+            Some(v) => v,
+            None => {
+                let values = self.repo.config_values("hookgate.allowEnv")?;
+                let names = values.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|n| !n.is_empty());
+                self.from_git.get_or_init(|| names.map(str::to_string).collect())
+            }
+        };
+        Ok(from_git.iter().any(|a| a == name))
+    }
+}
+
+/// The host's key inputs, hashed: values that may hold a credential with the repository's
+/// salt, the rest plainly; files by content, so no path of this machine enters the key.
+fn host_key(host: &HostEnv, hasher: &KeyHasher) -> Result<BTreeMap<String, Value>> {
+    let mut out = BTreeMap::new();
+    for (name, input) in host.key_inputs() {
+        let value = match input {
+            KeyInput::Value(v) => json!(hasher.value(&name, &v)?),
+            KeyInput::File(path) => file_key(&path, hasher)?,
+            KeyInput::Files(list) => {
+                let mut items = Vec::new();
+                for item in list.split_whitespace() {
+                    items.push(match item.contains("://") {
+                        true => json!(hasher.value(&name, item)?),
+                        // A relative path resolves inside the snapshot, which the key covers.
+                        false if !Path::new(item).is_absolute() => json!({ "path": item }),
+                        false => file_key(Path::new(item), hasher)?,
+                    });
+                }
+                json!(items)
+            }
+        };
+        out.insert(name, value);
+    }
+    Ok(out)
+}
+
+/// A file's content for a key (keyed when it holds a URL with credentials), or `missing`.
+fn file_key(path: &Path, hasher: &KeyHasher) -> Result<Value> {
+    let Ok(bytes) = std::fs::read(path) else { return Ok(json!("missing")) };
+    Ok(json!(match has_userinfo(&String::from_utf8_lossy(&bytes)) {
+        true => hasher.keyed(&bytes)?,
+        false => KeyHasher::plain(&bytes),
+    }))
 }
 
 /// SHA-256 of the canonical JSON (object keys sorted) of `value`, in hex.

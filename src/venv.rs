@@ -82,7 +82,7 @@ pub fn find_interpreter(
     {
         return Ok(c.facts.clone());
     }
-    let probe = Cmd::new(found.display().to_string(), &["-c", PROBE], cwd, host.setup_env());
+    let probe = Cmd::new(found.display().to_string(), &["-c", PROBE], cwd, host.interpreter_env());
     let out = probe.capture().ok_or_else(|| {
         Error::Environment(format!(
             "the interpreter {} did not run (`{} -c ...` failed); install a working CPython or \

@@ -1,6 +1,6 @@
 //! Scratch directories: one per check run, in `TMPDIR`, named `hookgate-<pid>-*` and holding a
-//! marker file, with the exported tree (`src/`), the venv, a private `TMPDIR` (`tmp/`) and the
-//! check's artifacts before they are kept. A `TempDir` owns each one, so every way out of a
+//! marker file, with the exported tree (`src/`), the venv, a private `HOME` (`home/`) and
+//! `TMPDIR` (`tmp/`), and the check's artifacts before they are kept. A `TempDir` owns each one, so every way out of a
 //! run removes it; a run killed with SIGKILL cannot, so the next run sweeps what dead
 //! processes left.
 
@@ -41,6 +41,11 @@ impl Scratch {
     /// The exported tree.
     pub fn src(&self) -> PathBuf {
         self.path().join("src")
+    }
+
+    /// The check's private `HOME` (made by `HostEnv::prepare_home`).
+    pub fn home(&self) -> PathBuf {
+        self.path().join("home")
     }
 
     /// The check's private `TMPDIR`.

@@ -96,6 +96,13 @@ impl Worker<'_> {
         std::fs::create_dir_all(&reports).with_context(|| format!("creating {}", reports.display()))?;
 
         let mut inv = self.invocation(plan, c, &scratch, &log, reports.clone(), start)?;
+        if !c.withheld_env.is_empty() {
+            inv.note(&format!(
+                "withheld from the check (they look like secrets; allow them outside the tree with \
+                 HOOKGATE_ALLOW_ENV or git config hookgate.allowEnv): {}",
+                c.withheld_env.join(", ")
+            ));
+        }
         let mut waited = Duration::ZERO;
         let mut ended = self.create_venv(c, &scratch, &inv.setup_env, &mut log.file, inv.deadline)?;
         if ended.is_pass() {
@@ -209,9 +216,13 @@ impl Worker<'_> {
         start: Instant,
     ) -> Result<Invocation<'i>> {
         let tree_env = if c.uses_tree_env { plan.tree_env.clone() } else { BTreeMap::new() };
+        let (home, tmp) = (scratch.home(), scratch.tmp());
+        self.host.prepare_home(&home)?;
+        // The check's own variables reach its builds and installs too: a build that needs one
+        // (`CUDA_HOME`, a job count) is configured where its check is.
         let setup_env: BTreeMap<String, String> =
-            self.host.setup_env().into_iter().chain(tree_env.clone()).collect();
-        let mut check_env = self.host.check_env(&scratch.venv(), &scratch.tmp(), &c.def.env);
+            self.host.setup_env(&home, &tmp, &c.passed_env).into_iter().chain(tree_env.clone()).collect();
+        let mut check_env = self.host.check_env(&scratch.venv(), &home, &tmp, &c.passed_env);
         check_env.extend(tree_env);
         let needs = c
             .needs

@@ -7,6 +7,7 @@ mod common;
 mod background;
 mod cache_gc;
 mod ci;
+mod env;
 mod force;
 mod gate;
 mod gitedge;
