@@ -13,6 +13,7 @@ mod gitedge;
 mod hooks;
 mod index;
 mod install_script;
+mod interpreter;
 mod lock;
 mod newcomer;
 mod output;
