@@ -72,7 +72,7 @@ pub fn check_tree(
     if let Some(note) = note {
         crate::report::note(format_args!("{note}"));
     }
-    let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
+    let interp = venv::find_interpreter(config.python.as_deref(), &s.host, &s.cwd, cache.root())?;
     let plan = plan::build(repo, tree, &config, selection, &interp, &s.host)?;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
     let cancel = cancel.unwrap_or(&s.cancel).clone();

@@ -1,145 +1,75 @@
-//! Interpreters and virtualenvs. Finding the interpreter is on the cached path, so its facts
-//! (version, platform, real executable) are cached by resolved path, size and mtime: computing
-//! a key never spawns Python. Venvs are made by `uv venv` + `uv pip install`, or, when uv is not
+//! Interpreters and virtualenvs. Finding the interpreter is on the cached path, so it spawns
+//! nothing for a plain interpreter (`interpreter.rs`; pyenv shims are resolved by pyenv's rules
+//! in `pyenv.rs`). Venvs are made by `uv venv` + `uv pip install`, or, when no working uv is
 //! found, by `python -m venv` + pip.
+
+mod interpreter;
+mod pyenv;
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::os::unix::fs::MetadataExt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Result;
-use serde::{Deserialize, Serialize};
+use anyhow::{Context, Result};
 
-use crate::cache::write_atomic;
 use crate::env::HostEnv;
-use crate::error::Error;
 use crate::process::{Cancel, Cmd, Exit};
 
-/// A Python interpreter and the facts that go into cache keys.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Interpreter {
-    /// The interpreter as found (possibly a shim such as pyenv's).
-    pub found: PathBuf,
-    /// `sys.executable`: the real binary, used to build venvs without the shim's cost.
-    pub executable: PathBuf,
-    /// `sys.version` (what `python -VV` prints).
-    pub version: String,
-    /// `sysconfig.get_platform()`.
-    pub platform: String,
-}
-
-#[derive(Serialize, Deserialize, Default)]
-struct FactsFile {
-    #[serde(default)]
-    interpreters: BTreeMap<String, CachedFacts>,
-}
-
-#[derive(Serialize, Deserialize, Clone)]
-struct CachedFacts {
-    size: u64,
-    mtime_ns: i128,
-    facts: Interpreter,
-}
-
-const PROBE: &str = "import sys, sysconfig; print(sys.version.replace(chr(10), ' ')); \
-                     print(sysconfig.get_platform()); print(sys.executable)";
-
-/// Finds the interpreter: `HOOKGATE_PYTHON`, else the config's `python`, else `python3` or
-/// `python` on PATH; its facts come from `<cache>/interpreters.json` when still valid.
-pub fn find_interpreter(
-    requested: Option<&str>,
-    host: &HostEnv,
-    cache_root: &Path,
-) -> Result<Interpreter, Error> {
-    let cwd = std::path::Path::new("/");
-    let candidates: Vec<&str> = match host.python.as_deref().or(requested) {
-        Some(r) => vec![r],
-        None => vec!["python3", "python"],
-    };
-    let found = candidates
-        .iter()
-        .find_map(|name| which::which_in(name, Some(host.path()), cwd).ok())
-        .ok_or_else(|| {
-            Error::Environment(format!(
-                "no Python interpreter found (looked for {} on PATH). Install CPython 3.8 or newer \
-                 (e.g. `apt-get install python3`, or `uv python install`), or point \
-                 HOOKGATE_PYTHON at one",
-                candidates.join(", ")
-            ))
-        })?;
-    let meta = std::fs::metadata(&found)
-        .map_err(|e| Error::Environment(format!("cannot stat the interpreter {}: {e}", found.display())))?;
-    let mtime_ns = meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128;
-    let facts_path = cache_root.join("interpreters.json");
-    let mut file: FactsFile =
-        std::fs::read(&facts_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-    let id = found.display().to_string();
-    if let Some(c) = file.interpreters.get(&id)
-        && c.size == meta.len()
-        && c.mtime_ns == mtime_ns
-    {
-        return Ok(c.facts.clone());
-    }
-    let probe = Cmd::new(found.display().to_string(), &["-c", PROBE], cwd, host.interpreter_env());
-    let out = probe.capture().ok_or_else(|| {
-        Error::Environment(format!(
-            "the interpreter {} did not run (`{} -c ...` failed); install a working CPython or \
-             set HOOKGATE_PYTHON",
-            found.display(),
-            found.display()
-        ))
-    })?;
-    let mut lines = out.lines();
-    let (Some(version), Some(platform), Some(executable)) = (lines.next(), lines.next(), lines.next()) else {
-        return Err(Error::Environment(format!("unexpected answer from {}: {out:?}", found.display())));
-    };
-    let facts = Interpreter {
-        found: found.clone(),
-        executable: PathBuf::from(executable),
-        version: version.to_string(),
-        platform: platform.to_string(),
-    };
-    file.interpreters.insert(id, CachedFacts { size: meta.len(), mtime_ns, facts: facts.clone() });
-    if let Ok(bytes) = serde_json::to_vec_pretty(&file) {
-        // A cache of facts: failing to write it only costs the next run a probe.
-        write_atomic(&facts_path, &bytes).ok();
-    }
-    Ok(facts)
-}
+pub use interpreter::{Interpreter, find_interpreter};
 
 /// What installs packages into venvs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Installer {
     /// uv at this path.
     Uv(PathBuf),
-    /// `python -m venv` and pip (uv not found).
-    Pip,
+    /// `python -m venv` and pip, and why not uv (said in every log that uses it).
+    Pip {
+        /// `HOOKGATE_UV=none`, uv not found, or which uv did not run.
+        why: String,
+    },
 }
 
 /// Finds uv: `HOOKGATE_UV` (`none` forces pip), else beside the interpreter's real executable
-/// (where `pip install uv` puts it, skipping slow shims), else on PATH.
+/// (where `pip install uv` puts it, skipping slow shims), else on PATH. A uv that does not run
+/// (a pyenv shim for a version without uv exits 127) counts as missing. This runs `uv
+/// --version`, so it belongs on the miss path only.
 pub fn find_installer(interp: &Interpreter, host: &HostEnv) -> Installer {
+    let root = Path::new("/");
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    let mut unusable: Vec<String> = Vec::new();
     match host.uv.as_deref() {
-        Some("none") => return Installer::Pip,
-        Some(p) => {
-            if let Ok(p) = which::which_in(p, Some(host.path()), Path::new("/")) {
-                return Installer::Uv(p);
-            }
-        }
+        Some("none") => return Installer::Pip { why: "HOOKGATE_UV=none".into() },
+        Some(p) => match which::which_in(p, Some(host.path()), root) {
+            Ok(p) => candidates.push(p),
+            Err(_) => unusable.push(format!("HOOKGATE_UV={p} was not found")),
+        },
         None => {}
     }
     if let Some(dir) = interp.executable.parent() {
         let beside = dir.join("uv");
         if beside.is_file() {
-            return Installer::Uv(beside);
+            candidates.push(beside);
         }
     }
-    match which::which_in("uv", Some(host.path()), Path::new("/")) {
-        Ok(p) => Installer::Uv(p),
-        Err(_) => Installer::Pip,
+    if let Ok(p) = which::which_in("uv", Some(host.path()), root) {
+        candidates.push(p);
     }
+    let mut tried: Vec<PathBuf> = Vec::new();
+    for uv in candidates {
+        if tried.contains(&uv) {
+            continue;
+        }
+        let probe = Cmd::new(uv.display().to_string(), &["--version"], root, host.interpreter_env());
+        if probe.capture().is_some() {
+            return Installer::Uv(uv);
+        }
+        unusable.push(format!("{} did not run (`uv --version` failed)", uv.display()));
+        tried.push(uv);
+    }
+    let why = if unusable.is_empty() { "uv was not found".to_string() } else { unusable.join("; ") };
+    Installer::Pip { why }
 }
 
 /// A venv being prepared for one check; every step is logged into the check's log.
@@ -178,7 +108,10 @@ impl VenvBuilder<'_> {
         let exe = self.interp.executable.display().to_string();
         let mut steps = vec![match self.installer {
             Installer::Uv(uv) => self.cmd(uv, &["venv", "--quiet", "--python", &exe, &dir]),
-            Installer::Pip => self.cmd(&self.interp.executable, &["-m", "venv", &dir]),
+            Installer::Pip { why } => {
+                writeln!(log, "hookgate: using python -m venv and pip: {why}").context("writing the log")?;
+                self.cmd(&self.interp.executable, &["-m", "venv", &dir])
+            }
         }];
         if !deps.is_empty() {
             steps.push(install_cmd(self.installer, &self.python(), &self.cwd, &self.env, deps));
@@ -210,7 +143,7 @@ pub fn install_cmd(
             cwd,
             env.clone(),
         ),
-        Installer::Pip => Cmd::new(
+        Installer::Pip { .. } => Cmd::new(
             &py,
             &["-m", "pip", "install", "--quiet", "--disable-pip-version-check"],
             cwd,
@@ -228,7 +161,7 @@ pub fn freeze(venv: &Path, installer: &Installer, env: &BTreeMap<String, String>
         Installer::Uv(uv) => {
             Cmd::new(uv.display().to_string(), &["pip", "freeze", "--python", &python], venv, env.clone())
         }
-        Installer::Pip => {
+        Installer::Pip { .. } => {
             Cmd::new(&python, &["-m", "pip", "freeze", "--disable-pip-version-check"], venv, env.clone())
         }
     };

@@ -15,8 +15,11 @@ pub fn install_args(inv: &mut Invocation<'_>, path: &str) -> Result<Vec<String>>
     }
     let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     if name == "uv.lock" {
-        let Installer::Uv(uv) = inv.installer else {
-            bail!("`lock = \"{path}\"` needs uv to export it; install uv (pip install uv)");
+        let uv = match inv.installer {
+            Installer::Uv(uv) => uv,
+            Installer::Pip { why } => {
+                bail!("`lock = \"{path}\"` needs uv to export it ({why}); install uv (pip install uv)")
+            }
         };
         let out = inv.scratch.join("uv-lock-requirements.txt").display().to_string();
         let cmd = inv.setup_cmd(

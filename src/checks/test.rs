@@ -1,9 +1,11 @@
 //! Built-in `test`: pytest against the **installed wheel** built by `wheel`. A fresh venv gets
 //! the wheel plus the test requirements (extra `test`/`tests`, dependency group `test`/`dev`,
-//! the check's `deps`, or the lock file); the wheel's top-level packages are moved out of the
-//! snapshot while pytest runs, so every import resolves to site-packages (a module left out of
-//! the wheel makes an importing test fail). With `coverage` enabled, the run is measured and
-//! the data kept as this check's artifact.
+//! the check's `deps`, or the lock file). The wheel's top-level packages are moved out of the
+//! snapshot while pytest runs, and an import guard in the venv (`py/import_guard.py`) refuses
+//! every other module of the source tree but the test paths and `conftest.py` files, so every
+//! import of the project resolves to site-packages: a module left out of the wheel (a package
+//! module, or a root-level `helper.py`) makes an importing test fail. With `coverage` enabled,
+//! the run is measured and the data kept as this check's artifact.
 
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ use crate::git::{Repo, TreeRef};
 use crate::outcome::Ended;
 
 const RUNNER: &str = include_str!("py/test_runner.py");
+const GUARD: &str = include_str!("py/import_guard.py");
 
 /// The `test` kind.
 pub struct Test;
@@ -73,6 +76,17 @@ const ENVIRONMENT_FILES: &[&str] = &[
     "requirements-dev.txt",
     "dev-requirements.txt",
 ];
+
+/// Whether a pytest argument names a file or directory of the snapshot (`tests/a.py::test_b`
+/// names `tests/a.py`).
+fn names_a_path(root: &std::path::Path, arg: &str) -> bool {
+    let path = std::path::Path::new(arg.split("::").next().unwrap_or(arg));
+    !arg.starts_with('-')
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+        && root.join(path).exists()
+}
 
 /// What the test environment is installed from, besides the tree: whether the run is
 /// measured, `pyproject.toml` (extras, groups) and the lock file. These matter even when
@@ -196,15 +210,9 @@ impl Check for Test {
             }
         }
         let runner = inv.helper("hookgate_test_runner.py", RUNNER)?.display().to_string();
+        let guard = inv.helper("hookgate_import_guard.py", GUARD)?.display().to_string();
         let hidden = inv.scratch.join("hidden-source").display().to_string();
         let src = inv.src.display().to_string();
-        let mut args: Vec<String> =
-            vec![runner, "--wheel".into(), wheel, "--root".into(), src, "--hide-to".into(), hidden];
-        if coverage {
-            args.push("--coverage-dir".into());
-            args.push(inv.artifacts.display().to_string());
-        }
-        args.push("--".into());
         let opts = options(inv.def);
         let paths = if opts.paths.is_empty() {
             match testenv::test_paths(&inv.src) {
@@ -218,11 +226,57 @@ impl Check for Test {
         } else {
             opts.paths.clone()
         };
+        let mut args: Vec<String> = vec![
+            runner,
+            "--wheel".into(),
+            wheel,
+            "--root".into(),
+            src,
+            "--hide-to".into(),
+            hidden,
+            "--guard".into(),
+            guard,
+        ];
+        // What the import guard lets tests import from the tree: the test paths (pytest's own
+        // `testpaths` when it collects by its config) and paths passed in `args`.
+        let mut test_code = paths.clone();
+        if paths.is_empty() {
+            let read = |f: &str| std::fs::read_to_string(inv.src.join(f)).ok();
+            test_code.extend(testenv::configured_testpaths(&read).map(|(_, p)| p).unwrap_or_default());
+        }
+        test_code.extend(opts.args.iter().filter(|a| names_a_path(&inv.src, a)).cloned());
+        for p in test_code {
+            args.push("--test-path".into());
+            args.push(p);
+        }
+        if coverage {
+            args.push("--coverage-dir".into());
+            args.push(inv.artifacts.display().to_string());
+        }
+        args.push("--".into());
         args.extend(paths);
         args.extend(opts.args.iter().cloned());
         let python = inv.python().display().to_string();
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         check!(inv.run(&inv.check_cmd(python, &argv)));
         Ok(Ended::Pass)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_a_path;
+
+    #[test]
+    fn only_existing_relative_paths_in_args_count_as_test_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("docs")).unwrap();
+        std::fs::write(dir.path().join("docs/test_x.py"), "").unwrap();
+        for yes in ["docs", "docs/test_x.py", "docs/test_x.py::test_y", "./docs"] {
+            assert!(names_a_path(dir.path(), yes), "{yes}");
+        }
+        for no in ["-k", "--doctest-modules", "not slow", "missing", "/etc", "../docs", "docs/../.."] {
+            assert!(!names_a_path(dir.path(), no), "{no}");
+        }
     }
 }

@@ -73,7 +73,7 @@ impl Check for Wheel {
                 check!(exit(0));
                 setup!("installing the validators", exit(1));
             }
-            Installer::Pip => {
+            Installer::Pip { .. } => {
                 setup!("installing the validators and `build`", {
                     let mut deps = inv.def.deps.clone();
                     deps.push("build".into());

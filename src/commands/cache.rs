@@ -34,7 +34,7 @@ pub fn reachable_keys(s: &Session, repo: &Repo, cache: &Cache, depth: usize) -> 
         let tref = TreeRef { id: tree, commit: Some(commit), label: short(commit) };
         // A commit whose config does not parse has no keys to keep.
         let Ok(config) = load_config(repo, &tref) else { continue };
-        let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
+        let interp = venv::find_interpreter(config.python.as_deref(), &s.host, &s.cwd, cache.root())?;
         if let Ok(plan) = plan::build(repo, &tref, &config, &Selection::All, &interp, &s.host) {
             keys.extend(plan.checks.into_iter().map(|c| c.key));
         }

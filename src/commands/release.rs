@@ -121,7 +121,7 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
         }
         Ended::TimedOut | Ended::Cancelled => return refuse("asking the index was interrupted"),
     }
-    let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
+    let interp = venv::find_interpreter(config.python.as_deref(), &s.host, &s.cwd, cache.root())?;
     let installer = venv::find_installer(&interp, &s.host);
 
     let names: Vec<String> =
@@ -145,7 +145,7 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
             repo.workdir(),
             s.host.vars.clone(),
         ),
-        Installer::Pip => Cmd::new(
+        Installer::Pip { .. } => Cmd::new(
             "twine",
             &["upload", "--non-interactive", "--repository-url", &target.repository_url],
             repo.workdir(),

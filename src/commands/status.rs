@@ -37,7 +37,7 @@ pub fn status(s: &Session, count: usize, as_json: bool) -> Result<ExitStatus> {
     for (commit, tree, subject) in repo.recent_commits(count)? {
         let tref = TreeRef { id: tree, commit: Some(commit), label: short(commit) };
         let verdicts: Vec<(String, &str)> = match load_config(&repo, &tref).and_then(|config| {
-            let interp = venv::find_interpreter(config.python.as_deref(), &s.host, cache.root())?;
+            let interp = venv::find_interpreter(config.python.as_deref(), &s.host, &s.cwd, cache.root())?;
             plan::build(&repo, &tref, &config, &Selection::All, &interp, &s.host)
         }) {
             Ok(plan) => known_outcomes(&plan, &cache)

@@ -2,6 +2,9 @@
 //! of one area, driving the real binary with real git, CPython, uv and servers on loopback.
 //! `common` holds the `TestContext`.
 
+// A test may say on stderr why it skipped itself; the print policy is for hookgate's own output.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod common;
 
 mod background;
@@ -14,6 +17,7 @@ mod gitedge;
 mod hooks;
 mod index;
 mod install_script;
+mod interpreter;
 mod lock;
 mod newcomer;
 mod output;

@@ -22,7 +22,13 @@ fn statuses(v: &Value) -> BTreeMap<String, String> {
 /// Asserts that `failing` is the only failing check and that its log contains `why`.
 fn only_fails(fixture: &str, failing: &str, why: &str) -> (TestContext, Value) {
     let ctx = TestContext::new(fixture);
-    let (v, out) = run_all(&ctx);
+    let v = only_fails_in(&ctx, failing, why);
+    (ctx, v)
+}
+
+/// [`only_fails`] on a prepared context.
+fn only_fails_in(ctx: &TestContext, failing: &str, why: &str) -> Value {
+    let (v, out) = run_all(ctx);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let failed: Vec<String> = statuses(&v).into_iter().filter(|(_, s)| s == "fail").map(|(k, _)| k).collect();
     assert_eq!(failed, [failing], "{v}");
@@ -30,7 +36,16 @@ fn only_fails(fixture: &str, failing: &str, why: &str) -> (TestContext, Value) {
     assert!(log.contains(why), "the {failing} log does not say {why:?}:\n{log}");
     // The human table shows the tail of that log.
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("--- {failing} failed")));
-    (ctx, v)
+    v
+}
+
+/// Writes `files` into the work tree and commits them.
+fn commit_files(ctx: &TestContext, files: &[(&str, &str)]) {
+    for (path, content) in files {
+        ctx.write(path, content);
+    }
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "-m", "more files"]);
 }
 
 #[test]
@@ -56,6 +71,95 @@ fn module_left_out_of_the_wheel_fails_test_against_the_installed_wheel() {
     let (_ctx, v) = only_fails("missing-module", "test", "No module named 'sample_pkg.extra'");
     let log = log_of(&v, "test");
     assert!(log.contains("source hidden: src/sample_pkg"), "{log}");
+}
+
+#[test]
+fn root_module_left_out_of_the_wheel_fails_only_test_in_pytest_and_its_subprocesses() {
+    let ctx = TestContext::new("clean");
+    // `helper.py` sits beside the package, where `python -m pytest` from the root would import
+    // it; the wheel (src/sample_pkg only) does not have it.
+    commit_files(
+        &ctx,
+        &[
+            ("helper.py", "def double(x):\n    return 2 * x\n"),
+            // The collection error must not hide the subprocess test's verdict.
+            ("hookgate.toml", "[checks.test]\nargs = [\"--continue-on-collection-errors\"]\n"),
+            (
+                "tests/test_helper.py",
+                "from helper import double\n\n\ndef test_double():\n    assert double(2) == 4\n",
+            ),
+            (
+                "tests/test_subprocess.py",
+                r#"import subprocess
+import sys
+from pathlib import Path
+
+
+def test_helper_in_a_subprocess():
+    root = Path(__file__).resolve().parent.parent
+    argv = [sys.executable, "-c", "import helper"]
+    out = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+"#,
+            ),
+        ],
+    );
+    let v = only_fails_in(&ctx, "test", "No module named 'helper' in the installed wheel");
+    let log = log_of(&v, "test");
+    assert!(log.contains("helper.py is in the source tree"), "{log}");
+    assert!(log.contains("FAILED tests/test_subprocess.py::test_helper_in_a_subprocess"), "{log}");
+    assert!(log.contains("importable from the source tree: only tests, conftest.py files"), "{log}");
+    assert_eq!(statuses(&v)["coverage"], "skipped");
+}
+
+#[test]
+fn root_conftest_fixtures_a_tests_package_pytest_config_and_data_files_still_work() {
+    let ctx = TestContext::new("clean");
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    let pytest_config = r#"
+[tool.pytest.ini_options]
+addopts = "--strict-markers"
+markers = ["slow: a marker declared in pyproject.toml"]
+"#;
+    commit_files(
+        &ctx,
+        &[
+            ("pyproject.toml", &format!("{pyproject}{pytest_config}")),
+            (
+                "conftest.py",
+                "import pytest\n\n\n@pytest.fixture\ndef greeting():\n    return \"Hello, world!\"\n",
+            ),
+            ("tests/__init__.py", ""),
+            ("tests/util.py", "def who():\n    return \"world\"\n"),
+            ("tests/data.txt", "world\n"),
+            (
+                "tests/test_package.py",
+                r#"from pathlib import Path
+
+import pytest
+
+from sample_pkg import greet
+from tests.util import who
+
+
+@pytest.mark.slow
+def test_greet(greeting):
+    assert greet(who()) == greeting
+
+
+def test_data_file():
+    assert (Path(__file__).parent / "data.txt").read_text().strip() == who()
+"#,
+            ),
+        ],
+    );
+    let (v, out) = run_all(&ctx);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out), log_of(&v, "test"));
+    let s = statuses(&v);
+    assert_eq!((s["test"].as_str(), s["coverage"].as_str()), ("pass", "pass"), "{v}");
+    let log = log_of(&v, "test");
+    assert!(log.contains("4 passed"), "the fixture's tests and the new ones ran: {log}");
+    assert!(log_of(&v, "coverage").contains("src/sample_pkg/__init__.py"));
 }
 
 #[test]

@@ -1,16 +1,22 @@
 """hookgate's test runner: pytest against the installed wheel, never the source tree.
 
-The wheel's top-level packages and modules are moved out of the snapshot (root and src/), so
-every import resolves to site-packages; the snapshot is this check's own scratch copy, so they
-are not moved back, and pytest replaces this process (no second interpreter start-up). With
---coverage-dir, pytest runs under coverage, measuring those packages, and the data files (plus
-the package names, for path mapping) are left there for the `coverage` check.
+The wheel's top-level packages and modules are moved out of the snapshot (root and src/), and
+the import guard (hookgate_import_guard.py, installed into the venv's site-packages with a
+.pth file) refuses every other module of the source tree but the test paths and conftest.py
+files, in pytest and in any Python the tests start: a module left out of the wheel cannot be
+imported from the snapshot. The snapshot is this check's own scratch copy, so nothing is moved
+back, and pytest replaces this process (no second interpreter start-up). With --coverage-dir,
+pytest runs under coverage, measuring those packages, and the data files (plus the package
+names, for path mapping) are left there for the `coverage` check.
 """
 
 import argparse
+import glob
+import json
 import os
 import shutil
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -29,11 +35,28 @@ def top_level_names(wheel):
     return sorted(names)
 
 
+def install_guard(guard, root, test_paths):
+    """Puts the import guard into this venv's site-packages, active from the next start-up."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    shutil.copyfile(guard, site / "hookgate_import_guard.py")
+    allowed = []
+    for p in test_paths:
+        # A node id (tests/test_x.py::test_y) names its file; pytest's testpaths may be globs.
+        path = str(root / p.split("::", 1)[0])
+        allowed.extend(sorted(glob.glob(path)) if any(c in path for c in "*?[") else [path])
+    settings = {"root": str(root), "allowed": allowed}
+    (site / "hookgate_import_guard.json").write_text(json.dumps(settings))
+    (site / "hookgate_import_guard.pth").write_text("import hookgate_import_guard\n")
+    return allowed
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wheel", required=True)
     ap.add_argument("--root", required=True)
     ap.add_argument("--hide-to", required=True)
+    ap.add_argument("--guard", required=True)
+    ap.add_argument("--test-path", action="append", default=[])
     ap.add_argument("--coverage-dir")
     argv = sys.argv[1:]
     split = argv.index("--") if "--" in argv else len(argv)
@@ -52,6 +75,9 @@ def main():
                     moved.append((dest, candidate))
     shown = ", ".join(str(orig.relative_to(root)) for _, orig in moved) or "none"
     print(f"hookgate: testing the installed wheel {Path(args.wheel).name}; source hidden: {shown}", flush=True)
+    allowed = install_guard(args.guard, root, args.test_path)
+    importable = ", ".join([str(Path(a).relative_to(root)) for a in allowed] + ["conftest.py files"])
+    print(f"hookgate: importable from the source tree: only {importable}", flush=True)
     cmd = [sys.executable]
     if args.coverage_dir:
         data = Path(args.coverage_dir) / ".coverage"
