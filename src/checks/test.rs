@@ -1,11 +1,11 @@
 //! Built-in `test`: pytest against the **installed wheel** built by `wheel`. A fresh venv gets
-//! the wheel plus the test requirements (extra `test`/`tests`, dependency group `test`/`dev`,
-//! the check's `deps`, or the lock file). The wheel's top-level packages are moved out of the
-//! snapshot while pytest runs, and an import guard in the venv (`py/import_guard.py`) refuses
-//! every other module of the source tree but the test paths and `conftest.py` files, so every
-//! import of the project resolves to site-packages: a module left out of the wheel (a package
-//! module, or a root-level `helper.py`) makes an importing test fail. With `coverage` enabled,
-//! the run is measured and the data kept as this check's artifact.
+//! the wheel plus the test requirements, found as the project's CI finds them (`testenv.rs`),
+//! or the lock file. The wheel's top-level packages are moved out of the snapshot while pytest
+//! runs, and an import guard in the venv (`py/import_guard.py`) refuses every other module of
+//! the source tree but the test paths and `conftest.py` files, so every import of the project
+//! resolves to site-packages: a module left out of the wheel (a package module, or a root-level
+//! `helper.py`) makes an importing test fail. With `coverage` enabled, the run is measured and
+//! the data kept as this check's artifact.
 
 use std::sync::Arc;
 
