@@ -104,3 +104,19 @@ fn a_setup_py_only_package_gets_the_standard_suite() {
         assert_eq!(c[check]["status"], "pass", "{check}: {v}");
     }
 }
+
+#[test]
+fn an_install_that_fails_is_a_setup_error_exit_2_and_never_cached() {
+    let ctx = TestContext::new("clean");
+    ctx.commit_config(
+        "defaults = false\n[checks.needs-missing]\ndeps = [\"hookgate-no-such-package-anywhere==0.0.1\"]\nrun = \"true\"\n",
+    );
+    let (v, out) = ctx.json(&["run"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let c = &checks(&v)["needs-missing"];
+    assert_eq!(c["status"], "error", "{v}");
+    assert!(c["reason"].as_str().unwrap().contains("not cached"), "{v}");
+    assert_eq!(ctx.record_count(), 0, "a setup error was cached");
+    let (v, _) = ctx.json(&["run"]);
+    assert_eq!(checks(&v)["needs-missing"]["cached"], false);
+}
