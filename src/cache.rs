@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::outcome::Verdict;
 
 /// Bumped whenever the key recipe or the record format changes; part of every key.
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = 3;
 
 /// A record larger than this is not one hookgate wrote: a miss, never read whole.
 pub const MAX_RECORD_BYTES: u64 = 1 << 20;
@@ -50,6 +50,10 @@ pub struct Record {
     /// Report files the check wrote (coverage XML/HTML, built docs).
     #[serde(default)]
     pub reports: Vec<PathBuf>,
+    /// The resolutions its environment was installed with: a pass counts only while they are
+    /// current (see [`crate::resolve`]).
+    #[serde(default)]
+    pub resolutions: Vec<crate::resolve::UsedRef>,
 }
 
 impl Record {
@@ -65,6 +69,8 @@ impl Record {
 #[derive(Debug, Clone)]
 pub struct Cache {
     root: PathBuf,
+    /// The resolution cache (per user, shared by every repository: see [`crate::resolve`]).
+    resolutions: PathBuf,
     /// Keys whose bad record was already reported: the fast path, the scheduler and the worker
     /// each read a record, and one warning per run is enough.
     warned: Arc<Mutex<HashSet<String>>>,
@@ -73,7 +79,19 @@ pub struct Cache {
 impl Cache {
     /// The store of the repository whose common git dir is `common_dir`.
     pub fn new(common_dir: &Path) -> Cache {
-        Cache { root: common_dir.join("hookgate"), warned: Arc::default() }
+        let root = common_dir.join("hookgate");
+        Cache { resolutions: root.join("resolutions"), root, warned: Arc::default() }
+    }
+
+    /// The store of a repository, with the user's resolution cache
+    /// (`$XDG_CACHE_HOME/hookgate/resolutions`, else `~/.cache/hookgate/resolutions`; the
+    /// repository's own cache when there is no HOME).
+    pub fn for_user(common_dir: &Path, host: &crate::env::HostEnv) -> Cache {
+        let mut cache = Cache::new(common_dir);
+        if let Some(dir) = host.user_cache_dir() {
+            cache.resolutions = dir.join("hookgate").join("resolutions");
+        }
+        cache
     }
 
     /// `<git-common-dir>/hookgate`.
@@ -88,6 +106,11 @@ impl Cache {
     /// Where the log of the run for `key` is kept.
     pub fn log_path(&self, key: &str) -> PathBuf {
         self.root.join("logs").join(format!("{key}.log"))
+    }
+
+    /// The resolution cache (see [`crate::resolve`]).
+    pub fn resolutions_dir(&self) -> PathBuf {
+        self.resolutions.clone()
     }
 
     /// Files a check keeps for the checks that need it (dists, coverage data).
@@ -315,6 +338,7 @@ mod tests {
             tree: "t".into(),
             key_inputs: serde_json::Value::Null,
             reports: vec![],
+            resolutions: vec![],
         }
     }
 

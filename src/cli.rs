@@ -79,6 +79,21 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write `hookgate.lock`: the exact versions every check installs, for every platform.
+    ///
+    /// Checks the working copy (running what has no verdict yet) to learn what each check
+    /// installs, then writes each requirement set and its pinned packages. Commit the file: CI
+    /// and teammates then install exactly what your gate installed.
+    Lock,
+    /// Re-resolve `hookgate.lock` and the local resolution cache to today's releases.
+    ///
+    /// Prints every version that changes; checks whose environment changed run again. Like
+    /// `pre-commit autoupdate`, with an optional cooldown for fresh releases.
+    Update {
+        /// Only take releases at least this many days old (`uv --exclude-newer`).
+        #[arg(long, value_name = "N")]
+        cooldown_days: Option<u64>,
+    },
     /// Generate CI configuration from the same config (`hookgate ci github`).
     Ci {
         /// Which CI system.

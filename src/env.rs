@@ -410,6 +410,13 @@ impl HostEnv {
         env
     }
 
+    /// The user's cache directory: `$XDG_CACHE_HOME`, else `~/.cache`.
+    pub fn user_cache_dir(&self) -> Option<PathBuf> {
+        self.xdg("XDG_CACHE_HOME")
+            .map(Path::to_path_buf)
+            .or_else(|| self.real_home().map(|h| h.join(".cache")))
+    }
+
     /// The user's real HOME, when set to an absolute path.
     fn real_home(&self) -> Option<&Path> {
         self.get("HOME").map(Path::new).filter(|p| p.is_absolute())

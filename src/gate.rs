@@ -66,7 +66,7 @@ pub fn check_tree(
     settings: RunSettings<'_>,
 ) -> Result<(Plan, Vec<Outcome>)> {
     let RunSettings { force, jobs, cancel, observer } = settings;
-    let cache = Cache::new(repo.common_dir());
+    let cache = Cache::for_user(repo.common_dir(), &s.host);
     let config = load_config(repo, tree)?;
     let (host, note) = s.host.scratch_outside(&[repo.workdir(), repo.git_dir(), repo.common_dir()])?;
     if let Some(note) = note {

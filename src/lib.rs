@@ -23,6 +23,7 @@ pub mod pins;
 pub mod plan;
 pub mod process;
 pub mod report;
+pub mod resolve;
 pub mod run;
 pub mod secret;
 pub mod venv;

@@ -52,6 +52,8 @@ fn main() -> ExitCode {
                 vec![HookType::PreCommit, HookType::PreMergeCommit, HookType::PrePush, HookType::PostCommit]
             }),
         ),
+        Command::Lock => commands::lock::lock(&session),
+        Command::Update { cooldown_days } => commands::lock::update(&session, cooldown_days),
         Command::Status { count, json } => commands::status::status(&session, count, json),
         Command::Ci { system: cli::CiSystem::Github { check } } => commands::ci::github(&session, check),
         Command::Release { repository_url, index_url, repository, dry_run } => {

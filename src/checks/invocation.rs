@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 
 use crate::config::CheckDef;
 use crate::process::{Cancel, Cmd, Exit};
+use crate::resolve::{Compile, Resolver};
 use crate::venv::{Installer, Interpreter};
 
 /// One check's execution context.
@@ -47,6 +48,8 @@ pub struct Invocation<'a> {
     pub needs: BTreeMap<String, PathBuf>,
     /// Where this check writes reports (kept, listed in the JSON `reports`).
     pub reports: PathBuf,
+    /// The check's requirement set and the resolutions its installs were constrained to.
+    pub resolver: Resolver,
 }
 
 /// Runs a setup step (an install, a tool's environment) and returns early from the kind with
@@ -138,9 +141,14 @@ impl Invocation<'_> {
         exits.into_iter().collect()
     }
 
-    /// The command that installs requirement arguments (names, paths, `-r FILE`, flags).
-    pub fn install_cmd(&self, args: &[String]) -> Cmd {
-        crate::venv::install_cmd(self.installer, &self.python(), &self.src, &self.setup_env, args)
+    /// The command that installs requirement arguments (names, paths, `-r FILE`, flags),
+    /// constrained to the resolution of the check's requirement set (see [`crate::resolve`]).
+    pub fn install_cmd(&mut self, args: &[String]) -> Result<Cmd> {
+        let mut args = args.to_vec();
+        if let Some(constraints) = self.constrain(&args)? {
+            args.extend(["-c".to_string(), constraints]);
+        }
+        Ok(crate::venv::install_cmd(self.installer, &self.python(), &self.src, &self.setup_env, &args))
     }
 
     /// Installs requirement arguments (names, paths, `-r FILE`, flags) into the venv.
@@ -148,8 +156,53 @@ impl Invocation<'_> {
         if args.is_empty() {
             return Ok(Exit::Code(0));
         }
-        let cmd = self.install_cmd(args);
+        let cmd = self.install_cmd(args)?;
         self.run(&cmd)
+    }
+
+    /// Adds what `args` install to the requirement set, resolves it and writes the constraints
+    /// file the install is held to; `None` when nothing can be resolved ahead.
+    fn constrain(&mut self, args: &[String]) -> Result<Option<String>> {
+        let c = crate::resolve::contribution(args, &self.src);
+        for w in &c.as_written {
+            self.note(&format!("installed as written, not resolved ahead: {w}"));
+        }
+        if c.locked {
+            self.note("installing from a hashed lock file: its pins decide the versions");
+            return Ok(None);
+        }
+        if c.requirements.is_empty() && self.resolver.used.is_empty() {
+            return Ok(None);
+        }
+        let python_version = self.resolver.python_version.clone();
+        let compile = match self.installer {
+            Installer::Uv(uv) => Some(Compile {
+                uv,
+                env: &self.setup_env,
+                scratch: &self.scratch,
+                python_version: &python_version,
+                exclude_newer: None,
+                deadline: self.deadline,
+                cancel: self.cancel,
+            }),
+            Installer::Pip { .. } => None,
+        };
+        let Some(used) = self.resolver.resolve(&c.requirements, compile.as_ref(), &mut self.log)? else {
+            self.note(
+                "not resolved ahead (resolving needs uv): the versions are whatever pip picks; \
+                 the record lists what was installed",
+            );
+            return Ok(None);
+        };
+        self.note(&format!(
+            "environment resolved ({}): {}",
+            used.source,
+            if used.packages.is_empty() { "nothing to pin".to_string() } else { used.packages.join(" ") }
+        ));
+        let path = self.scratch.join(format!("hookgate-constraints-{}.txt", self.resolver.used.len()));
+        std::fs::write(&path, used.packages.join("\n") + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(Some(path.display().to_string()))
     }
 
     /// Writes a line to the log.

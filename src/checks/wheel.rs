@@ -60,7 +60,8 @@ impl Check for Wheel {
     fn execute(&self, inv: &mut Invocation<'_>, _config: &Config) -> Result<Ended> {
         let out = inv.artifacts.display().to_string();
         let interp = inv.interp.executable.display().to_string();
-        let validators = inv.install_cmd(&inv.def.deps);
+        let def = inv.def;
+        let validators = inv.install_cmd(&def.deps)?;
         match inv.installer {
             Installer::Uv(uv) => {
                 let build = inv.setup_cmd(

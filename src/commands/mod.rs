@@ -6,6 +6,7 @@ pub mod cache;
 pub mod ci;
 pub mod hook;
 pub mod install;
+pub mod lock;
 pub mod release;
 pub mod run;
 pub mod status;

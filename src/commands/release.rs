@@ -89,7 +89,7 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
     let Some(wheel_check) = plan.checks.iter().find(|c| c.def.name == "wheel") else {
         return refuse("the `wheel` check is disabled: there are no dists to publish");
     };
-    let cache = Cache::new(repo.common_dir());
+    let cache = Cache::for_user(repo.common_dir(), &s.host);
     let dists: Vec<PathBuf> = list_files(&cache.artifacts_dir(&wheel_check.key))?
         .into_iter()
         .filter(|p| crate::checks::is_dist(p))

@@ -32,7 +32,7 @@ pub fn status(s: &Session, count: usize, as_json: bool) -> Result<ExitStatus> {
     for warning in crate::hooks::warnings(&repo)? {
         crate::report::warn(format_args!("{warning}"));
     }
-    let cache = Cache::new(repo.common_dir());
+    let cache = Cache::for_user(repo.common_dir(), &s.host);
     let mut rows = Vec::new();
     for (commit, tree, subject) in repo.recent_commits(count)? {
         let tref = TreeRef { id: tree, commit: Some(commit), label: short(commit) };

@@ -58,6 +58,9 @@ pub fn cached_record(cache: &Cache, c: &PlannedCheck) -> Option<Record> {
     {
         return None;
     }
+    if !crate::resolve::still_current(&cache.resolutions_dir(), &r.resolutions) {
+        return None;
+    }
     Some(r)
 }
 

@@ -24,6 +24,7 @@ use crate::git::Repo;
 use crate::outcome::{Ended, Outcome, Status, Verdict};
 use crate::plan::{Plan, PlannedCheck};
 use crate::process::Cancel;
+use crate::resolve::{self, Resolver, UsedRef};
 use crate::venv::{Installer, Interpreter, VenvBuilder};
 
 /// What a worker thread needs to run one check (all shareable across threads).
@@ -105,6 +106,12 @@ impl Worker<'_> {
         }
         let mut waited = Duration::ZERO;
         let mut ended = self.create_venv(c, &scratch, &inv.setup_env, &mut log.file, inv.deadline)?;
+        let deps = c.def.kind.venv_deps(&c.def);
+        if ended.is_pass() && c.def.kind.needs_venv() && !deps.is_empty() {
+            ended = catch(&mut inv, |inv| {
+                Ok(Ended::of_setup(inv.install(deps)?, "installing the check's requirements"))
+            });
+        }
         if ended.is_pass() {
             ended = catch(&mut inv, |inv| c.def.kind.prepare(inv, &plan.config));
         }
@@ -131,10 +138,11 @@ impl Worker<'_> {
         } else {
             Vec::new()
         };
+        let resolutions: Vec<UsedRef> = inv.resolver.used.iter().map(UsedRef::from).collect();
         drop(inv);
         // The check's own time: waiting for its needs is not part of it.
         let duration_ms = start.elapsed().saturating_sub(waited).as_millis() as u64;
-        self.conclude(plan, c, ended, log, &scratch, &reports, duration_ms, tools)
+        self.conclude(plan, c, ended, log, &scratch, &reports, duration_ms, (tools, resolutions))
     }
 
     /// Takes the lock of `c`'s key, waiting (without a job slot) while another process holds
@@ -245,10 +253,32 @@ impl Worker<'_> {
             artifacts: scratch.artifacts(),
             needs,
             reports,
+            resolver: self.resolver(plan, c, &scratch.src()),
         })
     }
 
-    /// A fresh venv with the kind's requirements.
+    /// The check's resolver: the tree's `hookgate.lock`, the resolution cache, and what
+    /// resolution depends on besides the requirements (interpreter, index settings).
+    fn resolver(&self, plan: &Plan, c: &PlannedCheck, src: &Path) -> Resolver {
+        let lock =
+            std::fs::read_to_string(src.join(resolve::LOCK_FILE)).ok().map(|t| resolve::LockFile::parse(&t));
+        let python_version: String = self.interp.version.split('.').take(2).collect::<Vec<_>>().join(".");
+        Resolver {
+            lock,
+            dir: self.cache.resolutions_dir(),
+            context: serde_json::json!({
+                "python": python_version,
+                "platform": self.interp.platform,
+                "host_env": c.key_inputs.get("host_env"),
+            }),
+            python_version,
+            project: plan.config.project.name.as_deref().map(crate::pins::normalize),
+            requirements: std::collections::BTreeSet::new(),
+            used: Vec::new(),
+        }
+    }
+
+    /// A fresh venv (the kind's requirements are installed through its invocation).
     fn create_venv(
         &self,
         c: &PlannedCheck,
@@ -267,7 +297,7 @@ impl Worker<'_> {
         if !c.def.kind.needs_venv() {
             return Ok(Ended::Pass);
         }
-        let exit = venv.create(c.def.kind.venv_deps(&c.def), log, deadline, self.cancel)?;
+        let exit = venv.create(&[], log, deadline, self.cancel)?;
         Ok(Ended::of_setup(exit, "creating the check's venv"))
     }
 
@@ -292,7 +322,7 @@ impl Worker<'_> {
         scratch: &Scratch,
         reports: &Path,
         duration_ms: u64,
-        tools: Vec<String>,
+        (tools, resolutions): (Vec<String>, Vec<UsedRef>),
     ) -> Result<Outcome> {
         let (status, reason, verdict) = match ended {
             Ended::Pass => (Status::Pass, None, Some(Verdict::Pass)),
@@ -338,6 +368,7 @@ impl Worker<'_> {
                 tree: plan.tree.id.to_string(),
                 key_inputs: c.key_inputs.clone(),
                 reports: report_files.clone(),
+                resolutions,
             };
             self.cache.put(&c.key, &rec)?;
         }

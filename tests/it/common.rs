@@ -65,7 +65,12 @@ impl TestContext {
         for d in [&work, &home, &tmp] {
             std::fs::create_dir_all(d).unwrap();
         }
-        let env = BTreeMap::from([("UV_CACHE_DIR".to_string(), uv_cache())]);
+        // uv's cache and hookgate's resolution cache (under XDG_CACHE_HOME) are per user:
+        // shared by the tests, as by a user's repositories.
+        let env = BTreeMap::from([
+            ("UV_CACHE_DIR".to_string(), uv_cache()),
+            ("XDG_CACHE_HOME".to_string(), concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-cache").to_string()),
+        ]);
         TestContext {
             _dir: dir,
             work,

@@ -22,6 +22,7 @@ mod lock;
 mod newcomer;
 mod output;
 mod release;
+mod resolution;
 mod run;
 mod security;
 mod snapshots;
