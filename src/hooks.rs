@@ -67,18 +67,110 @@ fn is_ours(path: &Path) -> bool {
     std::fs::read_to_string(path).is_ok_and(|t| t.contains(MARKER))
 }
 
-/// The hook script for `hook`, calling `bin` by absolute path.
-pub fn script(hook: HookType, bin: &Path) -> String {
+/// The hook script for `hook`, calling `bin`.
+pub fn script(hook: HookType, bin: &HookBinary) -> String {
+    let (recorded, missing) = match bin {
+        HookBinary::At(path) => {
+            let quoted = shell_quote(&path.display().to_string());
+            let missing =
+                format!("\"hookgate: the binary is not at\" {quoted} \"(recorded at install) nor on PATH.\"");
+            (quoted, missing)
+        }
+        HookBinary::OnPath => (
+            "''".to_string(),
+            "'hookgate: hookgate is not on PATH (the hooks were installed from a temporary \
+             environment, so they call hookgate on PATH).'"
+                .to_string(),
+        ),
+    };
     TEMPLATE
         .replace("@HOOK@", hook.name())
         .replace("@GITCMD@", hook.git_command())
         .replace("@VERSION@", env!("CARGO_PKG_VERSION"))
-        .replace("@BIN@", &shell_quote(&bin.display().to_string()))
+        .replace("@BIN@", &recorded)
+        .replace("@MISSING@", &missing)
+}
+
+/// Which `hookgate` the hook scripts call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookBinary {
+    /// This absolute path; `hookgate` on PATH when it is gone.
+    At(PathBuf),
+    /// `hookgate` on PATH, looked up each time a hook runs.
+    OnPath,
+}
+
+/// What `install` records for the hooks, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BinaryChoice {
+    /// What the scripts call.
+    pub binary: HookBinary,
+    /// Set when the running binary lives somewhere that vanishes (uv's cache for `uvx`, pip's
+    /// build environment, pipx's cache, the temporary directory): which place it is.
+    pub temporary: Option<&'static str>,
+}
+
+/// Where a binary at `path` (canonical) will not last, if it is in such a place: uv's cache
+/// (`uvx` and `uv run --with` environments live in its `archive-v0` bucket, which
+/// `uv cache clean`/`prune` removes), pip's isolated build environments, pipx's cache
+/// (`pipx run`), or under one of `tmp_roots`.
+pub fn temporary_place(path: &Path, uv_cache: Option<&Path>, tmp_roots: &[PathBuf]) -> Option<&'static str> {
+    let names: Vec<String> =
+        path.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let bucket = |n: &str, prefix: &str| {
+        n.strip_prefix(prefix).is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if uv_cache.is_some_and(|c| path.starts_with(c))
+        || names.iter().any(|n| bucket(n, "archive-v") || bucket(n, "builds-v"))
+    {
+        return Some("uv's cache");
+    }
+    if names.iter().any(|n| n.starts_with("pip-build-env-")) {
+        return Some("pip's build environment");
+    }
+    if names.windows(2).any(|w| w[0] == "pipx" && w[1] == ".cache") {
+        return Some("pipx's cache");
+    }
+    if tmp_roots.iter().any(|t| path.starts_with(t)) {
+        return Some("the temporary directory");
+    }
+    None
+}
+
+/// What the hooks should call, given the running binary `exe` (canonical): itself, unless it
+/// lives in a [`temporary_place`]; then the first `hookgate` on `path_var` that does not (by
+/// the path PATH names, so a `uv tool` or pip link survives an upgrade), else PATH at hook time.
+pub fn choose_binary(
+    exe: &Path,
+    path_var: &str,
+    uv_cache: Option<&Path>,
+    tmp_roots: &[PathBuf],
+) -> BinaryChoice {
+    let Some(temporary) = temporary_place(exe, uv_cache, tmp_roots) else {
+        return BinaryChoice { binary: HookBinary::At(exe.to_path_buf()), temporary: None };
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let lasting = std::env::split_paths(path_var)
+        // A relative entry ("." or empty) would resolve against whatever directory git runs
+        // the hook in: the repository under test, whose files are someone else's.
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join("hookgate"))
+        .find(|candidate| {
+            let executable = std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+            // Both the name PATH gives and what it resolves to must last.
+            executable
+                && temporary_place(candidate, uv_cache, tmp_roots).is_none()
+                && candidate
+                    .canonicalize()
+                    .is_ok_and(|real| temporary_place(&real, uv_cache, tmp_roots).is_none())
+        });
+    BinaryChoice { binary: lasting.map_or(HookBinary::OnPath, HookBinary::At), temporary: Some(temporary) }
 }
 
 /// Installs `hooks`, calling `bin`, wherever git looks for hooks in any worktree; returns what
 /// it did, one line each.
-pub fn install(repo: &Repo, hooks: &[HookType], bin: &Path) -> Result<Vec<String>> {
+pub fn install(repo: &Repo, hooks: &[HookType], bin: &HookBinary) -> Result<Vec<String>> {
     let dirs = repo.all_hooks_dirs()?;
     let mut said = Vec::new();
     if let Some(setting) = repo.hooks_path_setting()? {
@@ -104,7 +196,7 @@ pub fn install(repo: &Repo, hooks: &[HookType], bin: &Path) -> Result<Vec<String
     Ok(said)
 }
 
-fn install_into(dir: &Path, hooks: &[HookType], bin: &Path) -> Result<Vec<String>> {
+fn install_into(dir: &Path, hooks: &[HookType], bin: &HookBinary) -> Result<Vec<String>> {
     use std::os::unix::fs::PermissionsExt;
     let mut said = Vec::new();
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -243,4 +335,46 @@ pub fn run_legacy(
         Exit::Code(c) => c,
         _ => 1,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caches_build_environments_and_the_temporary_directory_are_temporary() {
+        let tmp = [PathBuf::from("/tmp")];
+        let at = |p: &str, cache: Option<&str>| temporary_place(Path::new(p), cache.map(Path::new), &tmp);
+        assert_eq!(at("/home/u/.cache/uv/archive-v0/G32U/bin/hookgate", None), Some("uv's cache"));
+        assert_eq!(at("/home/u/.cache/uv/builds-v12/.tmpX/bin/hookgate", None), Some("uv's cache"));
+        assert_eq!(at("/srv/uvc/environments-v2/x/bin/hookgate", Some("/srv/uvc")), Some("uv's cache"));
+        assert_eq!(
+            at("/var/x/pip-build-env-abc/overlay/bin/hookgate", None),
+            Some("pip's build environment")
+        );
+        assert_eq!(at("/home/u/.local/pipx/.cache/1f2e/bin/hookgate", None), Some("pipx's cache"));
+        assert_eq!(at("/tmp/demo/hookgate", None), Some("the temporary directory"));
+        for lasting in [
+            "/home/u/.local/share/uv/tools/hookgate/bin/hookgate",
+            "/home/u/.cargo/bin/hookgate",
+            "/home/u/archive-v/bin/hookgate",
+            "/home/u/archive-vX/bin/hookgate",
+            "/tmpfoo/hookgate",
+            "/work/target/debug/hookgate",
+        ] {
+            assert_eq!(at(lasting, Some("/home/u/.cache/uv")), None, "{lasting}");
+        }
+    }
+
+    #[test]
+    fn a_script_without_a_recorded_path_calls_hookgate_on_path() {
+        let on_path = script(HookType::PrePush, &HookBinary::OnPath);
+        assert!(on_path.contains("HOOKGATE_BIN=''\n"), "{on_path}");
+        assert!(on_path.contains("'hookgate: hookgate is not on PATH"), "{on_path}");
+        let at = script(HookType::PrePush, &HookBinary::At(PathBuf::from("/opt/it's/hookgate")));
+        assert!(at.contains(r"HOOKGATE_BIN='/opt/it'\''s/hookgate'"), "{at}");
+        for placeholder in ["@HOOK@", "@GITCMD@", "@VERSION@", "@BIN@", "@MISSING@"] {
+            assert!(!at.contains(placeholder) && !on_path.contains(placeholder), "{placeholder} was left");
+        }
+    }
 }

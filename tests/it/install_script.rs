@@ -8,26 +8,9 @@ use std::process::{Command, Output};
 
 use crate::common::text;
 
-/// The developer's cargo home, whose downloaded crates the installs reuse.
-fn real_cargo_home() -> PathBuf {
-    std::env::var_os("CARGO_HOME").map_or_else(
-        || PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cargo"),
-        PathBuf::from,
-    )
-}
-
-/// A cargo home at `at` whose `registry` and `git` are the real one's, so cargo finds every
-/// dependency already downloaded, with nothing installed in it yet. It lives at a fixed path
-/// because cargo's fingerprints of registry crates include their source path under CARGO_HOME:
-/// a new home per run would rebuild every dependency in release mode each time.
+/// The shared cargo home at `at`, with nothing installed in it yet.
 fn cargo_home_sharing_downloads(at: &Path) {
-    std::fs::create_dir_all(at).unwrap();
-    for name in ["registry", "git"] {
-        let (real, link) = (real_cargo_home().join(name), at.join(name));
-        if real.exists() && link.symlink_metadata().is_err() {
-            std::os::unix::fs::symlink(&real, &link).unwrap();
-        }
-    }
+    crate::common::link_cargo_downloads(at);
     // What an earlier run installed must not pass for this run's install.
     for installed in ["bin", ".crates.toml", ".crates2.json"] {
         let path = at.join(installed);
@@ -51,16 +34,10 @@ fn path_without(dir: &Path) -> OsString {
 /// (unoptimised) release build in the shared `target`.
 fn install_sh(shared: &Path, tmp: &Path, bin_dir: &Path, vars: &[(&str, &Path)], unset: &[&str]) -> Output {
     let mut cmd = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"));
+    crate::common::use_shared_cargo(&mut cmd, shared);
     cmd.arg("--no-demo")
         .env("PATH", path_without(bin_dir))
-        .env("CARGO_HOME", shared.join("cargo-home"))
-        .env("CARGO_TARGET_DIR", shared.join("target"))
         .env("CARGO_NET_OFFLINE", "true")
-        // The script's job is where the binary goes, not how fast it runs: an unoptimised
-        // "release" build costs about what the test build did, instead of minutes of LTO.
-        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
-        .env("CARGO_PROFILE_RELEASE_LTO", "false")
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256")
         .env("TMPDIR", tmp)
         .stdin(std::process::Stdio::null());
     for (key, value) in vars {
@@ -91,7 +68,7 @@ fn assert_installed_off_path(out: &Output, bin_dir: &Path) {
 /// compiling everything again.
 #[test]
 fn install_sh_installs_where_cargo_is_told_and_says_how_to_reach_it() {
-    let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-script");
+    let shared = crate::common::shared_cargo_dir();
     let home = shared.join("cargo-home");
     cargo_home_sharing_downloads(&home);
     let dir = tempfile::tempdir().unwrap();

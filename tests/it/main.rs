@@ -21,6 +21,7 @@ mod interpreter;
 mod lock;
 mod newcomer;
 mod output;
+mod pypkg;
 mod release;
 mod resolution;
 mod run;

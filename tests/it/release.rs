@@ -60,7 +60,27 @@ fn release_uploads_the_checked_dists_as_built_then_tags_and_refuses_a_second_tim
             && ctx.git(&["tag", "-l"]).is_empty()
     );
 
-    let out = release(&ctx, &server.url, ("x", "x"), &[]);
+    // uv publishes nothing without a login, even where none is asked for; hookgate says what
+    // to set (any values do here, as the README says).
+    let url = format!("{}/", server.url);
+    let index = format!("{}/simple/", server.url);
+    let out = ctx
+        .hookgate_cmd(&["release", "--repository-url", &url, "--index-url", &index])
+        .env_remove("UV_PUBLISH_TOKEN")
+        .env_remove("UV_PUBLISH_USERNAME")
+        .env_remove("UV_PUBLISH_PASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("UV_PUBLISH_USERNAME=upload UV_PUBLISH_PASSWORD=unused"),
+        "{}",
+        text(&out)
+    );
+    assert!(files(packages.path()).is_empty() && ctx.git(&["tag", "-l"]).is_empty());
+
+    let out = release(&ctx, &server.url, ("upload", "unused"), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(!remote_tag(&ctx).is_empty(), "the tag reached origin");
     assert_eq!(ctx.git(&["cat-file", "-t", "v0.1.0"]), "tag", "an annotated tag");
