@@ -118,7 +118,8 @@ pub struct Config {
     pub checks: Vec<CheckDef>,
     /// What `pyproject.toml` says about the package (defaults when there is none).
     pub project: Project,
-    /// `lock`: a locked requirements file the test and docs environments install from.
+    /// `lock`: a locked requirements file the test and docs environments install from; a
+    /// `uv.lock` in the tree is used when the config names none (as `uv sync --locked` would).
     pub lock: Option<String>,
     /// `background`: `install` also sets up the post-commit background run.
     pub background: bool,
@@ -479,6 +480,9 @@ pub fn load_files(files: &ConfigFiles<'_>) -> Result<Config, Error> {
         ConfigSource::Pyproject => doc.and_then(|d| d.tool).and_then(|t| t.hookgate).unwrap_or_default(),
     };
     let mut config = resolve(raw, source, text, &project)?;
+    if config.lock.is_none() && uv_lock.is_some() {
+        config.lock = Some("uv.lock".to_string());
+    }
     config.project = project;
     Ok(config)
 }

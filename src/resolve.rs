@@ -209,7 +209,8 @@ pub struct Contribution {
     pub requirements: Vec<String>,
     /// Arguments installed as written (paths, URLs, editables), for the log.
     pub as_written: Vec<String>,
-    /// The install brings its own pins (`--require-hashes` with a lock file): not resolved.
+    /// The install brings its own pins (`--require-hashes` with a lock file): not resolved,
+    /// but its pins join the set, so later installs resolve consistently with them.
     pub locked: bool,
 }
 
@@ -217,11 +218,8 @@ pub struct Contribution {
 /// written. `-r FILE` is read (relative to `cwd`); a local wheel contributes its
 /// `Requires-Dist` for the extras asked for (`x.whl[tests]`) unless `--no-deps` is given.
 pub fn contribution(args: &[String], cwd: &Path) -> Contribution {
-    let mut out = Contribution::default();
-    if args.iter().any(|a| a == "--require-hashes") {
-        out.locked = true;
-        return out;
-    }
+    let mut out =
+        Contribution { locked: args.iter().any(|a| a == "--require-hashes"), ..Contribution::default() };
     let no_deps = args.iter().any(|a| a == "--no-deps");
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -273,7 +271,10 @@ fn requirements_file(file: &Path, depth: usize, out: &mut Contribution) {
     };
     let dir = file.parent().unwrap_or(Path::new("."));
     for raw in text.lines() {
-        let line = raw.split(" #").next().unwrap_or("").trim();
+        let line = raw.split(" #").next().unwrap_or("").trim().trim_end_matches('\\').trim();
+        if line.starts_with("--hash") {
+            continue;
+        }
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -601,8 +602,16 @@ mod tests {
         assert_eq!(c.requirements, ["pytest-cov", "pytest>=8", "hypothesis"]);
         assert_eq!(c.as_written, ["-e ./x", "."]);
         assert!(!c.locked);
-        let locked: Vec<String> = ["--require-hashes", "-r", "x"].iter().map(ToString::to_string).collect();
-        assert!(contribution(&locked, dir.path()).locked);
+        std::fs::write(
+            dir.path().join("lock.txt"),
+            "anyio==4.0.0 \\\n    --hash=sha256:ab\ntomli==2.0.1 ; python_version < '3.11' \\\n    --hash=sha256:cd\n",
+        )
+        .unwrap();
+        let locked: Vec<String> =
+            ["--require-hashes", "-r", "lock.txt"].iter().map(ToString::to_string).collect();
+        let c = contribution(&locked, dir.path());
+        assert!(c.locked);
+        assert_eq!(c.requirements, ["anyio==4.0.0", "tomli==2.0.1 ; python_version < '3.11'"]);
     }
 
     #[test]

@@ -110,7 +110,16 @@ fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
     let doctest = options.and_then(|o| o.doctest) == Some(true);
     match &config.lock {
         Some(path) => {
-            let args = lock::install_args(inv, path)?;
+            let pick = |names: &std::collections::BTreeMap<String, Vec<String>>| -> Vec<String> {
+                ["docs", "doc"]
+                    .iter()
+                    .filter(|n| names.contains_key(**n))
+                    .take(1)
+                    .map(ToString::to_string)
+                    .collect()
+            };
+            let (groups, extras) = (pick(&config.project.groups), pick(&config.project.extras));
+            let args = lock::install_args(inv, path, &groups, &extras)?;
             setup!("installing the lock file", inv.install(&args));
             setup!("installing the package", inv.install(&["--no-deps".into(), ".".into()]));
         }

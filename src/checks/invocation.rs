@@ -169,6 +169,7 @@ impl Invocation<'_> {
         }
         if c.locked {
             self.note("installing from a hashed lock file: its pins decide the versions");
+            self.resolver.requirements.extend(c.requirements);
             return Ok(None);
         }
         if c.requirements.is_empty() && self.resolver.used.is_empty() {

@@ -7,8 +7,16 @@ use anyhow::{Result, bail};
 use super::Invocation;
 use crate::venv::Installer;
 
-/// The install arguments for the lock at `path` (relative to the snapshot's root).
-pub fn install_args(inv: &mut Invocation<'_>, path: &str) -> Result<Vec<String>> {
+/// The install arguments for the lock at `path` (relative to the snapshot's root). From a
+/// `uv.lock`, only the project's dependencies and the `groups` and `extras` the environment
+/// needs are exported (as `uv sync --locked --group G --extra E` installs them), never the
+/// project itself: the wheel under test replaces it.
+pub fn install_args(
+    inv: &mut Invocation<'_>,
+    path: &str,
+    groups: &[String],
+    extras: &[String],
+) -> Result<Vec<String>> {
     let file = inv.src.join(path);
     if !file.is_file() {
         bail!("the lock file `{path}` named by [tool.hookgate] lock is not in this tree");
@@ -22,21 +30,29 @@ pub fn install_args(inv: &mut Invocation<'_>, path: &str) -> Result<Vec<String>>
             }
         };
         let out = inv.scratch.join("uv-lock-requirements.txt").display().to_string();
-        let cmd = inv.setup_cmd(
-            uv.display().to_string(),
-            &[
-                "export",
-                "--frozen",
-                "--format",
-                "requirements-txt",
-                "--no-emit-project",
-                "--all-extras",
-                "--all-groups",
-                "--quiet",
-                "-o",
-                &out,
-            ],
-        );
+        let mut args: Vec<&str> = vec![
+            "export",
+            "--frozen",
+            "--format",
+            "requirements-txt",
+            "--no-emit-project",
+            "--no-default-groups",
+            "--quiet",
+            "-o",
+            &out,
+        ];
+        for g in groups {
+            args.extend(["--group", g]);
+        }
+        for e in extras {
+            args.extend(["--extra", e]);
+        }
+        inv.note(&format!(
+            "installing from {path}: the project's dependencies{}{}",
+            if groups.is_empty() { String::new() } else { format!(", groups {}", groups.join(", ")) },
+            if extras.is_empty() { String::new() } else { format!(", extras {}", extras.join(", ")) },
+        ));
+        let cmd = inv.setup_cmd(uv.display().to_string(), &args);
         let exit = inv.run(&cmd)?;
         if !exit.success() {
             bail!("`uv export` of {path} failed (see the log)");

@@ -163,7 +163,8 @@ impl Check for Test {
         }
         match &config.lock {
             Some(path) => {
-                let args = lock::install_args(inv, path)?;
+                let env = testenv::discover(&inv.src, &config.project);
+                let args = lock::install_args(inv, path, &env.groups, &env.wheel_extras)?;
                 setup!("installing the lock file", inv.install(&args));
                 setup!("installing pytest", inv.install(&tools));
             }

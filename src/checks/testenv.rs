@@ -25,6 +25,8 @@ pub struct TestEnv {
     pub requirements: Vec<String>,
     /// Extras of the wheel under test to install with it (`wheel[tests]`).
     pub wheel_extras: Vec<String>,
+    /// The dependency groups the requirements came from (what a `uv.lock` export selects).
+    pub groups: Vec<String>,
     /// Where they came from, for the log; empty when nothing was found.
     pub source: Option<String>,
 }
@@ -73,6 +75,7 @@ fn from_project(project: &Project, names: &[&str]) -> Option<TestEnv> {
             return Some(TestEnv {
                 requirements: r.clone(),
                 source: Some(format!("dependency group `{n}`")),
+                groups: vec![n.to_string()],
                 ..TestEnv::default()
             });
         }
@@ -191,10 +194,11 @@ fn tox_env(
         }
     }
     // Dependency groups, expanded from pyproject.toml (with their `include-group`s).
-    for g in words(groups) {
-        requirements.extend(project.groups.get(&g).cloned().unwrap_or_default());
+    let groups = words(groups);
+    for g in &groups {
+        requirements.extend(project.groups.get(g).cloned().unwrap_or_default());
     }
-    TestEnv { requirements, wheel_extras: words(extras), source: Some(label.to_string()) }
+    TestEnv { requirements, wheel_extras: words(extras), groups, source: Some(label.to_string()) }
 }
 
 /// Whether a tox line is conditional on factors (`py38,py39: mock`, `!pypy: x`).

@@ -125,3 +125,29 @@ fn a_lock_missing_from_the_tree_fails_with_a_clear_message() {
             .contains("`requirements-missing.txt` named by [tool.hookgate] lock is not in this tree")
     );
 }
+
+#[test]
+fn a_uv_lock_in_the_tree_is_used_by_default_with_only_the_test_group() {
+    let ctx = TestContext::new("clean");
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write(
+        "pyproject.toml",
+        &format!("{pyproject}\n[dependency-groups]\ntests = [\"pytest\", \"six\"]\nother = [\"toml\"]\n"),
+    );
+    uv(&ctx, &["lock", "--quiet"]);
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "-m", "uv.lock, no hookgate config"]);
+    let (v, out) = ctx.json(&["run", "test"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out), log_of(&v, "test"));
+    let log = log_of(&v, "test");
+    assert!(log.contains("installing from uv.lock: the project's dependencies, groups tests"), "{log}");
+    assert!(log.contains("--no-default-groups") && log.contains("--require-hashes"), "{log}");
+    // pytest comes from the lock too, so the resolution of what follows agrees with it.
+    assert!(log.contains("environment resolved"), "{log}");
+    let key = checks(&v)["test"]["key"].as_str().unwrap().to_string();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ctx.record_path(&key)).unwrap()).unwrap();
+    let tools = record["tools"].to_string();
+    assert!(tools.contains("six=="), "{tools}");
+    assert!(!tools.contains("toml=="), "a group the tests do not use was installed: {tools}");
+}
