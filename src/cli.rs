@@ -46,6 +46,23 @@ pub enum Command {
         #[arg(long = "hook-type", short = 't', value_enum)]
         hook_types: Vec<HookArg>,
     },
+    /// Propose a config that reproduces the project's own CI: reads tox (tox.ini, tox.toml,
+    /// [tool.tox]), .pre-commit-config.yaml, noxfile.py (literal session.install/run strings,
+    /// without running it), the Makefile, .github/workflows/*.yml (run: steps) and
+    /// pyproject.toml, and prints the [tool.hookgate] section: pinned lint/format versions,
+    /// lint scope and args, test paths and requirements, coverage threshold, docs builder,
+    /// each line commented with its source; what it cannot map becomes a commented-out custom
+    /// check with the reason.
+    #[command(after_help = "Examples:\n  hookgate init            # print the proposal\n  \
+hookgate init --write    # add it to pyproject.toml (or create hookgate.toml without one)\n\n\
+--write appends [tool.hookgate] at the end of pyproject.toml and changes no other byte; it refuses \
+(exit 2) when the project already has a hookgate config (hookgate.toml or [tool.hookgate]).")]
+    Init {
+        /// Add the section to pyproject.toml (at its end; nothing else changes), or write
+        /// hookgate.toml when there is no pyproject.toml. Refuses when a config exists.
+        #[arg(long)]
+        write: bool,
+    },
     /// Remove hookgate's hooks and restore the ones they replaced.
     Uninstall {
         /// Which hooks (repeatable); default: every hook hookgate installs.

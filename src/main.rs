@@ -52,6 +52,7 @@ fn main() -> ExitCode {
                 vec![HookType::PreCommit, HookType::PreMergeCommit, HookType::PrePush, HookType::PostCommit]
             }),
         ),
+        Command::Init { write } => commands::init::init(&session, write),
         Command::Status { count, json } => commands::status::status(&session, count, json),
         Command::Ci { system: cli::CiSystem::Github { check } } => commands::ci::github(&session, check),
         Command::Release { repository_url, index_url, repository, dry_run } => {

@@ -20,12 +20,33 @@ pub fn install(s: &Session, hooks: Option<Vec<HookType>>) -> Result<ExitStatus> 
         }
         h
     });
+    if !has_any_config(&repo) {
+        crate::report::warn(
+            "no hookgate config in this package (no hookgate.toml, no [tool.hookgate]): the default \
+             checks will run; `hookgate init` proposes a config from the project's own CI files",
+        );
+    }
     let bin = std::env::current_exe().context("finding hookgate's own path")?;
     let bin = bin.canonicalize().unwrap_or(bin);
     for line in hooks::install(&repo, &hooks, &bin)? {
         crate::report::out(format_args!("hookgate: {line}\n"))?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// Whether HEAD's tree (the working copy before the first commit) has a hookgate config.
+fn has_any_config(repo: &Repo) -> bool {
+    let (hookgate_toml, pyproject) = match repo.head() {
+        Ok(t) => (
+            repo.path_id(t.id, "hookgate.toml").ok().flatten().is_some(),
+            repo.read_file(t.id, "pyproject.toml").ok().flatten(),
+        ),
+        Err(_) => (
+            repo.workdir().join("hookgate.toml").exists(),
+            std::fs::read_to_string(repo.workdir().join("pyproject.toml")).ok(),
+        ),
+    };
+    super::init::existing_config(hookgate_toml, pyproject.as_deref()).is_some()
 }
 
 /// `hookgate uninstall`.
