@@ -133,7 +133,9 @@ pub fn init(s: &Session, write: bool) -> Result<ExitStatus> {
                 .into());
             }
             write_atomically(&root.join("pyproject.toml"), combined.as_bytes())?;
-            report::note("added [tool.hookgate] at the end of pyproject.toml (the rest is unchanged); review it, then `hookgate run --all`");
+            report::note(
+                "added [tool.hookgate] at the end of pyproject.toml (the rest is unchanged); review it, then `hookgate run --all`",
+            );
         }
         _ => {
             let path = root.join("hookgate.toml");
@@ -143,7 +145,9 @@ pub fn init(s: &Session, write: bool) -> Result<ExitStatus> {
                 .open(&path)
                 .with_context(|| format!("creating {}", path.display()))?;
             file.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
-            report::note("wrote hookgate.toml (no pyproject.toml here); review it, then `hookgate run --all`");
+            report::note(
+                "wrote hookgate.toml (no pyproject.toml here); review it, then `hookgate run --all`",
+            );
         }
     }
     Ok(ExitStatus::Success)
@@ -169,7 +173,8 @@ pub fn appended(original: &str, section: &str) -> String {
 /// file's permissions.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().context("the file has no directory")?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing in {}", dir.display()))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing in {}", dir.display()))?;
     tmp.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
     if let Ok(meta) = std::fs::metadata(path) {
         std::fs::set_permissions(tmp.path(), meta.permissions()).ok();

@@ -37,6 +37,8 @@ impl Block {
     fn check(name: &str, why: Option<String>) -> Block {
         Block { check: Some(name.to_string()), commented: false, why, lines: Vec::new() }
     }
+    // Values are built at each call site for this line alone; taking them whole reads better.
+    #[allow(clippy::needless_pass_by_value)]
     fn set(&mut self, key: &str, value: toml::Value, comment: impl Into<String>) {
         self.lines.push(Line { toml: Some(format!("{key} = {value}")), comment: Some(comment.into()) });
     }
@@ -150,7 +152,19 @@ fn unwrap_command(argv: &[String]) -> (Vec<String>, bool) {
                 words.drain(..2);
                 skip_opts(
                     &mut words,
-                    &["--with", "--group", "--extra", "--python", "-p", "--only-group", "--package", "--with-requirements", "--directory", "-e", "--env"],
+                    &[
+                        "--with",
+                        "--group",
+                        "--extra",
+                        "--python",
+                        "-p",
+                        "--only-group",
+                        "--package",
+                        "--with-requirements",
+                        "--directory",
+                        "-e",
+                        "--env",
+                    ],
                 );
             }
             "pipx" if words.get(1).is_some_and(|w| w == "run") => {
@@ -167,7 +181,10 @@ fn unwrap_command(argv: &[String]) -> (Vec<String>, bool) {
             "coverage" if words.get(1).is_some_and(|w| w == "run") => {
                 coverage = true;
                 words.drain(..2);
-                skip_opts(&mut words, &["--rcfile", "--source", "--omit", "--include", "--data-file", "--context"]);
+                skip_opts(
+                    &mut words,
+                    &["--rcfile", "--source", "--omit", "--include", "--data-file", "--context"],
+                );
                 if words.first().is_some_and(|w| w == "-m") {
                     words.remove(0);
                 }
@@ -178,7 +195,10 @@ fn unwrap_command(argv: &[String]) -> (Vec<String>, bool) {
                 } else {
                     // `python -W error -m pytest`: options before -m.
                     match words.iter().position(|w| w == "-m") {
-                        Some(p) if words[1..p].iter().all(|w| w.starts_with('-') || !w.contains('.')) && p < 5 => {
+                        Some(p)
+                            if words[1..p].iter().all(|w| w.starts_with('-') || !w.contains('.'))
+                                && p < 5 =>
+                        {
                             words.drain(..=p);
                         }
                         _ => break,
@@ -200,11 +220,23 @@ fn unwrap_command(argv: &[String]) -> (Vec<String>, bool) {
 /// What a command of the CI is, for hookgate.
 #[derive(Debug, Clone, PartialEq)]
 enum Role {
-    Lint { tool: &'static str, args: Vec<String> },
-    Format { tool: &'static str, args: Vec<String> },
-    Test { args: Vec<String>, unittest: bool },
+    Lint {
+        tool: &'static str,
+        args: Vec<String>,
+    },
+    Format {
+        tool: &'static str,
+        args: Vec<String>,
+    },
+    Test {
+        args: Vec<String>,
+        unittest: bool,
+    },
     CoverageReport,
-    Docs { builder: &'static str, strict: bool },
+    Docs {
+        builder: &'static str,
+        strict: bool,
+    },
     /// Done by the built-in `wheel` (builds and dist validation).
     Wheel,
     /// Setup, publishing or plumbing: nothing to check.
@@ -219,8 +251,18 @@ fn lint_args(args: &[String]) -> Vec<String> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--fix" | "--no-fix" | "--unsafe-fixes" | "--exit-non-zero-on-fix" | "--show-fixes" | "--diff"
-            | "--check" | "--no-cache" | "--quiet" | "-q" | "--watch" | "--statistics" => {}
+            "--fix"
+            | "--no-fix"
+            | "--unsafe-fixes"
+            | "--exit-non-zero-on-fix"
+            | "--show-fixes"
+            | "--diff"
+            | "--check"
+            | "--no-cache"
+            | "--quiet"
+            | "-q"
+            | "--watch"
+            | "--statistics" => {}
             "--output-format" | "--format" => {
                 it.next();
             }
@@ -235,38 +277,45 @@ fn lint_args(args: &[String]) -> Vec<String> {
 fn classify(argv: &[String]) -> (Role, Vec<String>, bool) {
     let (words, under_coverage) = unwrap_command(argv);
     let Some(tool) = words.first().map(String::as_str) else { return (Role::Plumbing, words, false) };
-    let sub = words.get(1).map(String::as_str).unwrap_or("");
+    let sub = words.get(1).map_or("", String::as_str);
     let rest = |n: usize| words.get(n..).map(<[String]>::to_vec).unwrap_or_default();
     let role = match tool {
         "pytest" | "py.test" => Role::Test { args: rest(1), unittest: false },
         "unittest" => Role::Test { args: Vec::new(), unittest: true },
         "ruff" if sub == "check" => Role::Lint { tool: "ruff", args: lint_args(&rest(2)) },
         "ruff" if sub == "format" => Role::Format { tool: "ruff", args: lint_args(&rest(2)) },
-        "ruff" if sub.starts_with('-') || sub == "." => Role::Lint { tool: "ruff", args: lint_args(&rest(1)) },
+        "ruff" if sub.starts_with('-') || sub == "." => {
+            Role::Lint { tool: "ruff", args: lint_args(&rest(1)) }
+        }
         "flake8" => Role::Lint { tool: "flake8", args: lint_args(&rest(1)) },
         "black" => Role::Format { tool: "black", args: lint_args(&rest(1)) },
         "coverage" if sub == "report" => Role::CoverageReport,
         "coverage" => Role::Plumbing,
-        "sphinx-build" | "sphinx" => {
-            Role::Docs { builder: "sphinx", strict: words.iter().any(|w| w == "-W" || w == "--fail-on-warning") }
+        "sphinx-build" | "sphinx" => Role::Docs {
+            builder: "sphinx",
+            strict: words.iter().any(|w| w == "-W" || w == "--fail-on-warning"),
+        },
+        "mkdocs" if sub == "build" => {
+            Role::Docs { builder: "mkdocs", strict: words.iter().any(|w| w == "--strict" || w == "-s") }
         }
-        "mkdocs" if sub == "build" => Role::Docs { builder: "mkdocs", strict: words.iter().any(|w| w == "--strict" || w == "-s") },
-        "make" if words.iter().any(|w| w.contains("doc")) && words.iter().any(|w| w == "html" || w == "dirhtml") => {
+        "make"
+            if words.iter().any(|w| w.contains("doc"))
+                && words.iter().any(|w| w == "html" || w == "dirhtml") =>
+        {
             Role::Docs { builder: "sphinx", strict: words.iter().any(|w| w.contains("-W")) }
         }
         "build" | "pyproject-build" | "twine" if sub != "upload" => Role::Wheel,
         "check-wheel-contents" | "check-manifest" => Role::Wheel,
         "uv" | "flit" | "hatch" | "poetry" | "pdm" if sub == "build" => Role::Wheel,
-        "pip" | "pip3" | "uv" | "poetry" | "pdm" | "hatch" | "tox" | "nox" | "pre-commit" | "prek" | "echo" | "cd"
-        | "git" | "mkdir" | "rm" | "cp" | "mv" | "cat" | "ls" | "export" | "source" | "." | "set" | "exit" | "if"
-        | "then" | "else" | "fi" | "for" | "do" | "done" | "test" | "[" | "[[" | "curl" | "wget" | "apt-get"
-        | "apt" | "brew" | "choco" | "codecov" | "gh" | "twine" | "sed" | "tee" | "touch" | "chmod" | "find"
-        | "printf" | "true" | "false" | "sleep" | "env" | "which" | "make" | "pushd" | "popd" | "unzip" | "tar"
-        | "docker" | "python" | "python3" | "pipx" | "npm" | "npx" | "yarn" | "corepack" | "rustup" | "cargo"
-        | "sh" | "bash" | "exec" | "hookgate" | "mv_if_needed" | "setup.py" | "ensurepip" | "venv" | "virtualenv"
-        | "build_ext" | "coveralls" | "tox-gh-actions" | "rsync" | "diff" | "grep" | "awk" | "head" | "tail" => {
-            Role::Plumbing
-        }
+        "pip" | "pip3" | "uv" | "poetry" | "pdm" | "hatch" | "tox" | "nox" | "pre-commit" | "prek"
+        | "echo" | "cd" | "git" | "mkdir" | "rm" | "cp" | "mv" | "cat" | "ls" | "export" | "source" | "."
+        | "set" | "exit" | "if" | "then" | "else" | "fi" | "for" | "do" | "done" | "test" | "[" | "[["
+        | "curl" | "wget" | "apt-get" | "apt" | "brew" | "choco" | "codecov" | "gh" | "twine" | "sed"
+        | "tee" | "touch" | "chmod" | "find" | "printf" | "true" | "false" | "sleep" | "env" | "which"
+        | "make" | "pushd" | "popd" | "unzip" | "tar" | "docker" | "python" | "python3" | "pipx" | "npm"
+        | "npx" | "yarn" | "corepack" | "rustup" | "cargo" | "sh" | "bash" | "exec" | "hookgate"
+        | "mv_if_needed" | "setup.py" | "ensurepip" | "venv" | "virtualenv" | "build_ext" | "coveralls"
+        | "tox-gh-actions" | "rsync" | "diff" | "grep" | "awk" | "head" | "tail" => Role::Plumbing,
         _ => Role::Other,
     };
     (role, words, under_coverage)
@@ -292,8 +341,37 @@ fn fail_under(words: &[String]) -> Option<f64> {
 /// pytest's arguments split into test paths that exist and the other arguments worth keeping
 /// (coverage, parallelism and report-file options are hookgate's business).
 fn pytest_args(root: &Path, args: &[String]) -> (Vec<String>, Vec<String>) {
-    const VALUE: &[&str] = &["-k", "-m", "-c", "-o", "-W", "-p", "--rootdir", "--basetemp", "--ignore", "--deselect", "--durations", "--import-mode", "--tb", "--maxfail", "--timeout", "--ignore-glob"];
-    const DROP_VALUE: &[&str] = &["-n", "--numprocesses", "--dist", "--cov", "--cov-report", "--cov-config", "--cov-fail-under", "--junitxml", "--junit-xml", "--cov-context", "--basetemp", "--html"];
+    const VALUE: &[&str] = &[
+        "-k",
+        "-m",
+        "-c",
+        "-o",
+        "-W",
+        "-p",
+        "--rootdir",
+        "--ignore",
+        "--deselect",
+        "--import-mode",
+        "--tb",
+        "--maxfail",
+        "--timeout",
+        "--ignore-glob",
+    ];
+    const DROP_VALUE: &[&str] = &[
+        "-n",
+        "--numprocesses",
+        "--dist",
+        "--cov",
+        "--cov-report",
+        "--cov-config",
+        "--cov-fail-under",
+        "--junitxml",
+        "--junit-xml",
+        "--cov-context",
+        "--basetemp",
+        "--html",
+        "--durations",
+    ];
     let (mut paths, mut kept) = (Vec::new(), Vec::new());
     let mut it = args.iter().peekable();
     while let Some(a) = it.next() {
@@ -302,7 +380,8 @@ fn pytest_args(root: &Path, args: &[String]) -> (Vec<String>, Vec<String>) {
             continue;
         }
         if DROP_VALUE.contains(&a.as_str()) {
-            if a != "--cov" || it.peek().is_some_and(|n| !n.starts_with('-') && !root.join(n.as_str()).exists() || n.chars().all(|c| c.is_alphanumeric() || c == '_')) {
+            // `--cov` takes an optional value (argparse `nargs="?"`): the next word unless an option.
+            if a != "--cov" || it.peek().is_some_and(|n| !n.starts_with('-')) {
                 it.next();
             }
             continue;
@@ -315,6 +394,9 @@ fn pytest_args(root: &Path, args: &[String]) -> (Vec<String>, Vec<String>) {
             if let Some(v) = it.next() {
                 kept.push(v.clone());
             }
+            continue;
+        }
+        if a.starts_with("--color") || a.starts_with("--durations") {
             continue;
         }
         if a.starts_with('-') {
@@ -348,6 +430,9 @@ fn check_name(text: &str, taken: &mut Vec<String>) -> String {
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
         .take(40)
         .collect();
+    while name.contains("--") {
+        name = name.replace("--", "-");
+    }
     name = name.trim_matches('-').to_string();
     if name.is_empty() || crate::checks::builtin(&name).is_some() {
         name = format!("ci-{name}").trim_end_matches('-').to_string();
@@ -386,7 +471,8 @@ fn useful_requirements(reqs: &[String], me: Option<&str>) -> Vec<String> {
             || r.contains('$')
             || r.contains('/')
             || name.is_empty()
-            || ["pip", "setuptools", "wheel", "tox", "nox", "pre-commit", "uv", "build", "twine"].contains(&norm.as_str())
+            || ["pip", "setuptools", "wheel", "tox", "nox", "pre-commit", "uv", "build", "twine"]
+                .contains(&norm.as_str())
             || me.is_some_and(|m| m == norm);
         if !skip && !out.contains(r) {
             out.push(r.clone());
@@ -406,7 +492,7 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
     }
     read.extend(s.read.iter().cloned());
     let has_ci = !s.read.is_empty();
-    let mut taken: Vec<String> = crate::checks::builtin_names().iter().map(|n| n.to_string()).collect();
+    let mut taken: Vec<String> = crate::checks::builtin_names().into_iter().map(String::from).collect();
     let mut blocks = vec![Block {
         check: None,
         commented: false,
@@ -430,22 +516,40 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
     let mut others: Vec<Block> = Vec::new();
     for kind in ["lint", "format"] {
         let from_command = classified.iter().find_map(|(role, _, _, f)| match role {
-            Role::Lint { tool, args } if kind == "lint" => Some((*tool, args.clone(), f.argv.clone(), f.from.clone(), f.env.clone())),
-            Role::Format { tool, args } if kind == "format" => Some((*tool, args.clone(), f.argv.clone(), f.from.clone(), f.env.clone())),
+            Role::Lint { tool, args } if kind == "lint" => {
+                Some((*tool, args.clone(), f.argv.clone(), f.from.clone(), f.env.clone()))
+            }
+            Role::Format { tool, args } if kind == "format" => {
+                Some((*tool, args.clone(), f.argv.clone(), f.from.clone(), f.env.clone()))
+            }
             _ => None,
         });
         let hook = s.hooks.iter().find(|h| MAPPED_HOOKS.iter().any(|(id, k, _)| *id == h.id && *k == kind));
         let (tool, args, origin, env) = match (&from_command, hook) {
-            (Some((tool, args, argv, from, env)), _) => (*tool, args.clone(), format!("{from}: {}", shown(argv)), env.clone()),
+            (Some((tool, args, argv, from, env)), _) => {
+                (*tool, args.clone(), format!("{from}: {}", shown(argv)), env.clone())
+            }
             (None, Some(h)) => {
                 let tool = MAPPED_HOOKS.iter().find(|(id, _, _)| *id == h.id).map_or("ruff", |m| m.2);
                 let args = lint_args(&h.args);
                 (tool, args, format!(".pre-commit-config.yaml hook `{}`", h.id), Vec::new())
             }
             (None, None) => {
-                if has_ci {
+                // A CI that runs pre-commit (or prek) whose config is not here may lint there.
+                let runs_precommit = classified
+                    .iter()
+                    .any(|(_, words, ..)| words.first().is_some_and(|w| w == "pre-commit" || w == "prek"));
+                if has_ci && !runs_precommit && s.hooks.is_empty() {
                     let mut b = Block::check(kind, None);
-                    b.set("enabled", toml::Value::Boolean(false), format!("no {kind}er in the project's CI ({})", s.read.join(", ")));
+                    b.set(
+                        "enabled",
+                        toml::Value::Boolean(false),
+                        format!(
+                            "no {} in the project's CI ({})",
+                            if kind == "lint" { "linter" } else { "formatter" },
+                            s.read.join(", ")
+                        ),
+                    );
                     blocks.push(b);
                 }
                 continue;
@@ -464,7 +568,11 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
         if !source.starts_with("hookgate") && source != "not pinned" {
             b.set("deps", strings(&[req]), format!("pin from {source}"));
         } else if let Some(p) = env_pin {
-            b.set("deps", strings(&[p.replace(' ', "")]), format!("pin from {}", from_command.as_ref().map_or("", |c| c.3.as_str())));
+            b.set(
+                "deps",
+                strings(&[p.replace(' ', "")]),
+                format!("pin from {}", from_command.as_ref().map_or("", |c| c.3.as_str())),
+            );
         } else {
             b.say(format!("{tool}: no pin in the project; hookgate's default {req} is used"));
         }
@@ -472,9 +580,17 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
         let custom_scope = !args.is_empty() && paths != ["."];
         if custom_scope {
             let mut run: Vec<String> = match (kind, tool) {
-                ("lint", "ruff") => vec!["ruff".into(), "check".into(), "--no-fix".into(), "--no-cache".into()],
+                ("lint", "ruff") => {
+                    vec!["ruff".into(), "check".into(), "--no-fix".into(), "--no-cache".into()]
+                }
                 ("lint", _) => vec![tool.into()],
-                ("format", "ruff") => vec!["ruff".into(), "format".into(), "--check".into(), "--diff".into(), "--no-cache".into()],
+                ("format", "ruff") => vec![
+                    "ruff".into(),
+                    "format".into(),
+                    "--check".into(),
+                    "--diff".into(),
+                    "--no-cache".into(),
+                ],
                 _ => vec![tool.into(), "--check".into(), "--diff".into()],
             };
             run.extend(args.iter().cloned());
@@ -495,7 +611,8 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
     match &env.source {
         Some(src) => test.say(format!("test requirements: {src} (the check reads it at each run)")),
         None => {
-            let extra = test_cmd.map(|(.., f)| useful_requirements(&f.env, me.as_deref())).unwrap_or_default();
+            let extra =
+                test_cmd.map(|(.., f)| useful_requirements(&f.env, me.as_deref())).unwrap_or_default();
             if let (false, Some((.., f))) = (extra.is_empty(), test_cmd) {
                 test.set("deps", strings(&extra), format!("test requirements installed by {}", f.from));
             } else {
@@ -513,8 +630,12 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
                 test.set("paths", strings(&paths), format!("{}: {}", f.from, shown(&f.argv)));
             } else {
                 match testenv::test_paths(root) {
-                    Some(testenv::TestPaths::Configured(file)) => test.say(format!("tests: pytest's `testpaths` from {file}")),
-                    Some(testenv::TestPaths::Given(p)) => test.say(format!("tests: {} (found by the check)", p.join(", "))),
+                    Some(testenv::TestPaths::Configured(file)) => {
+                        test.say(format!("tests: pytest's `testpaths` from {file}"));
+                    }
+                    Some(testenv::TestPaths::Given(p)) => {
+                        test.say(format!("tests: {} (found by the check)", p.join(", ")));
+                    }
                     None => {}
                 }
             }
@@ -542,7 +663,9 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
     match (&coverage_from, &s.coverage_rc, project.coverage_fail_under) {
         (Some((v, from)), ..) => cov.set("fail-under", number(*v), from.clone()),
         (None, Some((v, from)), _) => cov.set("fail-under", number(*v), from.clone()),
-        (None, None, Some(v)) => cov.say(format!("fail-under {v}: [tool.coverage.report] fail_under in pyproject.toml (the check reads it)")),
+        (None, None, Some(v)) => cov.say(format!(
+            "fail-under {v}: [tool.coverage.report] fail_under in pyproject.toml (the check reads it)"
+        )),
         (None, None, None) => cov.say("no threshold found: the check reports coverage without failing on it"),
     }
     blocks.push(cov);
@@ -551,7 +674,9 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
     let docs_cmd = classified.iter().find(|(role, ..)| matches!(role, Role::Docs { .. }));
     let sphinx = root.join("docs/conf.py").is_file();
     let mkdocs = root.join("mkdocs.yml").is_file() || root.join("mkdocs.yaml").is_file();
-    let elsewhere = ["doc/conf.py", "docs/source/conf.py", "doc/source/conf.py"].into_iter().find(|p| root.join(p).is_file());
+    let elsewhere = ["doc/conf.py", "docs/source/conf.py", "doc/source/conf.py"]
+        .into_iter()
+        .find(|p| root.join(p).is_file());
     if sphinx || mkdocs {
         let mut d = Block::check("docs", None);
         d.say(if sphinx { "builder: Sphinx (docs/conf.py)" } else { "builder: MkDocs (mkdocs.yml)" });
@@ -560,7 +685,17 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
             d.say(format!("docs requirements: {label} (the check reads it)"));
         } else if root.join("docs/requirements.txt").is_file() {
             d.say("docs requirements: docs/requirements.txt (the check reads it)");
-        } else if let Some(file) = ["requirements/docs.txt", "requirements-docs.txt", "docs-requirements.txt", "docs/requirements-docs.txt", "requirements/doc.txt", "doc-requirements.txt"].into_iter().find(|f| root.join(f).is_file()) {
+        } else if let Some(file) = [
+            "requirements/docs.txt",
+            "requirements-docs.txt",
+            "docs-requirements.txt",
+            "docs/requirements-docs.txt",
+            "requirements/doc.txt",
+            "doc-requirements.txt",
+        ]
+        .into_iter()
+        .find(|f| root.join(f).is_file())
+        {
             d.set("deps", strings(&["-r".into(), file.into()]), format!("docs requirements file {file}"));
         } else if let Some((.., f)) = docs_cmd {
             let reqs = useful_requirements(&f.env, me.as_deref());
@@ -569,17 +704,42 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
             }
         }
         if let Some((Role::Docs { strict: false, .. }, _, _, f)) = docs_cmd {
-            d.set("strict", toml::Value::Boolean(false), format!("{}: {} (warnings are not errors there)", f.from, shown(&f.argv)));
+            d.set(
+                "strict",
+                toml::Value::Boolean(false),
+                format!("{}: {} (warnings are not errors there)", f.from, shown(&f.argv)),
+            );
         } else if let Some((.., f)) = docs_cmd {
             d.say(format!("built as {}: {}", f.from, shown(&f.argv)));
         }
         blocks.push(d);
     } else if let Some(conf) = elsewhere {
         let dir = conf.trim_end_matches("/conf.py");
-        let mut d = Block::check("docs-sphinx", Some(format!("not mapped: the built-in `docs` looks for docs/conf.py or mkdocs.yml, this project has {conf}; check the requirements before enabling")));
+        let mut d = Block::check(
+            "docs-sphinx",
+            Some(format!(
+                "not mapped: the built-in `docs` looks for docs/conf.py or mkdocs.yml, this project has {conf}; check the requirements before enabling"
+            )),
+        );
         d.commented = true;
-        d.lines.push(Line { toml: Some(format!("deps = {}", strings(&["sphinx".into(), ".".into()]))), comment: None });
-        d.lines.push(Line { toml: Some(format!("run = {}", strings(&["sphinx-build".into(), "-W".into(), "-b".into(), "html".into(), dir.into(), "_hookgate_docs".into()]))), comment: None });
+        d.lines.push(Line {
+            toml: Some(format!("deps = {}", strings(&["sphinx".into(), ".".into()]))),
+            comment: None,
+        });
+        d.lines.push(Line {
+            toml: Some(format!(
+                "run = {}",
+                strings(&[
+                    "sphinx-build".into(),
+                    "-W".into(),
+                    "-b".into(),
+                    "html".into(),
+                    dir.into(),
+                    "_hookgate_docs".into()
+                ])
+            )),
+            comment: None,
+        });
         others.push(d);
     }
 
@@ -591,12 +751,21 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
         }
         seen.push(words.clone());
         let name = check_name(words.first().map_or("ci", String::as_str), &mut taken);
+        let deps = useful_requirements(&f.env, me.as_deref());
+        let env_note = if deps.is_empty() {
+            "its environment is not known: add its `deps` before enabling"
+        } else {
+            "`deps` are that environment's: check them before enabling"
+        };
         let mut b = Block::check(
             &name,
-            Some(format!("not mapped: {} runs {} (no built-in check does this; its environment is not known: check `deps` before enabling)", f.from, shown(&f.argv))),
+            Some(format!(
+                "not mapped: {} runs {} (no built-in check does this; {env_note})",
+                f.from,
+                shown(&f.argv)
+            )),
         );
         b.commented = true;
-        let deps = useful_requirements(&f.env, me.as_deref());
         if !deps.is_empty() {
             b.lines.push(Line { toml: Some(format!("deps = {}", strings(&deps))), comment: None });
         }
@@ -656,12 +825,15 @@ mod tests {
     use super::*;
 
     fn w(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
+        v.iter().map(|s| (*s).to_string()).collect()
     }
 
     #[test]
     fn wrappers_are_removed_to_find_the_tool() {
-        assert_eq!(unwrap_command(&w(&["uv", "run", "--group", "lint", "ruff", "check", "src"])).0, w(&["ruff", "check", "src"]));
+        assert_eq!(
+            unwrap_command(&w(&["uv", "run", "--group", "lint", "ruff", "check", "src"])).0,
+            w(&["ruff", "check", "src"])
+        );
         assert_eq!(unwrap_command(&w(&["python", "-m", "pytest", "tests"])).0, w(&["pytest", "tests"]));
         let (words, cov) = unwrap_command(&w(&["coverage", "run", "--parallel", "-m", "pytest", "-x"]));
         assert_eq!((words, cov), (w(&["pytest", "-x"]), true));
@@ -670,9 +842,17 @@ mod tests {
 
     #[test]
     fn commands_are_classified_by_tool() {
-        assert!(matches!(classify(&w(&["ruff", "check", "--fix", "idna", "tests"])).0, Role::Lint { tool: "ruff", args } if args == w(&["idna", "tests"])));
-        assert!(matches!(classify(&w(&["ruff", "format", "--check", "idna"])).0, Role::Format { tool: "ruff", .. }));
-        assert!(matches!(classify(&w(&["sphinx-build", "-W", "-b", "html", "docs", "x"])).0, Role::Docs { strict: true, .. }));
+        assert!(
+            matches!(classify(&w(&["ruff", "check", "--fix", "idna", "tests"])).0, Role::Lint { tool: "ruff", args } if args == w(&["idna", "tests"]))
+        );
+        assert!(matches!(
+            classify(&w(&["ruff", "format", "--check", "idna"])).0,
+            Role::Format { tool: "ruff", .. }
+        ));
+        assert!(matches!(
+            classify(&w(&["sphinx-build", "-W", "-b", "html", "docs", "x"])).0,
+            Role::Docs { strict: true, .. }
+        ));
         assert_eq!(classify(&w(&["python", "-m", "build"])).0, Role::Wheel);
         assert_eq!(classify(&w(&["pip", "install", "x"])).0, Role::Plumbing);
         assert_eq!(classify(&w(&["mypy", "src"])).0, Role::Other);
@@ -689,7 +869,21 @@ mod tests {
     fn pytest_args_keep_paths_and_drop_coverage_and_parallelism() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("tests")).unwrap();
-        let (paths, args) = pytest_args(dir.path(), &w(&["tests/", "-x", "--cov=pkg", "--cov-report", "xml", "-n", "auto", "-k", "not slow", "{posargs}"]));
+        let (paths, args) = pytest_args(
+            dir.path(),
+            &w(&[
+                "tests/",
+                "-x",
+                "--cov=pkg",
+                "--cov-report",
+                "xml",
+                "-n",
+                "auto",
+                "-k",
+                "not slow",
+                "{posargs}",
+            ]),
+        );
         assert_eq!(paths, w(&["tests"]));
         assert_eq!(args, w(&["-x", "-k", "not slow"]));
     }

@@ -99,13 +99,16 @@ pub fn read_all(root: &Path, pyproject: Option<&str>) -> Sources {
             Err(e) => s.warnings.push(format!(".pre-commit-config.yaml: not understood: {e}")),
         }
     }
-    for (file, section) in [(".coveragerc", "report"), ("setup.cfg", "coverage:report"), ("tox.ini", "coverage:report")]
+    for (file, section) in
+        [(".coveragerc", "report"), ("setup.cfg", "coverage:report"), ("tox.ini", "coverage:report")]
     {
         if s.coverage_rc.is_some() {
             break;
         }
+        // tox.ini was read (and warned about) already.
         let mut quiet = Vec::new();
-        if let Some(text) = read(root, file, &mut quiet)
+        let warnings = if file == "tox.ini" { &mut quiet } else { &mut s.warnings };
+        if let Some(text) = read(root, file, warnings)
             && let Some(v) = parse_ini(&text).get(section).and_then(|sec| sec.get("fail_under"))
             && let Ok(f) = v.trim().parse::<f64>()
             && f.is_finite()
@@ -166,7 +169,23 @@ pub fn shell_commands(line: &str) -> Vec<Vec<String>> {
                 }
             }
             '#' if !in_word => break,
-            ';' | '&' | '|' => {
+            // `$(...)` stays one word; other parentheses are subshells: separators.
+            '(' if word.ends_with('$') => {
+                word.push(c);
+                let mut depth = 1;
+                for n in chars.by_ref() {
+                    word.push(n);
+                    depth += match n {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    if depth == 0 {
+                        break;
+                    }
+                }
+            }
+            ';' | '&' | '|' | '(' | ')' => {
                 end_word(&mut word, &mut in_word, &mut commands);
                 if matches!(chars.peek(), Some('&' | '|')) {
                     chars.next();
@@ -335,7 +354,8 @@ fn expand_posargs(line: &str) -> String {
     while let Some(start) = out.find("{posargs") {
         let Some(len) = out[start..].find('}') else { break };
         let inner = &out[start + 1..start + len];
-        let default = inner.strip_prefix("posargs").and_then(|r| r.strip_prefix(':')).unwrap_or("").to_string();
+        let default =
+            inner.strip_prefix("posargs").and_then(|r| r.strip_prefix(':')).unwrap_or("").to_string();
         out.replace_range(start..=start + len, &default);
     }
     out
@@ -344,7 +364,9 @@ fn expand_posargs(line: &str) -> String {
 /// Whether a tox line is conditional on factors (`py38: mock`).
 fn is_factor_line(line: &str) -> bool {
     let Some((head, _)) = line.split_once(':') else { return false };
-    !head.is_empty() && head.chars().all(|c| c.is_ascii_alphanumeric() || "-_,!{} ".contains(c)) && !head.contains("//")
+    !head.is_empty()
+        && head.chars().all(|c| c.is_ascii_alphanumeric() || "-_,!{} ".contains(c))
+        && !head.contains("//")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -360,21 +382,30 @@ fn nox(root: &Path, s: &mut Sources) {
     let mut decorated = false;
     let mut installs: Vec<String> = Vec::new();
     let mut runs: Vec<Vec<String>> = Vec::new();
-    let flush = |name: &Option<String>, installs: &mut Vec<String>, runs: &mut Vec<Vec<String>>, s: &mut Sources| {
-        if let Some(n) = name {
-            for argv in runs.drain(..) {
-                s.commands.push(Found { argv, from: format!("noxfile.py session `{n}`"), env: installs.clone() });
+    let flush =
+        |name: &Option<String>, installs: &mut Vec<String>, runs: &mut Vec<Vec<String>>, s: &mut Sources| {
+            if let Some(n) = name {
+                for argv in runs.drain(..) {
+                    s.commands.push(Found {
+                        argv,
+                        from: format!("noxfile.py session `{n}`"),
+                        env: installs.clone(),
+                    });
+                }
             }
-        }
-        installs.clear();
-        runs.clear();
-    };
+            installs.clear();
+            runs.clear();
+        };
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
         let t = line.trim_start();
-        if !line.starts_with(char::is_whitespace) && !t.is_empty() && !t.starts_with('#') && !t.starts_with(')') {
+        if !line.starts_with(char::is_whitespace)
+            && !t.is_empty()
+            && !t.starts_with('#')
+            && !t.starts_with(')')
+        {
             // A top-level statement ends the previous session.
             if t.starts_with("@nox.session") || t.starts_with("@session") {
                 flush(&session, &mut installs, &mut runs, s);
@@ -678,16 +709,33 @@ mod tests {
     use super::*;
 
     fn words(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
+        v.iter().map(|s| (*s).to_string()).collect()
     }
 
     #[test]
     fn shell_lines_split_at_operators_and_keep_quoted_words() {
         assert_eq!(
             shell_commands("cd x && ruff check 'a b' \"c\\\"d\" ; pytest -k 'not slow' | tee log # c"),
-            vec![words(&["cd", "x"]), words(&["ruff", "check", "a b", "c\"d"]), words(&["pytest", "-k", "not slow"]), words(&["tee", "log"])]
+            vec![
+                words(&["cd", "x"]),
+                words(&["ruff", "check", "a b", "c\"d"]),
+                words(&["pytest", "-k", "not slow"]),
+                words(&["tee", "log"])
+            ]
         );
-        assert_eq!(script_commands("pytest \\\n  tests\n\necho hi\n"), vec![words(&["pytest", "tests"]), words(&["echo", "hi"])]);
+        assert_eq!(
+            script_commands("pytest \\\n  tests\n\necho hi\n"),
+            vec![words(&["pytest", "tests"]), words(&["echo", "hi"])]
+        );
+        assert_eq!(
+            shell_commands("[ -f x ] || (echo no; exit 1) && echo $(date)"),
+            vec![
+                words(&["[", "-f", "x", "]"]),
+                words(&["echo", "no"]),
+                words(&["exit", "1"]),
+                words(&["echo", "$(date)"])
+            ]
+        );
     }
 
     #[test]
