@@ -304,21 +304,33 @@ fn classify(argv: &[String]) -> (Role, Vec<String>, bool) {
         {
             Role::Docs { builder: "sphinx", strict: words.iter().any(|w| w.contains("-W")) }
         }
-        "build" | "pyproject-build" | "twine" if sub != "upload" => Role::Wheel,
+        _ if matches!(sub, "deploy" | "upload" | "publish" | "release" | "gh-deploy") => Role::Plumbing,
+        "build" | "pyproject-build" | "twine" => Role::Wheel,
         "check-wheel-contents" | "check-manifest" => Role::Wheel,
         "uv" | "flit" | "hatch" | "poetry" | "pdm" if sub == "build" => Role::Wheel,
         "pip" | "pip3" | "uv" | "poetry" | "pdm" | "hatch" | "tox" | "nox" | "pre-commit" | "prek"
         | "echo" | "cd" | "git" | "mkdir" | "rm" | "cp" | "mv" | "cat" | "ls" | "export" | "source" | "."
         | "set" | "exit" | "if" | "then" | "else" | "fi" | "for" | "do" | "done" | "test" | "[" | "[["
-        | "curl" | "wget" | "apt-get" | "apt" | "brew" | "choco" | "codecov" | "gh" | "twine" | "sed"
-        | "tee" | "touch" | "chmod" | "find" | "printf" | "true" | "false" | "sleep" | "env" | "which"
-        | "make" | "pushd" | "popd" | "unzip" | "tar" | "docker" | "python" | "python3" | "pipx" | "npm"
-        | "npx" | "yarn" | "corepack" | "rustup" | "cargo" | "sh" | "bash" | "exec" | "hookgate"
-        | "mv_if_needed" | "setup.py" | "ensurepip" | "venv" | "virtualenv" | "build_ext" | "coveralls"
-        | "tox-gh-actions" | "rsync" | "diff" | "grep" | "awk" | "head" | "tail" => Role::Plumbing,
+        | "curl" | "wget" | "apt-get" | "apt" | "brew" | "choco" | "codecov" | "gh" | "sed" | "tee"
+        | "touch" | "chmod" | "find" | "printf" | "true" | "false" | "sleep" | "env" | "which" | "make"
+        | "pushd" | "popd" | "unzip" | "tar" | "docker" | "python" | "python3" | "pipx" | "npm" | "npx"
+        | "yarn" | "corepack" | "rustup" | "cargo" | "sh" | "bash" | "exec" | "hookgate" | "mv_if_needed"
+        | "setup.py" | "ensurepip" | "venv" | "virtualenv" | "build_ext" | "coveralls" | "tox-gh-actions"
+        | "rsync" | "diff" | "grep" | "awk" | "head" | "tail" => Role::Plumbing,
         _ => Role::Other,
     };
     (role, words, under_coverage)
+}
+
+/// Whether a lint or format command changes files instead of reporting (`ruff check --fix`,
+/// `ruff format` or `black` without `--check`/`--diff`).
+fn fixes(kind: &str, words: &[String]) -> bool {
+    let has = |flag: &str| words.iter().any(|w| w == flag);
+    if kind == "lint" {
+        (has("--fix") || has("--fix-only")) && !has("--no-fix")
+    } else {
+        !has("--check") && !has("--diff")
+    }
 }
 
 /// `--cov-fail-under=N`, `--cov-fail-under N`, `--fail-under=N`, `--fail-under N` in a command.
@@ -515,15 +527,19 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
     // lint and format: the first command found, else the pre-commit hook.
     let mut others: Vec<Block> = Vec::new();
     for kind in ["lint", "format"] {
-        let from_command = classified.iter().find_map(|(role, _, _, f)| match role {
+        let candidates = classified.iter().filter_map(|(role, words, _, f)| match role {
             Role::Lint { tool, args } if kind == "lint" => {
-                Some((*tool, args.clone(), f.argv.clone(), f.from.clone(), f.env.clone()))
+                Some((*tool, args.clone(), f.argv.clone(), f.from.clone(), f.env.clone(), fixes(kind, words)))
             }
             Role::Format { tool, args } if kind == "format" => {
-                Some((*tool, args.clone(), f.argv.clone(), f.from.clone(), f.env.clone()))
+                Some((*tool, args.clone(), f.argv.clone(), f.from.clone(), f.env.clone(), fixes(kind, words)))
             }
             _ => None,
         });
+        // A command that only reports (`ruff format --check`) says what CI checks better than one
+        // that fixes files (a `make format` target); the fixing one is used when it is all there is.
+        let (reporting, fixing): (Vec<_>, Vec<_>) = candidates.partition(|c| !c.5);
+        let from_command = reporting.into_iter().chain(fixing).next().map(|c| (c.0, c.1, c.2, c.3, c.4));
         let hook = s.hooks.iter().find(|h| MAPPED_HOOKS.iter().any(|(id, k, _)| *id == h.id && *k == kind));
         let (tool, args, origin, env) = match (&from_command, hook) {
             (Some((tool, args, argv, from, env)), _) => {
@@ -743,33 +759,46 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
         others.push(d);
     }
 
-    // What has no built-in: commented-out custom checks with the reason.
-    let mut seen: Vec<Vec<String>> = Vec::new();
+    // What has no built-in: commented-out custom checks with the reason, one per environment
+    // (tox env, nox session, job, make target), its commands chained with `&&`.
+    let mut groups: Vec<(&Found, Vec<Vec<String>>)> = Vec::new();
     for (role, words, _, f) in &classified {
-        if *role != Role::Other || seen.contains(words) {
+        if *role != Role::Other {
             continue;
         }
-        seen.push(words.clone());
-        let name = check_name(words.first().map_or("ci", String::as_str), &mut taken);
+        match groups.iter_mut().find(|(g, _)| g.from == f.from) {
+            Some((_, cmds)) if !cmds.contains(words) => cmds.push(words.clone()),
+            Some(_) => {}
+            None => groups.push((f, vec![words.clone()])),
+        }
+    }
+    for (f, cmds) in groups {
+        let name = check_name(&f.group, &mut taken);
         let deps = useful_requirements(&f.env, me.as_deref());
         let env_note = if deps.is_empty() {
             "its environment is not known: add its `deps` before enabling"
         } else {
             "`deps` are that environment's: check them before enabling"
         };
+        let what = cmds.iter().map(|c| shown(c)).collect::<Vec<_>>().join(", ");
         let mut b = Block::check(
             &name,
-            Some(format!(
-                "not mapped: {} runs {} (no built-in check does this; {env_note})",
-                f.from,
-                shown(&f.argv)
-            )),
+            Some(format!("not mapped: {} runs {what} (no built-in check does this; {env_note})", f.from)),
         );
         b.commented = true;
         if !deps.is_empty() {
             b.lines.push(Line { toml: Some(format!("deps = {}", strings(&deps))), comment: None });
         }
-        b.lines.push(Line { toml: Some(format!("run = {}", strings(words))), comment: None });
+        let run = match cmds.as_slice() {
+            [one] => strings(one),
+            many => toml::Value::String(
+                many.iter()
+                    .map(|c| c.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" "))
+                    .collect::<Vec<_>>()
+                    .join(" && "),
+            ),
+        };
+        b.lines.push(Line { toml: Some(format!("run = {run}")), comment: None });
         others.push(b);
     }
     for h in &s.hooks {
@@ -808,6 +837,15 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
     }
     blocks.extend(others);
     Proposal { blocks, read, warnings: s.warnings }
+}
+
+/// A word as `sh` reads it back: as is when plain, else single-quoted.
+fn shell_quote(word: &str) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c)) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// A threshold as TOML: an integer when it is one (`100`, not `100.0`).
@@ -856,6 +894,13 @@ mod tests {
         assert_eq!(classify(&w(&["python", "-m", "build"])).0, Role::Wheel);
         assert_eq!(classify(&w(&["pip", "install", "x"])).0, Role::Plumbing);
         assert_eq!(classify(&w(&["mypy", "src"])).0, Role::Other);
+        assert_eq!(classify(&w(&["mike", "deploy", "dev"])).0, Role::Plumbing);
+        assert!(
+            fixes("lint", &w(&["ruff", "check", "--fix-only"])) && !fixes("lint", &w(&["ruff", "check"]))
+        );
+        assert!(
+            fixes("format", &w(&["ruff", "format"])) && !fixes("format", &w(&["ruff", "format", "--diff"]))
+        );
     }
 
     #[test]
@@ -886,6 +931,13 @@ mod tests {
         );
         assert_eq!(paths, w(&["tests"]));
         assert_eq!(args, w(&["-x", "-k", "not slow"]));
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_quote("src/a.py"), "src/a.py");
+        assert_eq!(shell_quote("it's here"), "'it'\\''s here'");
+        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]

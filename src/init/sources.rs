@@ -22,6 +22,9 @@ pub struct Found {
     pub argv: Vec<String>,
     /// Where it came from: `tox.ini [testenv:lint]`, `.github/workflows/ci.yml (job test)`.
     pub from: String,
+    /// The environment's name, for a custom check made of it: the tox env, nox session,
+    /// workflow job or Makefile target.
+    pub group: String,
     /// Requirements the same environment installs (tox `deps`, `session.install(...)`, `pip
     /// install ...` earlier in the same job).
     pub env: Vec<String>,
@@ -302,21 +305,21 @@ fn tox(root: &Path, pyproject: Option<&str>, s: &mut Sources) {
             let argv: Vec<String> = match cmd {
                 toml::Value::Array(words) => words
                     .iter()
-                    .filter_map(|w| match w {
-                        toml::Value::String(x) => Some(x.clone()),
+                    .flat_map(|w| match w {
+                        toml::Value::String(x) => vec![tox_root(x)],
                         // `{ replace = "posargs", default = [...] }`: the defaults are the args.
                         toml::Value::Table(t) => {
-                            let d = strings(t.get("default"));
-                            (!d.is_empty()).then(|| d.join(" "))
+                            strings(t.get("default")).iter().map(|d| tox_root(d)).collect()
                         }
-                        _ => None,
+                        _ => Vec::new(),
                     })
                     .collect(),
-                toml::Value::String(x) => shell_commands(x).into_iter().next().unwrap_or_default(),
+                toml::Value::String(x) => shell_commands(&tox_root(x)).into_iter().next().unwrap_or_default(),
                 _ => continue,
             };
             if !argv.is_empty() {
-                s.commands.push(Found { argv, from: format!("{label} {name}"), env: deps.clone() });
+                let group = name.strip_prefix("env.").unwrap_or(&name).to_string();
+                s.commands.push(Found { argv, from: format!("{label} {name}"), group, env: deps.clone() });
             }
         }
     }
@@ -341,11 +344,27 @@ fn tox_ini(text: &str, label: &str, s: &mut Sources) {
         };
         let deps = lines("deps");
         for line in lines("commands") {
-            for argv in shell_commands(&expand_posargs(&line)) {
-                s.commands.push(Found { argv, from: format!("{label} [{section}]"), env: deps.clone() });
+            for argv in shell_commands(&tox_root(&expand_posargs(&line))) {
+                let group = section.strip_prefix("testenv:").unwrap_or(section).to_string();
+                s.commands.push(Found {
+                    argv,
+                    from: format!("{label} [{section}]"),
+                    group,
+                    env: deps.clone(),
+                });
             }
         }
     }
+}
+
+/// tox's project root (`{toxinidir}`, `{tox_root}`): the commands run from it, so a path
+/// under it is the same path relative to the root.
+fn tox_root(text: &str) -> String {
+    let mut out = text.to_string();
+    for var in ["{toxinidir}", "{tox_root}"] {
+        out = out.replace(&format!("{var}/"), "").replace(&format!("{var}{{/}}"), "").replace(var, ".");
+    }
+    out
 }
 
 /// tox's `{posargs:default args}` becomes its default; `{posargs}` goes.
@@ -389,6 +408,7 @@ fn nox(root: &Path, s: &mut Sources) {
                     s.commands.push(Found {
                         argv,
                         from: format!("noxfile.py session `{n}`"),
+                        group: n.clone(),
                         env: installs.clone(),
                     });
                 }
@@ -554,7 +574,12 @@ fn makefile(root: &Path, s: &mut Sources) {
             let line = line.trim_start_matches(['@', '-', '+']);
             let expanded = substitute(line, &vars);
             for argv in shell_commands(&expanded) {
-                s.commands.push(Found { argv, from: format!("Makefile target `{t}`"), env: Vec::new() });
+                s.commands.push(Found {
+                    argv,
+                    from: format!("Makefile target `{t}`"),
+                    group: t.clone(),
+                    env: Vec::new(),
+                });
             }
             continue;
         }
@@ -654,7 +679,12 @@ pub fn workflow_commands(text: &str, rel: &str) -> Result<Vec<Found>, String> {
                     env.extend(reqs);
                     continue;
                 }
-                out.push(Found { argv, from: format!("{rel} (job `{job}`)"), env: env.clone() });
+                out.push(Found {
+                    argv,
+                    from: format!("{rel} (job `{job}`)"),
+                    group: job.to_string(),
+                    env: env.clone(),
+                });
             }
         }
     }
@@ -743,6 +773,10 @@ mod tests {
         assert_eq!(expand_posargs("pytest {posargs:tests -x}"), "pytest tests -x");
         assert_eq!(expand_posargs("pytest {posargs} -q"), "pytest  -q");
         assert_eq!(expand_posargs("pytest {posargs"), "pytest {posargs");
+        assert_eq!(
+            tox_root("flake8 {toxinidir}/markdown {tox_root}{/}tests {toxinidir}"),
+            "flake8 markdown tests ."
+        );
     }
 
     #[test]
