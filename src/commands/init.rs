@@ -132,7 +132,19 @@ pub fn init(s: &Session, write: bool) -> Result<ExitStatus> {
                 })
                 .into());
             }
-            write_atomically(&root.join("pyproject.toml"), combined.as_bytes())?;
+            let path = root.join("pyproject.toml");
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(Error::Config(ConfigError {
+                    file: "pyproject.toml".into(),
+                    line: None,
+                    column: None,
+                    message: "is a symbolic link: `init --write` writes only a regular file; nothing was \
+                              written (run `hookgate init` and add the section where the link points)"
+                        .into(),
+                })
+                .into());
+            }
+            write_atomically(&path, combined.as_bytes())?;
             report::note(
                 "added [tool.hookgate] at the end of pyproject.toml (the rest is unchanged); review it, then `hookgate run --all`",
             );

@@ -158,6 +158,15 @@ fn write_refuses_a_pyproject_it_cannot_append_to_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("nothing was written"), "{}", text(&out));
     assert_eq!(std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap(), inline);
+
+    // A pyproject.toml that is a symlink is not replaced by a regular file.
+    ctx.write("real.toml", "[project]\nname = \"hookgate-sample\"\nversion = \"0.1.0\"\n");
+    std::fs::remove_file(ctx.work.join("pyproject.toml")).unwrap();
+    std::os::unix::fs::symlink("real.toml", ctx.work.join("pyproject.toml")).unwrap();
+    let out = ctx.hookgate(&["init", "--write"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("symbolic link"), "{}", text(&out));
+    assert!(std::fs::symlink_metadata(ctx.work.join("pyproject.toml")).unwrap().file_type().is_symlink());
 }
 
 #[test]
