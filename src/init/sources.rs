@@ -780,6 +780,32 @@ mod tests {
     }
 
     #[test]
+    fn tox_toml_and_legacy_tox_ini_in_pyproject() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("tox.toml"),
+            "[env_run_base]\ndeps = [\"pytest\"]\ncommands = [[\"pytest\", { replace = \"posargs\", default = [\"tests\", \"-x\"], extend = true }]]\n[env.lint]\ncommands = [[\"ruff\", \"check\", \"{tox_root}{/}src\"]]\n",
+        )
+        .unwrap();
+        let s = read_all(dir.path(), None);
+        assert_eq!(s.read, ["tox.toml"]);
+        assert_eq!(s.commands[0].argv, words(&["pytest", "tests", "-x"]));
+        assert_eq!(
+            (s.commands[0].group.as_str(), s.commands[0].env.clone()),
+            ("env_run_base", words(&["pytest"]))
+        );
+        assert_eq!(s.commands[1].argv, words(&["ruff", "check", "src"]));
+        assert_eq!(s.commands[1].from, "tox.toml env.lint");
+        std::fs::remove_file(dir.path().join("tox.toml")).unwrap();
+        let pyproject = "[tool.tox]\nlegacy_tox_ini = \"\"\"\n[testenv:docs]\ncommands = sphinx-build -W docs out\n\"\"\"\n";
+        let s = read_all(dir.path(), Some(pyproject));
+        assert_eq!(s.commands[0].argv, words(&["sphinx-build", "-W", "docs", "out"]));
+        assert_eq!(s.commands[0].from, "pyproject.toml [tool.tox] [testenv:docs]");
+        let s = read_all(dir.path(), Some("[tool.tox]\nenv_run_base = [\n"));
+        assert!(s.warnings[0].starts_with("pyproject.toml [tool.tox]: not understood"), "{:?}", s.warnings);
+    }
+
+    #[test]
     fn nox_sessions_give_their_literal_installs_and_runs() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(

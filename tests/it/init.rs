@@ -182,3 +182,43 @@ fn install_without_config_points_to_init_in_one_warning() {
     let out = ctx.hookgate(&["install"]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("hookgate init"), "{}", text(&out));
 }
+
+#[test]
+fn nox_sessions_and_makefile_targets_are_read_without_running_them() {
+    let ctx = TestContext::new("clean");
+    // Running this noxfile would leave a file behind; reading it must not.
+    ctx.write(
+        "noxfile.py",
+        "import nox, pathlib\npathlib.Path('RAN').write_text('x')\n\n@nox.session\ndef tests(session):\n    session.install('pytest', 'hypothesis==6.100.0')\n    session.run('pytest', 'tests', '--cov-fail-under', '75', *session.posargs)\n\n@nox.session\ndef typing(session):\n    session.install('mypy==1.10.0')\n    session.run('mypy', 'src')\n",
+    );
+    ctx.write("Makefile", "SRC = src tests\n\nlint:\n\t@ruff check $(SRC)\n\nfmt:\n\truff format $(SRC)\n");
+    let out = ctx.hookgate(&["init"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!ctx.work.join("RAN").exists());
+    let section = stdout(&out);
+    assert!(
+        section.contains("run = [\"ruff\", \"check\", \"--no-fix\", \"--no-cache\", \"src\", \"tests\"]  # scope and args: Makefile target `lint`: `ruff check src tests`"),
+        "{section}"
+    );
+    // `ruff format` without --check fixes files: its scope is still what CI formats.
+    assert!(
+        section.contains(
+            "run = [\"ruff\", \"format\", \"--check\", \"--diff\", \"--no-cache\", \"src\", \"tests\"]"
+        ),
+        "{section}"
+    );
+    assert!(
+        section.contains(
+            "paths = [\"tests\"]  # noxfile.py session `tests`: `pytest tests --cov-fail-under 75`"
+        ),
+        "{section}"
+    );
+    assert!(section.contains("fail-under = 75  # noxfile.py session `tests`"), "{section}");
+    assert!(
+        section.contains(
+            "# [tool.hookgate.checks.typing]  # not mapped: noxfile.py session `typing` runs `mypy src`"
+        ),
+        "{section}"
+    );
+    assert!(section.contains("# deps = [\"mypy==1.10.0\"]"), "{section}");
+}
