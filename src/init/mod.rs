@@ -435,6 +435,50 @@ const MAPPED_HOOKS: &[(&str, &str, &str)] = &[
     ("flake8", "lint", "flake8"),
 ];
 
+/// An exact pin of `tool` among an environment's requirements, or in a requirements file it
+/// installs (`-r .github/requirements/lint.txt`, pip-compile's layout with hashes included):
+/// the `tool==X` requirement and the file it was in.
+fn env_pin(root: &Path, env: &[String], tool: &str) -> Option<(String, Option<String>)> {
+    let pin_of = |word: &str| -> Option<String> {
+        let req = word.split(';').next()?.trim();
+        let (name, version) = req.split_once("==")?;
+        let name = name.split('[').next()?.trim();
+        let version = version.trim();
+        (crate::pins::normalize(name) == tool && !version.is_empty() && !version.contains([',', '*', ' ']))
+            .then(|| format!("{tool}=={version}"))
+    };
+    if let Some(p) = env.iter().find_map(|r| pin_of(r)) {
+        return Some((p, None));
+    }
+    let mut it = env.iter();
+    while let Some(w) = it.next() {
+        if w != "-r" && w != "-c" {
+            continue;
+        }
+        let Some(file) = it.next() else { break };
+        if crate::config::inside_tree(file).is_err() {
+            continue;
+        }
+        let path = root.join(file);
+        if std::fs::metadata(&path).map_or(true, |m| !m.is_file() || m.len() > sources::MAX_FILE_BYTES) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let found = text.lines().find_map(|l| {
+            let l = l.split('#').next().unwrap_or("").trim().trim_end_matches('\\').trim();
+            pin_of(l.split_whitespace().next().unwrap_or(""))
+        });
+        if let Some(p) = found {
+            return Some((p, Some(file.clone())));
+        }
+    }
+    None
+}
+
+/// Tools a CI job installs to lint, format or type-check, not to run the tests.
+const LINTERS: &[&str] =
+    &["ruff", "flake8", "black", "mypy", "isort", "pylint", "pyright", "codespell", "pre-commit", "ty"];
+
 /// A custom check's name from free text: letters, digits, `-`, `_`.
 fn check_name(text: &str, taken: &mut Vec<String>) -> String {
     let mut name: String = text
@@ -461,7 +505,7 @@ fn check_name(text: &str, taken: &mut Vec<String>) -> String {
 
 /// Requirements worth keeping from an environment's install list (not pip itself, not the
 /// project, not editable or local paths).
-fn useful_requirements(reqs: &[String], me: Option<&str>) -> Vec<String> {
+fn useful_requirements(root: &Path, reqs: &[String], me: Option<&str>) -> Vec<String> {
     let mut out = Vec::new();
     let mut it = reqs.iter();
     while let Some(r) = it.next() {
@@ -469,6 +513,8 @@ fn useful_requirements(reqs: &[String], me: Option<&str>) -> Vec<String> {
             if let Some(f) = it.next()
                 && crate::config::inside_tree(f).is_ok()
                 && !f.contains('{')
+                // `if [ -f requirements.txt ]; then pip install -r requirements.txt; fi`
+                && root.join(f).is_file()
             {
                 out.push(r.clone());
                 out.push(f.clone());
@@ -578,17 +624,16 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
         }
         // The pin: the project's (pins.rs), else an exact pin in the command's environment.
         let (req, source) = project.pins.requirement(tool);
-        let env_pin = env.iter().find(|r| {
-            r.split("==").next().map(crate::pins::normalize).as_deref() == Some(tool) && r.contains("==")
-        });
+        let env_pin = env_pin(root, &env, tool);
         if !source.starts_with("hookgate") && source != "not pinned" {
             b.set("deps", strings(&[req]), format!("pin from {source}"));
-        } else if let Some(p) = env_pin {
-            b.set(
-                "deps",
-                strings(&[p.replace(' ', "")]),
-                format!("pin from {}", from_command.as_ref().map_or("", |c| c.3.as_str())),
-            );
+        } else if let Some((pin, file)) = env_pin {
+            let from = from_command.as_ref().map_or("", |c| c.3.as_str());
+            let from = match file {
+                Some(f) => format!("{f}, installed by {from}"),
+                None => from.to_string(),
+            };
+            b.set("deps", strings(&[pin]), format!("pin from {from}"));
         } else {
             b.say(format!("{tool}: no pin in the project; hookgate's default {req} is used"));
         }
@@ -628,7 +673,15 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
         Some(src) => test.say(format!("test requirements: {src} (the check reads it at each run)")),
         None => {
             let extra =
-                test_cmd.map(|(.., f)| useful_requirements(&f.env, me.as_deref())).unwrap_or_default();
+                test_cmd.map(|(.., f)| useful_requirements(root, &f.env, me.as_deref())).unwrap_or_default();
+            // The job's linters are not what the tests need.
+            let extra: Vec<String> = extra
+                .into_iter()
+                .filter(|r| {
+                    let name = r.split(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).next();
+                    !LINTERS.contains(&name.map(crate::pins::normalize).unwrap_or_default().as_str())
+                })
+                .collect();
             if let (false, Some((.., f))) = (extra.is_empty(), test_cmd) {
                 test.set("deps", strings(&extra), format!("test requirements installed by {}", f.from));
             } else {
@@ -714,7 +767,7 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
         {
             d.set("deps", strings(&["-r".into(), file.into()]), format!("docs requirements file {file}"));
         } else if let Some((.., f)) = docs_cmd {
-            let reqs = useful_requirements(&f.env, me.as_deref());
+            let reqs = useful_requirements(root, &f.env, me.as_deref());
             if !reqs.is_empty() {
                 d.set("deps", strings(&reqs), format!("docs requirements installed by {}", f.from));
             }
@@ -774,7 +827,7 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
     }
     for (f, cmds) in groups {
         let name = check_name(&f.group, &mut taken);
-        let deps = useful_requirements(&f.env, me.as_deref());
+        let deps = useful_requirements(root, &f.env, me.as_deref());
         let env_note = if deps.is_empty() {
             "its environment is not known: add its `deps` before enabling"
         } else {
@@ -938,6 +991,23 @@ mod tests {
         assert_eq!(shell_quote("src/a.py"), "src/a.py");
         assert_eq!(shell_quote("it's here"), "'it'\\''s here'");
         assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn pins_come_from_the_environment_or_its_requirement_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("req")).unwrap();
+        std::fs::write(
+            dir.path().join("req/lint.txt"),
+            "# via pip-compile\nruff==0.15.11 \\\n    --hash=sha256:ab\n",
+        )
+        .unwrap();
+        assert_eq!(env_pin(dir.path(), &w(&["Ruff == 0.4.0"]), "ruff"), Some(("ruff==0.4.0".into(), None)));
+        assert_eq!(
+            env_pin(dir.path(), &w(&["-r", "req/lint.txt", "mypy"]), "ruff"),
+            Some(("ruff==0.15.11".into(), Some("req/lint.txt".into())))
+        );
+        assert_eq!(env_pin(dir.path(), &w(&["-r", "../x.txt", "ruff>=0.4"]), "ruff"), None);
     }
 
     #[test]
