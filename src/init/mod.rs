@@ -637,8 +637,9 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
         } else {
             b.say(format!("{tool}: no pin in the project; hookgate's default {req} is used"));
         }
-        let paths: Vec<String> = args.iter().filter(|a| !a.starts_with('-')).cloned().collect();
-        let custom_scope = !args.is_empty() && paths != ["."];
+        // Option values (`--select E9`) are not paths: only what exists in the tree is one.
+        let has_path = args.iter().any(|a| !a.starts_with('-') && root.join(a).exists());
+        let custom_scope = !args.is_empty() && args != ["."];
         if custom_scope {
             let mut run: Vec<String> = match (kind, tool) {
                 ("lint", "ruff") => {
@@ -655,7 +656,7 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
                 _ => vec![tool.into(), "--check".into(), "--diff".into()],
             };
             run.extend(args.iter().cloned());
-            if paths.is_empty() {
+            if !has_path {
                 run.push(".".into());
             }
             b.set("run", strings(&run), format!("scope and args: {origin}"));
