@@ -663,6 +663,13 @@ pub fn propose(root: &Path, pyproject: Option<&str>, project: &Project) -> Propo
         } else {
             b.say(format!("scope: the whole tree, as {origin}"));
         }
+        if let (None, Some(h)) = (&from_command, hook)
+            && let Some(files) = &h.files
+        {
+            b.say(format!(
+                "pre-commit gives the hook only some files ({files}); the check sees the whole tree"
+            ));
+        }
         blocks.push(b);
     }
 

@@ -45,6 +45,8 @@ pub struct Hook {
     pub entry: Option<String>,
     /// Its `additional_dependencies`.
     pub deps: Vec<String>,
+    /// Its `files` and `exclude` patterns, when set (pre-commit's file selection).
+    pub files: Option<String>,
 }
 
 /// Everything read from a project's CI files.
@@ -728,6 +730,16 @@ pub fn precommit_hooks(text: &str) -> Result<Vec<Hook>, String> {
                 args: strings(&hook["args"]),
                 entry: hook["entry"].as_str().map(str::to_string),
                 deps: strings(&hook["additional_dependencies"]),
+                files: match (hook["files"].as_str(), hook["exclude"].as_str()) {
+                    (None, None) => None,
+                    (f, e) => Some(
+                        [f.map(|f| format!("files `{f}`")), e.map(|e| format!("exclude `{e}`"))]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                },
             });
         }
     }

@@ -6,7 +6,7 @@ use crate::common::{TestContext, checks, log_of, text};
 
 const TOX: &str = "[tox]\nenvlist = py3, docs\n\n[testenv]\ndeps =\n    pytest\n    py38: mock\ncommands =\n    pytest tests -x --cov=sample_pkg --cov-fail-under=80 {posargs}\n\n[testenv:docs]\ndeps = sphinx\ncommands = sphinx-build -b html docs {envtmpdir}/html\n\n[testenv:type]\ndeps = mypy\ncommands = mypy src\n";
 
-const PRECOMMIT: &str = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.11.9\n    hooks:\n      - id: ruff\n        args: [--fix]\n      - id: ruff-format\n  - repo: https://github.com/pre-commit/pre-commit-hooks\n    rev: v5.0.0\n    hooks:\n      - id: trailing-whitespace\n";
+const PRECOMMIT: &str = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.11.9\n    hooks:\n      - id: ruff\n        args: [--fix]\n      - id: ruff-format\n        exclude: ^docs/\n  - repo: https://github.com/pre-commit/pre-commit-hooks\n    rev: v5.0.0\n    hooks:\n      - id: trailing-whitespace\n";
 
 const WORKFLOW: &str = "name: ci\non: [push]\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: pip install ruff==0.11.9\n      - run: |\n          ruff check --output-format=github src tests\n          ruff format --check src tests\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - run: python -m build && twine check dist/*\n";
 
@@ -123,7 +123,7 @@ fn hostile_ci_files_give_warnings_not_panics() {
         "tox.ini",
         "no section = here\n[testenv:]\ncommands = pytest {posargs\n[ testenv ]\ncommands =\n    \n[testenv:weird]\ncommands = \"unterminated ( quote\n  ; comment\n[testenv:x\n=\n:\n",
     );
-    ctx.write(".pre-commit-config.yaml", "repos:\n  - repo: local\n    hooks:\n      - id: \"weird\\tname\\u0007\\n]x\"\n        entry: \"a \\\" b\"\n        language: system\n");
+    ctx.write(".pre-commit-config.yaml", "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.11.9\n    hooks: [{id: ruff, files: ^src/}]\n  - repo: local\n    hooks:\n      - id: \"weird\\tname\\u0007\\n]x\"\n        entry: \"a \\\" b\"\n        language: system\n");
     ctx.write("noxfile.py", "@nox.session\ndef t(session):\n    session.run('pytest', (((\n");
     // A Makefile over the size limit is not read.
     ctx.write("Makefile", &"x:\n\techo hi\n".repeat(200_000));
@@ -144,6 +144,7 @@ fn hostile_ci_files_give_warnings_not_panics() {
     // What it printed is still a config hookgate loads (the custom checks are commented out).
     let section = stdout(&out);
     assert!(section.contains("# [tool.hookgate.checks.weird-name-x]"), "{section}");
+    assert!(section.contains("# pre-commit gives the hook only some files (files `^src/`)"), "{section}");
     assert!(!section.lines().any(|l| l.contains('\u{0}') || l.contains('\u{7}')), "{section}");
 }
 
