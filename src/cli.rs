@@ -46,6 +46,25 @@ pub enum Command {
         #[arg(long = "hook-type", short = 't', value_enum)]
         hook_types: Vec<HookArg>,
     },
+    /// Propose a config that reproduces the project's own CI (printed; `--write` adds it).
+    ///
+    /// Reads tox (tox.ini, tox.toml, [tool.tox]), .pre-commit-config.yaml, noxfile.py (the
+    /// literal strings of session.install/session.run; it is never run), the Makefile,
+    /// .github/workflows/*.yml (run: steps) and pyproject.toml, and prints a [tool.hookgate]
+    /// section: pinned lint/format versions, lint scope and args, test paths and requirements,
+    /// coverage threshold, docs builder, each line commented with its source. What it cannot
+    /// map becomes a commented-out custom check saying why. A file it cannot read or parse is
+    /// a warning.
+    #[command(after_help = "Examples:\n  hookgate init            # print the proposal\n  \
+hookgate init --write    # add it to pyproject.toml (or create hookgate.toml without one)\n\n\
+--write appends [tool.hookgate] at the end of pyproject.toml and changes no other byte; it refuses \
+(exit 2) when the project already has a hookgate config (hookgate.toml or [tool.hookgate]).")]
+    Init {
+        /// Add the section to pyproject.toml (at its end; nothing else changes), or write
+        /// hookgate.toml when there is no pyproject.toml. Refuses when a config exists.
+        #[arg(long)]
+        write: bool,
+    },
     /// Remove hookgate's hooks and restore the ones they replaced.
     Uninstall {
         /// Which hooks (repeatable); default: every hook hookgate installs.

@@ -18,6 +18,7 @@ pub mod gc;
 pub mod git;
 pub mod hooks;
 pub mod index;
+pub mod init;
 pub mod outcome;
 pub mod pins;
 pub mod plan;

@@ -54,6 +54,7 @@ fn main() -> ExitCode {
         ),
         Command::Lock => commands::lock::lock(&session),
         Command::Update { cooldown_days } => commands::lock::update(&session, cooldown_days),
+        Command::Init { write } => commands::init::init(&session, write),
         Command::Status { count, json } => commands::status::status(&session, count, json),
         Command::Ci { system: cli::CiSystem::Github { check } } => commands::ci::github(&session, check),
         Command::Release { repository_url, index_url, repository, dry_run } => {

@@ -224,11 +224,15 @@ pub fn contribution(args: &[String], cwd: &Path) -> Contribution {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "-r" | "--requirement" => {
-                if let Some(file) = it.next() {
-                    requirements_file(&cwd.join(file), 0, &mut out);
+            "-r" | "--requirement" => match it.next() {
+                // A PEP 751 lock brings its own pins, which join the set.
+                Some(file) if file.ends_with(".toml") => {
+                    out.locked = true;
+                    out.requirements.extend(pylock_pins(&cwd.join(file)));
                 }
-            }
+                Some(file) => requirements_file(&cwd.join(file), 0, &mut out),
+                None => {}
+            },
             "-c" | "--constraint" | "-e" | "--editable" | "-i" | "--index-url" | "--extra-index-url" => {
                 if let Some(v) = it.next() {
                     out.as_written.push(format!("{a} {v}"));
@@ -294,6 +298,26 @@ fn requirements_file(file: &Path, depth: usize, out: &mut Contribution) {
             out.requirements.push(req.to_string());
         }
     }
+}
+
+/// `name==version [; marker]` of every package of a PEP 751 `pylock.toml` (none when it cannot
+/// be read: the installer will say why).
+fn pylock_pins(file: &Path) -> Vec<String> {
+    let Some(doc) = std::fs::read_to_string(file).ok().and_then(|t| t.parse::<toml::Table>().ok()) else {
+        return Vec::new();
+    };
+    let packages = doc.get("packages").and_then(toml::Value::as_array).cloned().unwrap_or_default();
+    packages
+        .iter()
+        .filter_map(|p| {
+            let (name, version) = (p.get("name")?.as_str()?, p.get("version")?.as_str()?);
+            let pin = match p.get("marker").and_then(toml::Value::as_str) {
+                Some(m) => format!("{name}=={version} ; {m}"),
+                None => format!("{name}=={version}"),
+            };
+            is_pin(&pin).then_some(pin)
+        })
+        .collect()
 }
 
 /// A wheel's `Requires-Dist` for `extras`: requirements without an `extra` marker, and those

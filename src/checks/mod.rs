@@ -13,7 +13,7 @@ mod invocation;
 mod lint;
 mod lock;
 mod test;
-mod testenv;
+pub mod testenv;
 mod version;
 mod wheel;
 

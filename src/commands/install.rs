@@ -21,6 +21,12 @@ pub fn install(s: &Session, hooks: Option<Vec<HookType>>) -> Result<ExitStatus> 
         }
         h
     });
+    if !has_any_config(&repo) {
+        crate::report::warn(
+            "no hookgate config in this package (no hookgate.toml, no [tool.hookgate]): the default \
+             checks will run; `hookgate init` proposes a config from the project's own CI files",
+        );
+    }
     let exe = std::env::current_exe().context("finding hookgate's own path")?;
     let exe = exe.canonicalize().unwrap_or(exe);
     let choice = binary_for_hooks(&exe, &s.host);
@@ -53,6 +59,21 @@ fn binary_for_hooks(exe: &std::path::Path, host: &HostEnv) -> hooks::BinaryChoic
     let canonical = |p: &std::path::Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     let uv_cache = host.get("UV_CACHE_DIR").filter(|v| !v.is_empty()).map(|v| canonical(v.as_ref()));
     hooks::choose_binary(exe, host.path(), uv_cache.as_deref(), &[canonical(&host.tmp_root)])
+}
+
+/// Whether HEAD's tree (the working copy before the first commit) has a hookgate config.
+fn has_any_config(repo: &Repo) -> bool {
+    let (hookgate_toml, pyproject) = match repo.head() {
+        Ok(t) => (
+            repo.path_id(t.id, "hookgate.toml").ok().flatten().is_some(),
+            repo.read_file(t.id, "pyproject.toml").ok().flatten(),
+        ),
+        Err(_) => (
+            repo.workdir().join("hookgate.toml").exists(),
+            std::fs::read_to_string(repo.workdir().join("pyproject.toml")).ok(),
+        ),
+    };
+    super::init::existing_config(hookgate_toml, pyproject.as_deref()).is_some()
 }
 
 /// `hookgate uninstall`.

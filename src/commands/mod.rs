@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod ci;
 pub mod hook;
+pub mod init;
 pub mod install;
 pub mod lock;
 pub mod release;

@@ -16,6 +16,7 @@ mod gate;
 mod gitedge;
 mod hooks;
 mod index;
+mod init;
 mod install_script;
 mod interpreter;
 mod lock;

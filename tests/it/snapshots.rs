@@ -47,6 +47,7 @@ fn help_texts() {
         insta::assert_snapshot!("help", stdout(&ctx.hookgate(&["--help"])));
         insta::assert_snapshot!("help_run", stdout(&ctx.hookgate(&["run", "--help"])));
         insta::assert_snapshot!("help_install", stdout(&ctx.hookgate(&["install", "--help"])));
+        insta::assert_snapshot!("help_init", stdout(&ctx.hookgate(&["init", "--help"])));
     });
 }
 
