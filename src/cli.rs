@@ -79,6 +79,17 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Print the version a build gets from git (setuptools-scm / hatch-vcs packages), as the
+    /// checks that build the package get it: setuptools-scm's rules without the local part
+    /// (`+g<hash>`); the working copy counts as the next commit.
+    ScmVersion {
+        /// The revision whose tree to version (default: HEAD).
+        #[arg(value_name = "REV", conflicts_with = "worktree")]
+        rev: Option<String>,
+        /// Version the working copy as `git add -A` would stage it (as the next commit).
+        #[arg(long)]
+        worktree: bool,
+    },
     /// Generate CI configuration from the same config (`hookgate ci github`).
     Ci {
         /// Which CI system.

@@ -24,5 +24,6 @@ pub mod plan;
 pub mod process;
 pub mod report;
 pub mod run;
+pub mod scm;
 pub mod secret;
 pub mod venv;

@@ -58,6 +58,9 @@ fn main() -> ExitCode {
             release::Target::resolve(repository.as_deref(), repository_url, index_url)
                 .and_then(|target| release::release(&session, &target, dry_run))
         }
+        Command::ScmVersion { rev, worktree } => {
+            commands::scm_version::scm_version(&session, rev.as_deref(), worktree)
+        }
         Command::Cache { action: cli::CacheAction::Dir } => commands::cache::dir(&session),
         Command::Cache { action: cli::CacheAction::Gc { max_age, depth, dry_run } } => {
             commands::cache::gc(&session, max_age, depth, dry_run)

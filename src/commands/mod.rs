@@ -8,5 +8,6 @@ pub mod hook;
 pub mod install;
 pub mod release;
 pub mod run;
+pub mod scm_version;
 pub mod status;
 pub mod watch;

@@ -23,6 +23,7 @@ mod newcomer;
 mod output;
 mod release;
 mod run;
+mod scm;
 mod security;
 mod snapshots;
 mod store;
