@@ -64,8 +64,18 @@ pub enum Command {
         json: bool,
     },
     /// Publish HEAD: refuses unless on the main branch, clean and pushed, every check passes and
-    /// the version is free; uploads the dists the `wheel` check built, then tags vX.Y.Z.
+    /// the version is free; uploads the dists the `wheel` check built and pushes the tag vX.Y.Z
+    /// (for a version from git, `release X.Y.Z` tags HEAD before the checks build it).
     Release {
+        /// The version to release. For a version from git (setuptools-scm, hatch-vcs) HEAD is
+        /// tagged `vX.Y.Z` (or as the project's tag settings read) before the checks build it;
+        /// without it, HEAD's own version tag is released. A static version must match.
+        #[arg(value_name = "X.Y.Z")]
+        version: Option<String>,
+        /// Publish a development or local version from git (`.devN`, `+local`) instead of
+        /// refusing it; a version from git without a tag is then published untagged.
+        #[arg(long)]
+        allow_dev: bool,
         /// Upload endpoint (default: PyPI's; with `--repository testpypi`, TestPyPI's).
         #[arg(long, value_name = "URL")]
         repository_url: Option<String>,
@@ -79,9 +89,10 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Print the version a build gets from git (setuptools-scm / hatch-vcs packages), as the
-    /// checks that build the package get it: setuptools-scm's rules without the local part
-    /// (`+g<hash>`); the working copy counts as the next commit.
+    /// Print the version a build gets from git (setuptools-scm / hatch-vcs packages).
+    ///
+    /// The checks that build the package get this version: setuptools-scm's rules without the
+    /// local part (`+g<hash>`); a working copy that differs from HEAD counts as the next commit.
     ScmVersion {
         /// The revision whose tree to version (default: HEAD).
         #[arg(value_name = "REV", conflicts_with = "worktree")]

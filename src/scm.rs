@@ -587,6 +587,12 @@ fn simple_semver(tag: &Version, retain: usize) -> String {
 /// The version of `tree` for a package whose version comes from git. A tree that is not its
 /// commit's (the index, the working copy) is the commit about to be made: one further away.
 pub fn version_of_tree(repo: &Repo, tree: &TreeRef, settings: &Settings) -> Result<String, String> {
+    describe_tree(repo, tree, settings).map(|(_, version)| version)
+}
+
+/// What git found for `tree` (the distance counting a tree that is not its commit's as the
+/// next commit) and the version it gives.
+pub fn describe_tree(repo: &Repo, tree: &TreeRef, settings: &Settings) -> Result<(Found, String), String> {
     settings.check()?;
     let describe = settings.describe()?;
     let (mut found, ahead) = match tree.commit {
@@ -598,7 +604,45 @@ pub fn version_of_tree(repo: &Repo, tree: &TreeRef, settings: &Settings) -> Resu
     };
     found.distance += ahead;
     let branch = if settings.scheme.uses_branch() { repo.branch_of(tree) } else { None };
-    version(settings, &found, branch.as_deref())
+    let version = version(settings, &found, branch.as_deref())?;
+    Ok((found, version))
+}
+
+/// The tag that releases `version`: `v<version>` (`<prefix><version>` with `tag.prefix`), else
+/// `<version>`, whichever the project's describe pattern matches and tag regex reads back as
+/// `version`.
+pub fn tag_for(settings: &Settings, version: &Version) -> Result<String, String> {
+    settings.check()?;
+    let regex = settings.regex()?;
+    let describe = settings.describe()?;
+    let matcher = match &describe.pattern {
+        Some(p) => Some(
+            globset::GlobBuilder::new(p)
+                .literal_separator(false)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| format!("the describe pattern {p:?} is not a glob hookgate reads: {e}"))?
+                .compile_matcher(),
+        ),
+        None => None,
+    };
+    let candidates = if settings.tag_prefix.is_empty() {
+        vec![format!("v{version}"), version.to_string()]
+    } else {
+        vec![format!("{}{version}", settings.tag_prefix), format!("{}v{version}", settings.tag_prefix)]
+    };
+    for tag in &candidates {
+        let matched = matcher.as_ref().is_none_or(|m| m.is_match(tag));
+        if matched && regex.version(tag).ok().flatten().as_ref() == Some(version) {
+            return Ok(tag.clone());
+        }
+    }
+    Err(format!(
+        "the project's tag settings ({}) read neither {} as version {version}: tag HEAD yourself \
+         with a tag they read, then run the release again",
+        settings.tool.table(),
+        candidates.join(" nor ")
+    ))
 }
 
 #[cfg(test)]
@@ -693,6 +737,20 @@ mod tests {
         let bad = Settings::from_setuptools_scm(Some(&table("version_scheme = 3\nlocal_scheme = 'mine'")));
         let e = bad.check().unwrap_err();
         assert!(e.contains("version_scheme") && e.contains("\"mine\""), "{e}");
+    }
+
+    #[test]
+    fn release_tags_follow_the_tag_settings() {
+        let v = |s: &str| Version::from_str(s).unwrap();
+        assert_eq!(tag_for(&Settings::default(), &v("1.2.0")).unwrap(), "v1.2.0");
+        let bare = Settings::from_setuptools_scm(Some(&table("tag_regex = '^(\\d+\\.\\d+\\.\\d+)$'")));
+        assert_eq!(tag_for(&bare, &v("1.2.0")).unwrap(), "1.2.0");
+        let prefixed = Settings::from_setuptools_scm(Some(&table("[tag]\nprefix = 'pkg-v'")));
+        assert_eq!(tag_for(&prefixed, &v("2.0")).unwrap(), "pkg-v2.0");
+        let matched = Settings::from_setuptools_scm(Some(&table(
+            "git_describe_command = 'git describe --tags --match rel-*'\ntag_regex = '^rel-(.*)$'",
+        )));
+        assert!(tag_for(&matched, &v("1.0")).unwrap_err().contains("v1.0 nor 1.0"));
     }
 
     #[test]
