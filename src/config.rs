@@ -849,7 +849,11 @@ deps = ["ruff==0.11.8"]
         assert!(load(None, Some(scm)).unwrap().project.version_from_git);
         let hatch = "[build-system]\nrequires = [\"hatchling\", \"hatch-vcs\"]\n\
                      [project]\nname = \"b\"\ndynamic = [\"version\"]\n[tool.hatch.version]\nsource = \"vcs\"\n";
-        assert!(load(None, Some(hatch)).unwrap().project.version_from_git);
+        let p = load(None, Some(hatch)).unwrap().project;
+        assert!(p.version_from_git && p.scm.tool == crate::scm::Tool::HatchVcs);
+        let scm_settings = format!("{scm}[tool.setuptools_scm]\nversion_scheme = \"post-release\"\n");
+        let p = load(None, Some(&scm_settings)).unwrap().project;
+        assert_eq!(p.scm.scheme, crate::scm::Scheme::PostRelease);
         let fixed =
             "[build-system]\nrequires = [\"hatchling\"]\n[project]\nname = \"c\"\nversion = \"1.0\"\n";
         let p = load(None, Some(fixed)).unwrap().project;

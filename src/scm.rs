@@ -127,8 +127,8 @@ impl Settings {
     }
 
     /// The settings `[tool.hatch.version]` gives: `raw-options` are setuptools-scm's own
-    /// keys; `tag-pattern` applies unless `raw-options` sets `tag_regex`; a non-empty
-    /// `fallback-version` wins over `raw-options`' (hatch-vcs' rules).
+    /// keys; a non-empty `tag-pattern` or `fallback-version` wins over `raw-options`' (hatch-vcs
+    /// 0.5's rules).
     pub fn from_hatch(table: &toml::Table) -> Settings {
         let mut s = Settings { tool: Tool::HatchVcs, ..Settings::default() };
         match table.get("raw-options") {
@@ -136,12 +136,11 @@ impl Settings {
             Some(toml::Value::Table(raw)) => s.read_scm_options(raw, "raw-options."),
             Some(_) => s.problems.push("`raw-options` must be a table".into()),
         }
-        if s.tag_regex.is_none() {
-            match table.get("tag-pattern") {
-                None => {}
-                Some(toml::Value::String(p)) => s.tag_regex = Some(p.clone()).filter(|p| !p.is_empty()),
-                Some(_) => s.problems.push("`tag-pattern` must be a string".into()),
-            }
+        match table.get("tag-pattern") {
+            None => {}
+            Some(toml::Value::String(p)) if p.is_empty() => {}
+            Some(toml::Value::String(p)) => s.tag_regex = Some(p.clone()),
+            Some(_) => s.problems.push("`tag-pattern` must be a string".into()),
         }
         match table.get("fallback-version") {
             None => {}
@@ -725,9 +724,11 @@ mod tests {
         assert_eq!(v(&h, Some("rel-1.0"), 2).unwrap(), "1.0.post2");
         let d = h.describe().unwrap();
         assert_eq!((d.tags, d.pattern.as_deref()), (true, Some("rel-*")));
-        let raw_wins =
+        let pattern_wins =
             Settings::from_hatch(&table("tag-pattern = 'x(.*)'\n[raw-options]\ntag_regex = 'y(.*)'"));
-        assert_eq!(raw_wins.tag_regex.as_deref(), Some("y(.*)"));
+        assert_eq!(pattern_wins.tag_regex.as_deref(), Some("x(.*)"));
+        let raw = Settings::from_hatch(&table("tag-pattern = ''\n[raw-options]\ntag_regex = 'y(.*)'"));
+        assert_eq!(raw.tag_regex.as_deref(), Some("y(.*)"));
         let other = Settings::from_setuptools_scm(Some(&table("git_describe_command = 'hg id'")));
         assert!(other.describe().unwrap_err().contains("not a `git describe`"));
         let exclude = Settings::from_setuptools_scm(Some(&table(

@@ -1,5 +1,6 @@
-//! The version from git, compared with setuptools-scm itself (from PyPI, pinned, in one venv
-//! made with uv and reused by every case): a dozen tag layouts, each a fresh repository where
+//! The version from git, compared with setuptools-scm and hatch-vcs themselves (from PyPI,
+//! pinned, in one venv made with uv and reused by every case): two dozen tag layouts, each a
+//! fresh repository where
 //! `python -m setuptools_scm` (run in one interpreter for all cases) and `hookgate scm-version`
 //! must agree (setuptools-scm's local part,
 //! `+g<hash>` / `+d<date>`, is what hookgate leaves out), or both must refuse.
@@ -9,17 +10,18 @@ use std::process::Command;
 
 use crate::common::{TestContext, text};
 
-/// The setuptools-scm release the expectations were checked against.
-const SETUPTOOLS_SCM: &str = "setuptools-scm==10.3.4";
+/// The releases the expectations were checked against (hatch-vcs calls setuptools-scm).
+const TOOLS: &[&str] = &["setuptools-scm==10.3.4", "hatchling==1.33.0", "hatch-vcs==0.5.0"];
 
-/// A venv with setuptools-scm, made once per target dir (file lock: tests run in parallel).
+/// A venv with setuptools-scm and hatch-vcs, made once per target dir (file lock: tests run in
+/// parallel).
 fn setuptools_scm_python() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scm-venv");
     std::fs::create_dir_all(&dir).unwrap();
     let lock = std::fs::File::create(dir.join(".lock")).unwrap();
     lock.lock().unwrap();
     let venv = dir.join("venv");
-    let marker = dir.join(format!("ready-{SETUPTOOLS_SCM}"));
+    let marker = dir.join(format!("ready-{}", TOOLS.join("-")));
     if !marker.exists() {
         let _ = std::fs::remove_dir_all(&venv);
         let run = |args: &[&str]| {
@@ -28,18 +30,27 @@ fn setuptools_scm_python() -> PathBuf {
         };
         run(&["venv", "--quiet", venv.to_str().unwrap()]);
         let py = venv.join("bin/python");
-        run(&["pip", "install", "--quiet", "--python", py.to_str().unwrap(), SETUPTOOLS_SCM]);
+        let mut args = vec!["pip", "install", "--quiet", "--python", py.to_str().unwrap()];
+        args.extend(TOOLS);
+        run(&args);
         std::fs::write(&marker, "").unwrap();
     }
     venv.join("bin/python")
 }
 
-/// One layout: the `[tool.setuptools_scm]` body, then shell steps run in the repository after
-/// the first commit (`c` makes an empty commit).
+/// One layout: the `[tool.setuptools_scm]` body (or, for a name starting with `hatch`, the
+/// `[tool.hatch.version]` body of a hatchling + hatch-vcs package), then shell steps run in the
+/// repository after the first commit (`c` makes an empty commit).
 struct Case {
     name: &'static str,
     settings: &'static str,
     steps: &'static str,
+}
+
+impl Case {
+    fn hatch(&self) -> bool {
+        self.name.starts_with("hatch")
+    }
 }
 
 const CASES: &[Case] = &[
@@ -105,17 +116,44 @@ const CASES: &[Case] = &[
                    tag_regex = '^rel-(.*)$'",
         steps: "git tag rel-1.4; c; git tag v7.0; c",
     },
+    Case { name: "hatch-vcs defaults", settings: "source = 'vcs'", steps: "git tag v1.0; c" },
+    Case {
+        name: "hatch-vcs tag-pattern and raw-options",
+        settings: "source = 'vcs'\ntag-pattern = '^rel-(?P<version>.*)$'\n\
+                   raw-options = { version_scheme = 'post-release', local_scheme = 'no-local-version' }",
+        steps: "git tag v0.5; c; git tag rel-1.0; c; c",
+    },
+    Case {
+        name: "hatch-vcs tag-pattern wins over raw-options tag_regex",
+        settings: "source = 'vcs'\ntag-pattern = '^r(\\d.*)$'\nraw-options = { tag_regex = '^nope-(.*)$' }",
+        steps: "git tag r2.5; c; c",
+    },
+    Case {
+        name: "hatch-vcs fallback-version without tags",
+        settings: "source = 'vcs'\nfallback-version = '4.2'\nraw-options = { fallback_version = '9.9' }",
+        steps: "c",
+    },
 ];
 
 /// Makes the case's repository.
 fn make_repo(case: &Case) -> TestContext {
     let ctx = TestContext::bare_dir();
+    let (backend, table) = if case.hatch() {
+        (
+            "requires = [\"hatchling\", \"hatch-vcs\"]\nbuild-backend = \"hatchling.build\"",
+            "tool.hatch.version",
+        )
+    } else {
+        (
+            "requires = [\"setuptools>=64\", \"setuptools-scm>=8\"]\nbuild-backend = \"setuptools.build_meta\"",
+            "tool.setuptools_scm",
+        )
+    };
     ctx.write(
         "pyproject.toml",
         &format!(
-            "[build-system]\nrequires = [\"setuptools>=64\", \"setuptools-scm>=8\"]\nbuild-backend = \
-             \"setuptools.build_meta\"\n\n[project]\nname = \"scm-case\"\ndynamic = [\"version\"]\n\n\
-             [tool.setuptools_scm]\n{}\n",
+            "[build-system]\n{backend}\n\n[project]\nname = \"scm-case\"\ndynamic = [\"version\"]\n\n\
+             [{table}]\n{}\n",
             case.settings
         ),
     );
@@ -131,18 +169,24 @@ fn make_repo(case: &Case) -> TestContext {
     ctx
 }
 
-/// `python -m setuptools_scm` in each directory, all in one interpreter (`runpy` runs the
-/// module as `-m` does; Python starts once, not once per case): the version without its local
-/// part, or the error.
-fn setuptools_scm_versions(python: &Path, ctx: &TestContext, dirs: &[&Path]) -> Vec<Result<String, String>> {
+/// `python -m setuptools_scm` in each directory (for hatch cases, hatchling's own reading of
+/// the project's version), all in one interpreter (`runpy` runs the module as `-m` does; Python
+/// starts once, not once per case): the version without its local part, or the error.
+fn setuptools_scm_versions(python: &Path, ctx: &TestContext, dirs: &[String]) -> Vec<Result<String, String>> {
     let driver = "import contextlib, io, json, os, runpy, sys, traceback\n\
                   out = []\n\
-                  for d in sys.argv[1:]:\n\
+                  for arg in sys.argv[1:]:\n\
+                  \x20   kind, d = arg.split(':', 1)\n\
                   \x20   os.chdir(d); buf = io.StringIO(); err = io.StringIO()\n\
                   \x20   try:\n\
                   \x20       with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):\n\
-                  \x20           sys.argv = ['setuptools_scm']\n\
-                  \x20           runpy.run_module('setuptools_scm', run_name='__main__', alter_sys=True)\n\
+                  \x20           if kind == 'hatch':\n\
+                  \x20               from hatchling.metadata.core import ProjectMetadata\n\
+                  \x20               from hatchling.plugin.manager import PluginManager\n\
+                  \x20               print(ProjectMetadata(d, PluginManager()).version)\n\
+                  \x20           else:\n\
+                  \x20               sys.argv = ['setuptools_scm']\n\
+                  \x20               runpy.run_module('setuptools_scm', run_name='__main__', alter_sys=True)\n\
                   \x20       code = 0\n\
                   \x20   except SystemExit as e:\n\
                   \x20       code = e.code or 0\n\
@@ -181,7 +225,11 @@ fn hookgate_version(case: &Case, ctx: &TestContext) -> Result<String, String> {
 fn version_from_git_matches_setuptools_scm_on_a_dozen_tag_layouts() {
     let python = setuptools_scm_python();
     let repos: Vec<TestContext> = CASES.iter().map(make_repo).collect();
-    let dirs: Vec<&Path> = repos.iter().map(|r| r.work.as_path()).collect();
+    let dirs: Vec<String> = CASES
+        .iter()
+        .zip(&repos)
+        .map(|(c, r)| format!("{}:{}", if c.hatch() { "hatch" } else { "scm" }, r.work.display()))
+        .collect();
     let theirs = setuptools_scm_versions(&python, &repos[0], &dirs);
     let mut disagreements = Vec::new();
     for ((case, ctx), theirs) in CASES.iter().zip(&repos).zip(theirs) {
