@@ -222,7 +222,7 @@ fn hookgate_version(case: &Case, ctx: &TestContext) -> Result<String, String> {
 }
 
 #[test]
-fn version_from_git_matches_setuptools_scm_on_a_dozen_tag_layouts() {
+fn version_from_git_matches_setuptools_scm_and_hatch_vcs_on_two_dozen_tag_layouts() {
     let python = setuptools_scm_python();
     let repos: Vec<TestContext> = CASES.iter().map(make_repo).collect();
     let dirs: Vec<String> = CASES
@@ -247,7 +247,7 @@ fn version_from_git_matches_setuptools_scm_on_a_dozen_tag_layouts() {
 }
 
 #[test]
-fn the_working_copy_is_versioned_as_the_next_commit_and_a_static_package_is_refused() {
+fn working_copy_is_the_next_commit_a_version_the_build_refuses_stops_it_static_has_none() {
     let ctx = TestContext::new("scm");
     ctx.git(&["tag", "v1.0.0"]);
     let version = |args: &[&str]| {
@@ -263,6 +263,16 @@ fn the_working_copy_is_versioned_as_the_next_commit_and_a_static_package_is_refu
     ctx.git(&["commit", "-q", "-am", "next"]);
     assert_eq!(version(&["scm-version"]), "1.0.1.dev1");
     assert_eq!(version(&["scm-version", "HEAD~1"]), "1.0.0");
+
+    // A version the build would refuse is a config error of the checks that build the package,
+    // before anything runs.
+    ctx.git(&["tag", "2.0.dev3"]);
+    ctx.git(&["commit", "-q", "--allow-empty", "-m", "past a dev tag"]);
+    let out = ctx.hookgate(&["run", "wheel"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pyproject.toml: the version from git: the nearest tag is 2.0.dev3"), "{err}");
+    assert_eq!(ctx.record_count(), 0, "nothing ran");
 
     let fixed = TestContext::new("clean");
     let out = fixed.hookgate(&["scm-version"]);
