@@ -211,6 +211,15 @@ fn a_version_from_git_is_released_by_tagging_head_first_and_dev_versions_are_ref
     let out = release(&ctx, &server.url, ("x", "x"), &["1.2.0"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(stderr(&out).contains("already exists, on commit"), "{}", text(&out));
+    // --allow-dev publishes HEAD's development version as it is, and tags nothing.
+    let out = release(&ctx, &server.url, ("x", "x"), &["--allow-dev"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("released 1.2.1.dev1 (a development version, not tagged)")
+    );
+    assert!(names(packages.path()).contains(&"scm_pkg-1.2.1.dev1.tar.gz".to_string()));
+    assert_eq!(tags(&ctx), "v1.2.0");
 }
 
 #[test]
