@@ -83,16 +83,6 @@ impl Scheme {
     }
 }
 
-/// The local schemes setuptools-scm ships; hookgate computes none of them (see the module doc).
-const LOCAL_SCHEMES: &[&str] = &[
-    "node-and-date",
-    "node-and-timestamp",
-    "dirty-tag",
-    "no-local-version",
-    "no-local-version-strict",
-    "fail-on-uncommitted-changes",
-];
-
 /// The project's settings for versions from git, as read from `pyproject.toml`. Reading never
 /// fails: what hookgate cannot honour is kept in `problems` and reported when a version is
 /// needed (a lint run does not need one).
@@ -203,14 +193,10 @@ impl Settings {
             },
             Err(()) => problem(format!("`{at}version_scheme` must be a string or a list of strings")),
         }
-        match names(t.get("local_scheme")) {
-            Ok(None) => {}
-            Ok(Some(list)) => {
-                for name in list.iter().filter(|n| !LOCAL_SCHEMES.contains(&n.as_str())) {
-                    problem(format!("`{at}local_scheme = {name:?}` is not one of setuptools-scm's own"));
-                }
-            }
-            Err(()) => problem(format!("`{at}local_scheme` must be a string or a list of strings")),
+        // Any local scheme (a plugin's too) only decides the local part, which is never
+        // computed: only its type is checked.
+        if names(t.get("local_scheme")).is_err() {
+            problem(format!("`{at}local_scheme` must be a string or a list of strings"));
         }
         let fallback = string("fallback_version", &mut problem);
         let nested = t.get("scm").and_then(|scm| scm.get("git")).and_then(|git| git.get("describe_command"));
@@ -735,9 +721,11 @@ mod tests {
             "git_describe_command = ['git', 'describe', '--exclude', 'x']",
         )));
         assert!(exclude.describe().unwrap_err().contains("--exclude"));
-        let bad = Settings::from_setuptools_scm(Some(&table("version_scheme = 3\nlocal_scheme = 'mine'")));
+        let bad = Settings::from_setuptools_scm(Some(&table("version_scheme = 3\nlocal_scheme = 4")));
         let e = bad.check().unwrap_err();
-        assert!(e.contains("version_scheme") && e.contains("\"mine\""), "{e}");
+        assert!(e.contains("`version_scheme` must be") && e.contains("`local_scheme` must be"), "{e}");
+        let plugin = Settings::from_setuptools_scm(Some(&table("local_scheme = ['mine', 'node-and-date']")));
+        assert_eq!(plugin.check(), Ok(()));
     }
 
     #[test]
