@@ -142,13 +142,13 @@ pub fn release(s: &Session, target: &Target, opts: &Options) -> Result<ExitStatu
     }
 
     // 2. A version from git is made by tagging HEAD, before the checks build it.
-    let tag = if config.project.version_from_git {
+    let from_git = if config.project.version_from_git {
         match vcs_tag(&repo, &head, &config.project.scm, wanted.as_ref(), opts.allow_dev)? {
-            Ok(tag) => tag,
+            Ok(tag) => Some(tag),
             Err(why) => return refuse(why),
         }
     } else {
-        ReleaseTag::Later(String::new())
+        None
     };
 
     // 3. Every check passes on HEAD's tree.
@@ -180,15 +180,15 @@ pub fn release(s: &Session, target: &Target, opts: &Options) -> Result<ExitStatu
     {
         return refuse(format!("the package builds as version {version}, not {w}"));
     }
-    let mut tag = match tag {
-        ReleaseTag::Later(_) => {
+    let mut tag = match from_git {
+        Some(tag) => tag,
+        None => {
             let name = format!("v{version}");
             if repo.tag_exists(&name)? {
                 return refuse(format!("the tag {name} already exists"));
             }
             ReleaseTag::Later(name)
         }
-        other => other,
     };
 
     // 4. The version is free on the index: asked as the `version` check asks; no answer is no.
