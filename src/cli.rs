@@ -83,8 +83,18 @@ hookgate init --write    # add it to pyproject.toml (or create hookgate.toml wit
         json: bool,
     },
     /// Publish HEAD: refuses unless on the main branch, clean and pushed, every check passes and
-    /// the version is free; uploads the dists the `wheel` check built, then tags vX.Y.Z.
+    /// the version is free; uploads the dists the `wheel` check built and pushes the tag vX.Y.Z
+    /// (for a version from git, `release X.Y.Z` tags HEAD before the checks build it).
     Release {
+        /// The version to release. For a version from git (setuptools-scm, hatch-vcs) HEAD is
+        /// tagged `vX.Y.Z` (or as the project's tag settings read) before the checks build it;
+        /// without it, HEAD's own version tag is released. A static version must match.
+        #[arg(value_name = "X.Y.Z")]
+        version: Option<String>,
+        /// Publish a development or local version from git (`.devN`, `+local`) instead of
+        /// refusing it; a version from git without a tag is then published untagged.
+        #[arg(long)]
+        allow_dev: bool,
         /// Upload endpoint (default: PyPI's; with `--repository testpypi`, TestPyPI's).
         #[arg(long, value_name = "URL")]
         repository_url: Option<String>,
@@ -112,6 +122,18 @@ hookgate init --write    # add it to pyproject.toml (or create hookgate.toml wit
         /// Only take releases at least this many days old (`uv --exclude-newer`).
         #[arg(long, value_name = "N")]
         cooldown_days: Option<u64>,
+    },
+    /// Print the version a build gets from git (setuptools-scm / hatch-vcs packages).
+    ///
+    /// The checks that build the package get this version: setuptools-scm's rules without the
+    /// local part (`+g<hash>`); a working copy that differs from HEAD counts as the next commit.
+    ScmVersion {
+        /// The revision whose tree to version (default: HEAD).
+        #[arg(value_name = "REV", conflicts_with = "worktree")]
+        rev: Option<String>,
+        /// Version the working copy as `git add -A` would stage it (as the next commit).
+        #[arg(long)]
+        worktree: bool,
     },
     /// Generate CI configuration from the same config (`hookgate ci github`).
     Ci {

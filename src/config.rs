@@ -185,12 +185,7 @@ struct BuildSystem {
 
 #[derive(Deserialize)]
 struct HatchTable {
-    version: Option<HatchVersion>,
-}
-
-#[derive(Deserialize)]
-struct HatchVersion {
-    source: Option<String>,
+    version: Option<toml::Table>,
 }
 
 /// Facts about the Python project itself, from `pyproject.toml`.
@@ -201,6 +196,8 @@ pub struct Project {
     /// The version comes from git (setuptools-scm, hatch-vcs): the snapshot, which has no
     /// `.git`, gets it from `git describe` instead.
     pub version_from_git: bool,
+    /// How that version is computed (`[tool.setuptools_scm]`, or hatch-vcs' options).
+    pub scm: crate::scm::Settings,
     /// `[project.optional-dependencies]`.
     pub extras: BTreeMap<String, Vec<String>>,
     /// `[dependency-groups]` (PEP 735), with `include-group` entries expanded.
@@ -264,16 +261,22 @@ impl PyprojectDoc {
             r.starts_with("setuptools-scm") || r.starts_with("hatch-vcs")
         });
         let tool = self.tool.as_ref();
-        let scm_configured = tool.is_some_and(|t| {
-            t.setuptools_scm.is_some()
-                || t.hatch.as_ref().and_then(|h| h.version.as_ref()).and_then(|v| v.source.as_deref())
-                    == Some("vcs")
-        });
+        let hatch_vcs = tool
+            .and_then(|t| t.hatch.as_ref())
+            .and_then(|h| h.version.as_ref())
+            .filter(|v| v.get("source").and_then(toml::Value::as_str) == Some("vcs"));
+        let scm_table = tool.and_then(|t| t.setuptools_scm.as_ref());
+        let scm_configured = hatch_vcs.is_some() || scm_table.is_some();
+        let scm = match hatch_vcs {
+            Some(options) => crate::scm::Settings::from_hatch(options),
+            None => crate::scm::Settings::from_setuptools_scm(scm_table.and_then(toml::Value::as_table)),
+        };
         let dynamic = self.project.as_ref().is_some_and(|p| p.dynamic.iter().any(|d| d == "version"));
         Project {
             name: self.project.as_ref().and_then(|p| p.name.clone()),
             requires_python: self.project.as_ref().and_then(|p| p.requires_python.clone()),
             version_from_git: dynamic && (scm_backend || scm_configured),
+            scm,
             extras: self.project.as_ref().map(|p| p.optional_dependencies.clone()).unwrap_or_default(),
             groups: expand_groups(&self.dependency_groups),
             coverage_fail_under: tool
@@ -850,7 +853,11 @@ deps = ["ruff==0.11.8"]
         assert!(load(None, Some(scm)).unwrap().project.version_from_git);
         let hatch = "[build-system]\nrequires = [\"hatchling\", \"hatch-vcs\"]\n\
                      [project]\nname = \"b\"\ndynamic = [\"version\"]\n[tool.hatch.version]\nsource = \"vcs\"\n";
-        assert!(load(None, Some(hatch)).unwrap().project.version_from_git);
+        let p = load(None, Some(hatch)).unwrap().project;
+        assert!(p.version_from_git && p.scm.tool == crate::scm::Tool::HatchVcs);
+        let scm_settings = format!("{scm}[tool.setuptools_scm]\nversion_scheme = \"post-release\"\n");
+        let p = load(None, Some(&scm_settings)).unwrap().project;
+        assert_eq!(p.scm.scheme, crate::scm::Scheme::PostRelease);
         let fixed =
             "[build-system]\nrequires = [\"hatchling\"]\n[project]\nname = \"c\"\nversion = \"1.0\"\n";
         let p = load(None, Some(fixed)).unwrap().project;

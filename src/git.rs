@@ -429,7 +429,9 @@ impl Repo {
             let entry = match root.get_path(Path::new(OsStr::from_bytes(&here))) {
                 Ok(e) => e,
                 Err(e) if e.code() == ErrorCode::NotFound && hops == 0 => return Ok(None),
-                Err(e) if e.code() == ErrorCode::NotFound => {
+                // libgit2 says "no reference found, cannot describe anything" as a describe-class
+                // error (its code varies between versions).
+                Err(e) if e.code() == ErrorCode::NotFound || e.class() == git2::ErrorClass::Describe => {
                     return Err(refuse(format!(
                         "a symlink to `{last_target}`, which does not exist in the tree"
                     )));
@@ -631,46 +633,71 @@ impl Repo {
         Ok(out)
     }
 
-    /// The version setuptools-scm's default scheme gives `tree`, for packages whose version
-    /// comes from git: the tag (`v` stripped) on an exactly tagged commit, else the tag with its
-    /// last component bumped plus `.devN` (N commits since the tag), else `0.1.devN`. The
-    /// `+g<hash>` local part is left out so that a commit differing only in its message keeps
-    /// its cache key. An index or working-copy tree that differs from its commit counts as
-    /// the next commit (it is what is about to be committed).
-    pub fn version_from_git(&self, tree: &TreeRef) -> String {
-        let Some(commit) = tree.commit.and_then(|c| self.inner.find_commit(c).ok()) else {
-            return "0.1.dev0".into();
-        };
-        let ahead = usize::from(commit.tree_id() != tree.id);
-        let mut opts = git2::DescribeOptions::new();
-        opts.describe_tags();
-        let described = commit.as_object().describe(&opts).ok().and_then(|d| {
-            let mut f = git2::DescribeFormatOptions::new();
-            f.always_use_long_format(true);
-            d.format(Some(&f)).ok()
-        });
-        if let Some(text) = described {
-            let mut parts = text.rsplitn(3, '-');
-            let (_hash, n, tag) = (parts.next(), parts.next(), parts.next());
-            if let (Some(n), Some(tag)) = (n.and_then(|n| n.parse::<usize>().ok()), tag) {
-                let release = tag.strip_prefix('v').unwrap_or(tag);
-                let numbers: Option<Vec<u64>> = release.split('.').map(|p| p.parse().ok()).collect();
-                if let Some(mut numbers) = numbers.filter(|n| !n.is_empty()) {
-                    let distance = n + ahead;
-                    if distance == 0 {
-                        return release.to_string();
-                    }
-                    if let Some(last) = numbers.last_mut() {
-                        *last += 1;
-                    }
-                    let bumped: Vec<String> = numbers.iter().map(u64::to_string).collect();
-                    return format!("{}.dev{distance}", bumped.join("."));
-                }
-            }
+    /// The nearest tag `git describe` (libgit2's port of it) finds from `commit` with `opts`,
+    /// and how many commits `commit` is past it; with no tag, `tag` is `None` and the distance
+    /// is every commit in `commit`'s history (as setuptools-scm counts then).
+    pub fn describe(&self, commit: Oid, opts: &crate::scm::Describe) -> Result<crate::scm::Found> {
+        let object = self.inner.find_object(commit, None).context("finding the commit to describe")?;
+        let mut o = git2::DescribeOptions::new();
+        if opts.tags {
+            o.describe_tags();
         }
-        let count =
-            self.inner.revwalk().and_then(|mut w| w.push(commit.id()).map(|_| w.count())).unwrap_or(0);
-        format!("0.1.dev{}", count + ahead)
+        if let Some(p) = &opts.pattern {
+            o.pattern(p);
+        }
+        o.only_follow_first_parent(opts.first_parent);
+        if let Some(n) = opts.candidates {
+            o.max_candidates_tags(n);
+        }
+        let described = match object.describe(&o) {
+            Ok(d) => d,
+            // libgit2 says "no reference found, cannot describe anything" as a describe-class
+            // error (its code varies between versions).
+            Err(e) if e.code() == ErrorCode::NotFound || e.class() == git2::ErrorClass::Describe => {
+                let mut walk = self.inner.revwalk().context("walking history")?;
+                walk.push(commit).context("walking history")?;
+                return Ok(crate::scm::Found { tag: None, distance: walk.count() as u64 });
+            }
+            Err(e) => return Err(e).with_context(|| format!("describing {}", short(commit))),
+        };
+        let mut f = git2::DescribeFormatOptions::new();
+        f.always_use_long_format(true);
+        let text = described.format(Some(&f)).context("formatting `git describe`'s answer")?;
+        // `<tag>-<distance>-g<hash>`; the tag itself may hold dashes.
+        let parsed = text.rsplit_once("-g").and_then(|(rest, hash)| {
+            let (tag, n) = rest.rsplit_once('-')?;
+            (hash.chars().all(|c| c.is_ascii_hexdigit()) && !tag.is_empty()).then_some((tag, n.parse().ok()?))
+        });
+        let (tag, distance) =
+            parsed.with_context(|| format!("cannot read `git describe`'s answer {text:?}"))?;
+        Ok(crate::scm::Found { tag: Some(tag.to_string()), distance })
+    }
+
+    /// The root tree of `commit`.
+    pub fn commit_tree(&self, commit: Oid) -> Result<Oid> {
+        Ok(self.inner.find_commit(commit).context("reading a commit")?.tree_id())
+    }
+
+    /// The branch a tree is built on, for version schemes that read it: the pushed branch
+    /// (`refs/heads/<name>`), else HEAD's branch.
+    pub fn branch_of(&self, tree: &TreeRef) -> Option<String> {
+        if let Some(name) = tree.label.strip_prefix("refs/heads/") {
+            return Some(name.to_string());
+        }
+        let head = self.inner.head().ok()?;
+        if head.is_branch() { head.shorthand().map(str::to_string) } else { None }
+    }
+
+    /// The commit the tag `name` points at (annotated tags peeled), when the tag exists.
+    pub fn tag_target(&self, name: &str) -> Result<Option<Oid>> {
+        let Ok(r) = self.inner.find_reference(&format!("refs/tags/{name}")) else { return Ok(None) };
+        let commit = r.peel_to_commit().with_context(|| format!("the tag {name} does not name a commit"))?;
+        Ok(Some(commit.id()))
+    }
+
+    /// Deletes the local tag `name`.
+    pub fn delete_tag(&self, name: &str) -> Result<()> {
+        self.inner.tag_delete(name).with_context(|| format!("deleting the tag {name}"))
     }
 
     /// The commits a push or CI may ask about: up to `depth` commits of each branch's,

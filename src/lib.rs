@@ -26,5 +26,6 @@ pub mod process;
 pub mod report;
 pub mod resolve;
 pub mod run;
+pub mod scm;
 pub mod secret;
 pub mod venv;

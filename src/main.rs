@@ -57,9 +57,13 @@ fn main() -> ExitCode {
         Command::Init { write } => commands::init::init(&session, write),
         Command::Status { count, json } => commands::status::status(&session, count, json),
         Command::Ci { system: cli::CiSystem::Github { check } } => commands::ci::github(&session, check),
-        Command::Release { repository_url, index_url, repository, dry_run } => {
+        Command::Release { version, allow_dev, repository_url, index_url, repository, dry_run } => {
+            let opts = release::Options { version, allow_dev, dry_run };
             release::Target::resolve(repository.as_deref(), repository_url, index_url)
-                .and_then(|target| release::release(&session, &target, dry_run))
+                .and_then(|target| release::release(&session, &target, &opts))
+        }
+        Command::ScmVersion { rev, worktree } => {
+            commands::scm_version::scm_version(&session, rev.as_deref(), worktree)
         }
         Command::Cache { action: cli::CacheAction::Dir } => commands::cache::dir(&session),
         Command::Cache { action: cli::CacheAction::Gc { max_age, depth, dry_run } } => {

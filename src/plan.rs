@@ -146,7 +146,15 @@ pub fn build(
     // must not re-run `lint`), and is computed only when one of them is planned.
     let mut tree_env = BTreeMap::new();
     if config.project.version_from_git && sorted.iter().any(|d| d.kind.builds_package(d)) {
-        tree_env.insert("SETUPTOOLS_SCM_PRETEND_VERSION".to_string(), repo.version_from_git(tree));
+        let version = crate::scm::version_of_tree(repo, tree, &config.project.scm).map_err(|why| {
+            Error::Config(crate::error::ConfigError {
+                file: "pyproject.toml".into(),
+                line: None,
+                column: None,
+                message: format!("the version from git: {why}"),
+            })
+        })?;
+        tree_env.insert("SETUPTOOLS_SCM_PRETEND_VERSION".to_string(), version);
     }
     let no_tree_env = BTreeMap::new();
     let hasher = KeyHasher::new(Cache::new(repo.common_dir()).root());

@@ -10,5 +10,6 @@ pub mod install;
 pub mod lock;
 pub mod release;
 pub mod run;
+pub mod scm_version;
 pub mod status;
 pub mod watch;

@@ -1,17 +1,27 @@
 //! `hookgate release`: publishes only what the gate accepts. Preconditions (on the main branch,
 //! clean, pushed), every check of `run --all` passing on HEAD's tree, the version free on the
-//! index, no such tag yet; then the dists the `wheel` check built are uploaded as they are (no
-//! rebuild) and only after a successful upload is `vX.Y.Z` tagged and pushed.
+//! index; then the dists the `wheel` check built are uploaded as they are (no rebuild) and the
+//! release tag is pushed.
+//!
+//! A static version is released as `pyproject.toml` states it, and `vX.Y.Z` is created only after
+//! a successful upload (an existing tag is refused). A version from git (setuptools-scm,
+//! hatch-vcs) is made by the tag: `release X.Y.Z` tags HEAD first (in the format the project's
+//! tag settings read; a tag the user already put on HEAD is used as it is), so that the checks
+//! build that version; a step that fails or refuses deletes the tag it created (never the
+//! user's). A development or local version is refused unless `--allow-dev`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use std::str::FromStr;
+
 use anyhow::{Context, Result};
+use pep440_rs::Version;
 
 use crate::cache::Cache;
 use crate::checks::list_files;
 use crate::gate::{RunSettings, Session, check_tree, load_config};
-use crate::git::Repo;
+use crate::git::{Repo, TreeRef};
 use crate::index::redact;
 use crate::outcome::{Ended, ExitStatus};
 use crate::plan::Selection;
@@ -53,11 +63,63 @@ fn refuse(msg: impl AsRef<str>) -> Result<ExitStatus> {
     Ok(ExitStatus::Failure)
 }
 
+/// What `hookgate release` was asked.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// The version to release (required for a version from git unless HEAD carries its tag).
+    pub version: Option<String>,
+    /// Publish a development or local version from git (`.devN`, `+local`).
+    pub allow_dev: bool,
+    /// Check everything; upload, tag and push nothing.
+    pub dry_run: bool,
+}
+
+/// A tag `release` created: deleted when dropped, unless kept (after a successful upload).
+struct CreatedTag<'a> {
+    repo: &'a Repo,
+    name: String,
+    keep: bool,
+}
+
+impl Drop for CreatedTag<'_> {
+    fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
+        match self.repo.delete_tag(&self.name) {
+            Ok(()) => crate::report::note(format_args!("deleted the tag {} this release created", self.name)),
+            Err(e) => crate::report::warn(format_args!(
+                "could not delete the tag {} this release created ({e:#}): `git tag -d {}`",
+                self.name, self.name
+            )),
+        }
+    }
+}
+
+/// The tag a release pushes.
+enum ReleaseTag<'a> {
+    /// Created after the upload (a static version).
+    Later(String),
+    /// Created by this release before the checks (a version from git).
+    Created(CreatedTag<'a>),
+    /// The user's own tag on HEAD.
+    Users(String),
+    /// No tag: a development version from git, published with `--allow-dev`.
+    None,
+}
+
 /// `hookgate release`.
-pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus> {
+pub fn release(s: &Session, target: &Target, opts: &Options) -> Result<ExitStatus> {
     let repo = Repo::discover(&s.cwd, &s.host)?;
     let head = repo.head()?;
     let config = load_config(&repo, &head)?;
+    let wanted =
+        match &opts.version {
+            None => None,
+            Some(v) => Some(Version::from_str(v.trim_start_matches(['v', 'V'])).map_err(|e| {
+                crate::error::Error::Environment(format!("`{v}` is not a PEP 440 version: {e}"))
+            })?),
+        };
 
     // 1. On the main branch, clean, pushed.
     let mut missing = Vec::new();
@@ -79,7 +141,17 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
         return refuse(missing.join("; "));
     }
 
-    // 2. Every check passes on HEAD's tree.
+    // 2. A version from git is made by tagging HEAD, before the checks build it.
+    let from_git = if config.project.version_from_git {
+        match vcs_tag(&repo, &head, &config.project.scm, wanted.as_ref(), opts.allow_dev)? {
+            Ok(tag) => Some(tag),
+            Err(why) => return refuse(why),
+        }
+    } else {
+        None
+    };
+
+    // 3. Every check passes on HEAD's tree.
     let (plan, outcomes) = check_tree(s, &repo, &head, &Selection::All, RunSettings::default())?;
     let report = TreeReport { tree: &head, stage: &plan.stage, outcomes: &outcomes };
     report.write_human(&mut std::io::stderr(), console::colors_enabled_stderr()).ok();
@@ -103,12 +175,23 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
         .and_then(|n| n.split('-').nth(1))
         .context("reading the version from the wheel's name")?
         .to_string();
-    let tag = format!("v{version}");
-    if repo.tag_exists(&tag)? {
-        return refuse(format!("the tag {tag} already exists"));
+    if let Some(w) = &wanted
+        && Version::from_str(&version).ok().as_ref() != Some(w)
+    {
+        return refuse(format!("the package builds as version {version}, not {w}"));
     }
+    let mut tag = match from_git {
+        Some(tag) => tag,
+        None => {
+            let name = format!("v{version}");
+            if repo.tag_exists(&name)? {
+                return refuse(format!("the tag {name} already exists"));
+            }
+            ReleaseTag::Later(name)
+        }
+    };
 
-    // 3. The version is free on the index: asked as the `version` check asks; no answer is no.
+    // 4. The version is free on the index: asked as the `version` check asks; no answer is no.
     let client = crate::index::IndexClient::new(s.host.index_settings());
     let mut note = |line: &str| crate::report::note(format_args!("{line}"));
     match crate::checks::ask_index(&client, &wheel, &target.index_url, &mut note) {
@@ -126,17 +209,23 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
 
     let names: Vec<String> =
         dists.iter().filter_map(|d| d.file_name()).map(|n| n.to_string_lossy().into()).collect();
-    if dry_run {
+    if opts.dry_run {
         crate::report::out(format_args!(
             "hookgate: dry run: would upload {} to {}\n",
             names.join(", "),
             target.repository_url
         ))?;
-        crate::report::out(format_args!("hookgate: dry run: would then tag {tag} and push it to origin\n"))?;
+        let then = match &tag {
+            ReleaseTag::Later(name) => format!("then tag {name} and push it to origin"),
+            ReleaseTag::Created(t) => format!("then push the tag {} to origin", t.name),
+            ReleaseTag::Users(name) => format!("then push your tag {name} to origin"),
+            ReleaseTag::None => "and tag nothing (a development version)".into(),
+        };
+        crate::report::out(format_args!("hookgate: dry run: would {then}\n"))?;
         return Ok(ExitStatus::Success);
     }
 
-    // 4. Upload exactly the dists the wheel check built; credentials come from the environment
+    // 5. Upload exactly the dists the wheel check built; credentials come from the environment
     // of the upload tool (UV_PUBLISH_* / TWINE_*), which hookgate never prints or passes on.
     let upload = match &installer {
         Installer::Uv(uv) => Cmd::new(
@@ -159,28 +248,115 @@ pub fn release(s: &Session, target: &Target, dry_run: bool) -> Result<ExitStatus
         if let Some(hint) = credentials_hint(matches!(installer, Installer::Uv(_)), &said) {
             crate::report::note(hint);
         }
-        return refuse("the upload failed (see above); nothing was tagged");
+        let what = match &tag {
+            ReleaseTag::Users(name) => format!("your tag {name} stays"),
+            _ => "no tag is left".into(),
+        };
+        return refuse(format!("the upload failed (see above); {what}"));
     }
 
-    // 5. Only now: the annotated tag, pushed to origin.
-    repo.create_tag(&tag, &format!("Release {version}"))?;
+    // 6. Only now: the tag (kept from here on, even if the push fails: the version is
+    // published, and the tag says from which commit), pushed to origin.
+    let name = match &mut tag {
+        ReleaseTag::Later(name) => {
+            repo.create_tag(name, &format!("Release {version}"))?;
+            name.clone()
+        }
+        ReleaseTag::Created(t) => {
+            t.keep = true;
+            t.name.clone()
+        }
+        ReleaseTag::Users(name) => name.clone(),
+        ReleaseTag::None => {
+            crate::report::out(format_args!(
+                "hookgate: released {version} (a development version, not tagged): uploaded {}\n",
+                names.join(", ")
+            ))?;
+            return Ok(ExitStatus::Success);
+        }
+    };
     let push = Cmd::new(
         "git",
-        &["push", "origin", &format!("refs/tags/{tag}")],
+        &["push", "origin", &format!("refs/tags/{name}")],
         repo.workdir(),
         s.host.vars.clone(),
     );
     if !run_visible(&push, s)?.0 {
         crate::report::note(format_args!(
-            "uploaded, and tagged {tag} locally, but pushing the tag failed: `git push origin {tag}`"
+            "uploaded, and tagged {name} locally, but pushing the tag failed: `git push origin {name}`"
         ));
         return Ok(ExitStatus::Failure);
     }
     crate::report::out(format_args!(
-        "hookgate: released {version}: uploaded {} and pushed {tag}\n",
+        "hookgate: released {version}: uploaded {} and pushed {name}\n",
         names.join(", ")
     ))?;
     Ok(ExitStatus::Success)
+}
+
+/// The tag that makes HEAD's version from git the one to release: the user's tag when HEAD
+/// already carries that version, else one this release creates (`Err` says why not).
+fn vcs_tag<'a>(
+    repo: &'a Repo,
+    head: &TreeRef,
+    settings: &crate::scm::Settings,
+    wanted: Option<&Version>,
+    allow_dev: bool,
+) -> Result<Result<ReleaseTag<'a>, String>> {
+    let version_error =
+        |why: String| crate::error::Error::Environment(format!("the version from git: {why}"));
+    let (found, current) = crate::scm::describe_tree(repo, head, settings).map_err(version_error)?;
+    let dev = |v: &Version| v.is_dev() || v.is_local();
+    let Some(wanted) = wanted else {
+        let v = Version::from_str(&current).context("reading the version from git")?;
+        return Ok(match (found.tag, found.distance) {
+            (Some(tag), 0) if !dev(&v) || allow_dev => Ok(ReleaseTag::Users(tag)),
+            _ if dev(&v) && allow_dev => Ok(ReleaseTag::None),
+            _ if dev(&v) => Err(format!(
+                "HEAD's version from git is {current}, a development version: give the version to \
+                 release (`hookgate release X.Y.Z` tags HEAD with it), or publish {current} as it is \
+                 with --allow-dev"
+            )),
+            _ => Err(format!("HEAD's version from git is {current}, but HEAD carries no tag to push")),
+        });
+    };
+    if dev(wanted) && !allow_dev {
+        return Ok(Err(format!(
+            "{wanted} is a development or local version: release a final or pre-release version, \
+             or pass --allow-dev"
+        )));
+    }
+    if found.distance == 0
+        && let Some(tag) = found.tag
+        && Version::from_str(&current).ok().as_ref() == Some(wanted)
+    {
+        return Ok(Ok(ReleaseTag::Users(tag)));
+    }
+    let name = match crate::scm::tag_for(settings, wanted) {
+        Ok(name) => name,
+        Err(why) => return Ok(Err(why)),
+    };
+    if let Some(at) = repo.tag_target(&name)? {
+        return Ok(Err(if Some(at) == head.commit {
+            format!(
+                "HEAD carries the tag {name}, yet its version from git is {current}: check the tag settings"
+            )
+        } else {
+            format!("the tag {name} already exists, on commit {}, not on HEAD", crate::git::short(at))
+        }));
+    }
+    repo.create_tag(&name, &format!("Release {wanted}"))?;
+    crate::report::note(format_args!("tagged HEAD {name}"));
+    let created = CreatedTag { repo, name, keep: false };
+    let now = crate::scm::version_of_tree(repo, head, settings).map_err(version_error)?;
+    if Version::from_str(&now).ok().as_ref() != Some(wanted) {
+        return Ok(Err(format!(
+            "with the tag {}, HEAD's version from git is {now}, not {wanted} (another version tag \
+             on HEAD wins): remove it, or release that version",
+            created.name
+        )));
+    }
+    Ok(Ok(ReleaseTag::Created(created)))
 }
 
 /// What to set when the upload tool (uv when `uv`, else twine) said it had no credentials:

@@ -26,6 +26,7 @@ mod pypkg;
 mod release;
 mod resolution;
 mod run;
+mod scm;
 mod security;
 mod snapshots;
 mod store;

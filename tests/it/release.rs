@@ -7,7 +7,11 @@ use std::process::Command;
 use crate::common::{Server, TestContext, text};
 
 fn releasable(index: &str) -> TestContext {
-    let ctx = TestContext::new("clean");
+    releasable_fixture("clean", index)
+}
+
+fn releasable_fixture(fixture: &str, index: &str) -> TestContext {
+    let ctx = TestContext::new(fixture);
     ctx.commit_config(&format!(
         "[checks.version]\nindex-url = \"{index}/simple/\"\n[checks.docs]\nenabled = false\n"
     ));
@@ -80,7 +84,17 @@ fn release_uploads_the_checked_dists_as_built_then_tags_and_refuses_a_second_tim
     );
     assert!(files(packages.path()).is_empty() && ctx.git(&["tag", "-l"]).is_empty());
 
-    let out = release(&ctx, &server.url, ("upload", "unused"), &[]);
+    // A static version is released as pyproject.toml states it: another one is refused.
+    let out = release(&ctx, &server.url, ("x", "x"), &["9.9.9"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("builds as version 0.1.0, not 9.9.9"),
+        "{}",
+        text(&out)
+    );
+    assert!(files(packages.path()).is_empty() && ctx.git(&["tag", "-l"]).is_empty());
+
+    let out = release(&ctx, &server.url, ("upload", "unused"), &["0.1.0"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(!remote_tag(&ctx).is_empty(), "the tag reached origin");
     assert_eq!(ctx.git(&["cat-file", "-t", "v0.1.0"]), "tag", "an annotated tag");
@@ -104,10 +118,9 @@ fn release_uploads_the_checked_dists_as_built_then_tags_and_refuses_a_second_tim
     assert!(ctx.git(&["tag", "-l"]).is_empty() && remote_tag(&ctx).is_empty());
 }
 
-#[test]
-fn a_wrong_password_is_refused_and_leaves_no_tag() {
-    let packages = tempfile::tempdir().unwrap();
-    let htpasswd = packages.path().join(".htpasswd");
+/// pypiserver accepting uploads only from alice (password s3cret).
+fn server_with_a_password(packages: &Path) -> Server {
+    let htpasswd = packages.join(".htpasswd");
     let tools = crate::common::test_tools();
     let script = format!(
         "from passlib.apache import HtpasswdFile\nh = HtpasswdFile({:?}, new=True)\nh.set_password('alice', 's3cret')\nh.save()\n",
@@ -120,8 +133,14 @@ fn a_wrong_password_is_refused_and_leaves_no_tag() {
     cmd.args(["run", "-i", "127.0.0.1", "-p", &port.to_string(), "-P"])
         .arg(&htpasswd)
         .args(["-a", "update"])
-        .arg(packages.path());
-    let server = Server::start(cmd, port);
+        .arg(packages);
+    Server::start(cmd, port)
+}
+
+#[test]
+fn a_wrong_password_is_refused_and_leaves_no_tag() {
+    let packages = tempfile::tempdir().unwrap();
+    let server = server_with_a_password(packages.path());
     let ctx = releasable(&server.url);
 
     let out = release(&ctx, &server.url, ("alice", "wrong"), &[]);
@@ -152,4 +171,102 @@ fn refuses_unless_on_the_main_branch_clean_and_pushed() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not on the main branch `main`") && err.contains("has no upstream"), "{err}");
     assert!(ctx.git(&["tag", "-l"]).is_empty());
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    files(dir).into_iter().map(|(n, _)| n).collect()
+}
+
+fn tags(ctx: &TestContext) -> String {
+    ctx.git(&["tag", "-l"])
+}
+
+#[test]
+fn a_version_from_git_is_released_by_tagging_head_first_and_dev_versions_are_refused() {
+    let packages = tempfile::tempdir().unwrap();
+    let server = Server::pypiserver(packages.path());
+    let ctx = releasable_fixture("scm", &server.url);
+    let stderr = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).to_string();
+
+    // Untagged HEAD: its version from git is a .devN, refused without a version; so is a
+    // development or local version asked for. Nothing was tagged or uploaded.
+    let out = release(&ctx, &server.url, ("x", "x"), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(stderr(&out).contains("0.1.dev2, a development version"), "{}", text(&out));
+    for dev in ["1.2.0.dev1", "1.2.0+local"] {
+        let out = release(&ctx, &server.url, ("x", "x"), &[dev]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(stderr(&out).contains("is a development or local version"), "{}", text(&out));
+    }
+    let out = release(&ctx, &server.url, ("x", "x"), &["not-a-version"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(tags(&ctx).is_empty() && names(packages.path()).is_empty());
+
+    // A dry run tags HEAD, builds and checks 1.2.0, then deletes the tag it made.
+    let out = release(&ctx, &server.url, ("x", "x"), &["1.2.0", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("would upload scm_pkg-1.2.0-py3-none-any.whl"), "{}", text(&out));
+    assert!(stdout.contains("would then push the tag v1.2.0"), "{}", text(&out));
+    assert!(stderr(&out).contains("deleted the tag v1.2.0 this release created"), "{}", text(&out));
+    assert!(tags(&ctx).is_empty() && names(packages.path()).is_empty());
+
+    // The release: tagged, checked (from the cache: same tree, same version), uploaded, pushed.
+    let out = release(&ctx, &server.url, ("x", "x"), &["1.2.0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(names(packages.path()), ["scm_pkg-1.2.0-py3-none-any.whl", "scm_pkg-1.2.0.tar.gz"]);
+    assert_eq!(ctx.git(&["cat-file", "-t", "v1.2.0"]), "tag", "an annotated tag");
+    assert_eq!(ctx.git(&["rev-parse", "v1.2.0^{}"]), ctx.git(&["rev-parse", "HEAD"]));
+    assert!(!ctx.git(&["ls-remote", "origin", "refs/tags/v1.2.0"]).is_empty());
+
+    // Again: HEAD's own tag is used, and the index refuses the version; the tag stays.
+    let out = release(&ctx, &server.url, ("x", "x"), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(stderr(&out).contains("version 1.2.0 is already on"), "{}", text(&out));
+    assert_eq!(tags(&ctx), "v1.2.0");
+    // A version whose tag sits on another commit is refused.
+    ctx.write("README.md", "next\n");
+    ctx.git(&["commit", "-q", "-am", "next"]);
+    ctx.git(&["push", "-q", "--no-verify", "origin", "main"]);
+    let out = release(&ctx, &server.url, ("x", "x"), &["1.2.0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(stderr(&out).contains("already exists, on commit"), "{}", text(&out));
+    // --allow-dev publishes HEAD's development version as it is, and tags nothing.
+    let out = release(&ctx, &server.url, ("x", "x"), &["--allow-dev"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("released 1.2.1.dev1 (a development version, not tagged)")
+    );
+    assert!(names(packages.path()).contains(&"scm_pkg-1.2.1.dev1.tar.gz".to_string()));
+    assert_eq!(tags(&ctx), "v1.2.0");
+}
+
+#[test]
+fn a_failed_vcs_release_deletes_the_tag_it_made_but_never_the_users_tag() {
+    let packages = tempfile::tempdir().unwrap();
+    let server = server_with_a_password(packages.path());
+    let ctx = releasable_fixture("scm", &server.url);
+
+    let out = release(&ctx, &server.url, ("alice", "wrong"), &["1.3.0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the upload failed") && err.contains("deleted the tag v1.3.0"), "{err}");
+    assert!(tags(&ctx).is_empty() && remote_tag_named(&ctx, "v1.3.0").is_empty());
+
+    // The user tags HEAD; a failed upload leaves their tag alone, a good one pushes it.
+    ctx.git(&["tag", "-a", "-m", "mine", "v1.3.0"]);
+    let out = release(&ctx, &server.url, ("alice", "wrong"), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("your tag v1.3.0 stays"), "{}", text(&out));
+    assert_eq!(ctx.git(&["tag", "-l", "--format=%(contents:subject)", "v1.3.0"]), "mine");
+    let out = release(&ctx, &server.url, ("alice", "s3cret"), &["1.3.0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!remote_tag_named(&ctx, "v1.3.0").is_empty());
+    assert_eq!(ctx.git(&["tag", "-l", "--format=%(contents:subject)", "v1.3.0"]), "mine", "the user's tag");
+    assert_eq!(names(packages.path()), ["scm_pkg-1.3.0-py3-none-any.whl", "scm_pkg-1.3.0.tar.gz"]);
+}
+
+fn remote_tag_named(ctx: &TestContext, tag: &str) -> String {
+    ctx.git(&["ls-remote", "origin", &format!("refs/tags/{tag}")])
 }
