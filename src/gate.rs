@@ -38,6 +38,8 @@ pub struct RunSettings<'a> {
     pub cancel: Option<&'a Cancel>,
     /// Called with each outcome as it is known.
     pub observer: Option<&'a (dyn Fn(&Outcome) + Sync)>,
+    /// Rely only on verdicts this clone reached (a release): none from shared statements.
+    pub local_only: bool,
 }
 
 /// Reads the config of `tree` from its blobs (never from the working directory).
@@ -65,8 +67,11 @@ pub fn check_tree(
     selection: &Selection,
     settings: RunSettings<'_>,
 ) -> Result<(Plan, Vec<Outcome>)> {
-    let RunSettings { force, jobs, cancel, observer } = settings;
-    let cache = Cache::for_user(repo.common_dir(), &s.host);
+    let RunSettings { force, jobs, cancel, observer, local_only } = settings;
+    let mut cache = Cache::for_user(repo.common_dir(), &s.host);
+    if local_only {
+        cache = cache.local_only();
+    }
     let config = load_config(repo, tree)?;
     let (host, note) = s.host.scratch_outside(&[repo.workdir(), repo.git_dir(), repo.common_dir()])?;
     if let Some(note) = note {
@@ -74,6 +79,10 @@ pub fn check_tree(
     }
     let interp = venv::find_interpreter(config.python.as_deref(), &s.host, &s.cwd, cache.root())?;
     let plan = plan::build(repo, tree, &config, selection, &interp, &s.host)?;
+    if !force && !local_only {
+        // Signed verdicts pulled from the remote, where trusted and keyed as here.
+        crate::verdicts::adopt(repo, &plan, &cache, &s.host)?;
+    }
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
     let cancel = cancel.unwrap_or(&s.cancel).clone();
     let runner = Runner { repo, cache: &cache, interp: &interp, host: &host, cancel, jobs, force, observer };

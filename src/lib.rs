@@ -29,3 +29,4 @@ pub mod run;
 pub mod scm;
 pub mod secret;
 pub mod venv;
+pub mod verdicts;

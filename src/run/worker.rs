@@ -369,6 +369,7 @@ impl Worker<'_> {
                 key_inputs: c.key_inputs.clone(),
                 reports: report_files.clone(),
                 resolutions,
+                source: None,
             };
             self.cache.put(&c.key, &rec)?;
         }

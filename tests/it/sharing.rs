@@ -3,8 +3,13 @@
 //! when a trusted signer vouches for the very key computed here.
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use crate::common::{TestContext, text};
+use serde_json::Value;
+
+use crate::common::{TestContext, checks, text};
 
 /// Every check of the standard suite: skipped, the plan (and every key) is still computed.
 const ALL: &str = "lint,format,wheel,test,coverage,version,docs,ci-sync";
@@ -59,4 +64,248 @@ fn two_clones_in_different_places_agree_on_every_key() {
     user_settings(&other, "index-strategy = \"unsafe-best-match\"\n");
     let changed = keys(&other);
     assert!(a.iter().all(|(name, key)| &changed[name] != key), "{a:?}\n{changed:?}");
+}
+
+/// Two cheap custom checks, and the sharing policy of the default branch: any signer listed
+/// in its `.hookgate/allowed_signers` may vouch for `ok`, none for `other` (unless trusted for
+/// everything).
+const SHARED: &str = r#"defaults = false
+
+[checks.ok]
+run = ["python", "-c", "print('ran ok')"]
+
+[checks.other]
+run = ["python", "-c", "print('ran other')"]
+
+[share]
+team-checks = ["ok"]
+"#;
+
+/// A fresh ed25519 key made by `ssh-keygen` in the context's HOME; its path and the
+/// `allowed_signers` line for `principal`.
+fn keygen(ctx: &TestContext, name: &str, principal: &str) -> (PathBuf, String) {
+    let path = ctx.home.join(name);
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", principal, "-f"])
+        .arg(&path)
+        .output()
+        .expect("ssh-keygen is installed (openssh-client)");
+    assert!(out.status.success(), "{}", text(&out));
+    let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+    let key: Vec<&str> = public.split_whitespace().take(2).collect();
+    (path, format!("{principal} {}\n", key.join(" ")))
+}
+
+/// Makes `ctx` sign as `principal` with `key`.
+fn sign_as(ctx: &TestContext, key: &Path, principal: &str) {
+    ctx.git(&["config", "hookgate.signingKey", key.to_str().unwrap()]);
+    ctx.git(&["config", "hookgate.principal", principal]);
+}
+
+/// The lines of the hookgate note on `object` in the repository at `git_dir`.
+fn note_lines(ctx: &TestContext, git_dir: &Path, object: &str) -> Vec<String> {
+    let out = ctx.git(&["--git-dir", git_dir.to_str().unwrap(), "notes", "--ref=hookgate", "show", object]);
+    out.lines().map(str::to_string).collect()
+}
+
+/// Replaces the hookgate note on `object` in `ctx`'s clone.
+fn set_note(ctx: &TestContext, object: &str, lines: &[String]) {
+    let file = ctx.tmp.join("note.txt");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    ctx.git(&["notes", "--ref=hookgate", "add", "-f", "-F", file.to_str().unwrap(), object]);
+}
+
+/// `run --json` in `ctx`: the report and stderr.
+fn run_json(ctx: &TestContext, args: &[&str]) -> (Value, String) {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    let (v, out) = ctx.json(&all);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    (v, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn cached(v: &Value, check: &str) -> bool {
+    checks(v)[check]["cached"].as_bool().unwrap()
+}
+
+/// An envelope's payload and signature.
+fn envelope(line: &str) -> (String, String) {
+    let v: Value = serde_json::from_str(line).unwrap();
+    (v["payload"].as_str().unwrap().to_string(), v["signature"].as_str().unwrap().to_string())
+}
+
+fn make_envelope(payload: &str, signature: &str) -> String {
+    serde_json::json!({ "payload": payload, "signature": signature }).to_string()
+}
+
+/// `ssh-keygen -Y verify`: whether OpenSSH accepts `signature` of `payload` by `principal`.
+fn openssh_verifies(
+    ctx: &TestContext,
+    allowed: &str,
+    principal: &str,
+    payload: &str,
+    signature: &str,
+) -> bool {
+    let (allowed_file, sig_file) = (ctx.tmp.join("allowed"), ctx.tmp.join("payload.sig"));
+    std::fs::write(&allowed_file, allowed).unwrap();
+    std::fs::write(&sig_file, signature).unwrap();
+    let mut child = Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-n", "hookgate", "-I", principal, "-f"])
+        .arg(&allowed_file)
+        .arg("-s")
+        .arg(&sig_file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(payload.as_bytes()).unwrap();
+    child.wait_with_output().unwrap().status.success()
+}
+
+/// `ssh-keygen -Y sign -n hookgate`: OpenSSH's signature of `payload` with `key`.
+fn openssh_sign(ctx: &TestContext, key: &Path, payload: &str) -> String {
+    let file = ctx.tmp.join("to-sign");
+    std::fs::write(&file, payload).unwrap();
+    // ssh-keygen does not replace an earlier signature file.
+    std::fs::remove_file(file.with_extension("sig")).ok();
+    let out = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "hookgate", "-f"])
+        .arg(key)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::read_to_string(file.with_extension("sig")).unwrap()
+}
+
+/// A: a repository whose `main` holds [`SHARED`] and `a@example.org`'s key in
+/// `.hookgate/allowed_signers`; its checks pass and it pushes the signed verdicts.
+fn teammate_a() -> (TestContext, PathBuf, String, String) {
+    let a = TestContext::new("clean");
+    let (key, allowed) = keygen(&a, "id_a", "a@example.org");
+    a.write(".hookgate/allowed_signers", &allowed);
+    a.commit_config(SHARED);
+    a.git(&["push", "-q", "origin", "main"]);
+    let (v, _) = run_json(&a, &[]);
+    assert!(!cached(&v, "ok") && !cached(&v, "other"), "{v}");
+    sign_as(&a, &key, "a@example.org");
+    let out = a.hookgate(&["verdicts", "push"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let tree = a.git(&["rev-parse", "HEAD^{tree}"]);
+    (a, key, allowed, tree)
+}
+
+#[test]
+fn a_trusted_signers_verdicts_answer_another_clone_and_an_untrusted_ones_do_not() {
+    let (a, _key, allowed, tree) = teammate_a();
+    // What reached the remote is one signed statement per check, which OpenSSH verifies.
+    let lines = note_lines(&a, &a.remote, &tree);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in &lines {
+        let (payload, signature) = envelope(line);
+        assert!(openssh_verifies(&a, &allowed, "a@example.org", &payload, &signature), "{payload}");
+        assert!(!openssh_verifies(&a, &allowed, "b@example.org", &payload, &signature));
+        let statement: Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
+        assert_eq!(statement["subject"][0]["digest"]["gitTree"], tree.as_str());
+        assert_eq!(statement["predicate"]["result"], "PASSED");
+        let about = &statement["predicate"]["configuration"][0]["annotations"];
+        assert_eq!(about["producer"], "a@example.org");
+        assert!(about["keyInputs"].is_object(), "{about}");
+    }
+
+    // B trusts the team's signers of `main` for `ok` only; everything for no one.
+    let b = clone_of(&a);
+    let out = b.hookgate(&["verdicts", "pull"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (v, stderr) = run_json(&b, &[]);
+    assert!(cached(&v, "ok"), "{v}\n{stderr}");
+    assert!(stderr.contains("ok: verdict from a@example.org"), "{stderr}");
+    assert!(!cached(&v, "other"), "{v}\n{stderr}");
+    assert!(stderr.contains("a@example.org is not trusted for `other`"), "{stderr}");
+    let ok = &checks(&v)["ok"];
+    let log = std::fs::read_to_string(ok["log"].as_str().unwrap()).unwrap();
+    assert!(log.contains("signed by a@example.org"), "{log}");
+
+    // C trusts a@example.org for everything (its own git config): nothing runs.
+    let c = clone_of(&a);
+    c.git(&["config", "hookgate.trust", "a@example.org"]);
+    c.hookgate(&["verdicts", "pull"]);
+    let (v, stderr) = run_json(&c, &[]);
+    assert!(cached(&v, "ok") && cached(&v, "other"), "{v}\n{stderr}");
+
+    // D has no policy at all (no default branch fetched with signers, no trust): runs everything.
+    let d = clone_of(&a);
+    d.git(&["update-ref", "-d", "refs/remotes/origin/HEAD"]);
+    d.git(&["update-ref", "-d", "refs/remotes/origin/main"]);
+    d.hookgate(&["verdicts", "pull"]);
+    let (v, stderr) = run_json(&d, &[]);
+    assert!(!cached(&v, "ok") && !cached(&v, "other"), "{v}\n{stderr}");
+    // A release relies on no one's verdict but its own clone's.
+    let out = c.hookgate(&["verdicts", "export"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).trim().is_empty(), "re-exported someone else's verdicts");
+}
+
+#[test]
+fn planted_tampered_or_foreign_verdicts_are_ignored_with_a_reason() {
+    let (a, a_key, _allowed, tree) = teammate_a();
+    let genuine = note_lines(&a, &a.remote, &tree);
+    let b = clone_of(&a);
+    b.git(&["config", "hookgate.trust", "a@example.org"]);
+    let (m_key, _) = keygen(&b, "id_mallory", "mallory@example.org");
+    let (payload, signature) = envelope(&genuine[0]);
+    let check = if payload.contains("\"check\":\"ok\"") { "ok" } else { "other" };
+
+    // A compromised remote (or anyone who can write the notes) edits a statement, or signs
+    // A's statement with another key: the signature no longer holds.
+    let flipped =
+        payload.replace("\"PASSED\"", "\"FAILED\"").replace("\"status\":\"pass\"", "\"status\":\"fail\"");
+    assert_ne!(flipped, payload);
+    let resigned = openssh_sign(&b, &m_key, &payload);
+    set_note(
+        &b,
+        &tree,
+        &[make_envelope(&flipped, &signature), make_envelope(&payload, &resigned), "not json".into()],
+    );
+    let (v, stderr) = run_json(&b, &[check]);
+    assert!(!cached(&v, check), "{v}\n{stderr}");
+    assert!(stderr.contains("the signature does not verify"), "{stderr}");
+    assert!(
+        stderr.contains("signed by a key that no allowed_signers file lists for `a@example.org`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not a signed statement"), "{stderr}");
+
+    // OpenSSH's own signature of A's statement, made with A's key, is as good as hookgate's.
+    std::fs::remove_dir_all(b.work.join(".git/hookgate/verdicts")).unwrap();
+    let by_openssh = openssh_sign(&b, &a_key, &payload);
+    set_note(&b, &tree, &[make_envelope(&payload, &by_openssh)]);
+    let (v, stderr) = run_json(&b, &[check]);
+    assert!(cached(&v, check), "{v}\n{stderr}");
+    assert!(stderr.contains(&format!("{check}: verdict from a@example.org")), "{stderr}");
+
+    // A pull request adds Mallory to its own tree's allowed_signers and plants a PASS she
+    // signed: the trusted signers come from `main` as fetched, never from the tree under test.
+    b.git(&["checkout", "-q", "-b", "pr"]);
+    let (_, m_allowed) = keygen(&b, "id_mallory2", "mallory@example.org");
+    b.write(
+        ".hookgate/allowed_signers",
+        &format!("{}{m_allowed}", std::fs::read_to_string(b.work.join(".hookgate/allowed_signers")).unwrap()),
+    );
+    b.write("src/sample_pkg/planted.py", "\"\"\"Planted.\"\"\"\n");
+    b.commit_config(&SHARED.replace("team-checks = [\"ok\"]", "team-checks = [\"ok\", \"other\"]"));
+    let pr_tree = b.git(&["rev-parse", "HEAD^{tree}"]);
+    sign_as(&b, &b.home.join("id_mallory2"), "mallory@example.org");
+    run_json(&b, &[]);
+    let out = b.hookgate(&["verdicts", "export", "--sign"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let planted: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    assert_eq!(planted.len(), 2, "{planted:?}");
+    std::fs::remove_dir_all(b.work.join(".git/hookgate/verdicts")).unwrap();
+    set_note(&b, &pr_tree, &planted);
+    let (v, stderr) = run_json(&b, &[]);
+    assert!(!cached(&v, "ok") && !cached(&v, "other"), "{v}\n{stderr}");
+    assert!(stderr.contains("no allowed_signers file lists for `mallory@example.org`"), "{stderr}");
 }
