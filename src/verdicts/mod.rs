@@ -128,7 +128,7 @@ pub fn adopt(repo: &Repo, plan: &Plan, cache: &Cache, host: &HostEnv) -> Result<
         for line in &lines {
             match judge(line, c, &tree, &policy) {
                 Judged::Adopt(record) => {
-                    let who = record.source.clone().unwrap_or_default();
+                    let who = printable(record.source.as_deref().unwrap_or_default());
                     store(cache, c, *record, line)?;
                     crate::report::note(format_args!(
                         "{}: verdict from {who} (signed, key matches)",
@@ -164,9 +164,17 @@ fn judge(line: &str, c: &PlannedCheck, tree: &str, policy: &Policy) -> Judged {
     if about.check != c.def.name {
         return Judged::Elsewhere;
     }
-    let who = &about.producer;
+    // Shown to the user before anything is verified: no control characters reach the terminal.
+    let who = &printable(&about.producer);
     if claim.tree != tree {
-        return Judged::Ignored(format!("{who}'s statement names tree {}, not this one", claim.tree));
+        return Judged::Ignored(format!(
+            "{who}'s statement names tree {}, not this one",
+            printable(&claim.tree)
+        ));
+    }
+    // A resolution names a file of the resolution cache: only ids hookgate could have made.
+    if !about.resolutions.iter().all(|r| is_hex_id(&r.set) && is_hex_id(&r.id)) {
+        return Judged::Ignored(format!("{who}'s statement names a resolution that is not a hex id"));
     }
     if let Err(why) = policy.verify(envelope.payload.as_bytes(), &envelope.signature, who) {
         return Judged::Ignored(format!("{who}'s statement: {why}"));
@@ -193,8 +201,18 @@ fn judge(line: &str, c: &PlannedCheck, tree: &str, policy: &Policy) -> Judged {
         key_inputs: c.key_inputs.clone(),
         reports: Vec::new(),
         resolutions: about.resolutions.clone(),
-        source: Some(who.clone()),
+        source: Some(about.producer.clone()),
     }))
+}
+
+/// `text` with control characters (terminal escapes, newlines) replaced.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect()
+}
+
+/// Whether `s` is a hex SHA-256.
+fn is_hex_id(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The top-level key inputs whose values differ between `theirs` and `ours`.

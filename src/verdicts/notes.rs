@@ -75,20 +75,27 @@ pub fn append(repo: &Repository, object: Oid, lines: &[String]) -> Result<usize>
     Ok(added)
 }
 
+/// Refuses a remote name git would read as an option.
+fn check_remote(remote: &str) -> Result<()> {
+    if remote.starts_with('-') || remote.is_empty() {
+        bail!("`{remote}` is not a remote name");
+    }
+    Ok(())
+}
+
 /// Runs git in the repository at `git_dir`; returns (success, stdout, stderr).
 fn git(git_dir: &Path, host: &HostEnv, args: &[&str]) -> Result<(bool, String, String)> {
     let mut env = host.git_env();
     env.insert("GIT_DIR".into(), git_dir.display().to_string());
-    // The merge of notes is a commit: it needs an identity, which a CI runner may not have.
+    // The merge of notes is a commit of hookgate's: the identity the user's environment
+    // gives, else hookgate's own (a CI runner may have none).
     for (k, v) in [
         ("GIT_AUTHOR_NAME", "hookgate"),
         ("GIT_AUTHOR_EMAIL", "hookgate@localhost"),
         ("GIT_COMMITTER_NAME", "hookgate"),
         ("GIT_COMMITTER_EMAIL", "hookgate@localhost"),
     ] {
-        if host.get(k).is_none() {
-            env.insert(k.into(), v.into());
-        }
+        env.insert(k.into(), host.get(k).unwrap_or(v).into());
     }
     let cmd = Cmd::new("git", args, git_dir, env);
     let out = cmd.output()?;
@@ -98,6 +105,7 @@ fn git(git_dir: &Path, host: &HostEnv, args: &[&str]) -> Result<(bool, String, S
 /// Fetches `remote`'s notes and merges them into ours (the union of the lines); returns
 /// whether the remote had any.
 pub fn pull(git_dir: &Path, host: &HostEnv, remote: &str) -> Result<bool> {
+    check_remote(remote)?;
     let spec = format!("+{NOTES_REF}:{FETCHED_REF}");
     let (ok, _, err) = git(git_dir, host, &["fetch", "--quiet", "--no-tags", remote, &spec])?;
     if !ok {
@@ -124,6 +132,7 @@ pub fn pull(git_dir: &Path, host: &HostEnv, remote: &str) -> Result<bool> {
 /// Pushes our notes to `remote`; when another writer pushed first, merges theirs and tries
 /// again (a few times), so both writers' statements end up there.
 pub fn push(git_dir: &Path, host: &HostEnv, remote: &str) -> Result<()> {
+    check_remote(remote)?;
     let spec = format!("{NOTES_REF}:{NOTES_REF}");
     let mut last = String::new();
     for _ in 0..5 {

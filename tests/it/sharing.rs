@@ -309,3 +309,36 @@ fn planted_tampered_or_foreign_verdicts_are_ignored_with_a_reason() {
     assert!(!cached(&v, "ok") && !cached(&v, "other"), "{v}\n{stderr}");
     assert!(stderr.contains("no allowed_signers file lists for `mallory@example.org`"), "{stderr}");
 }
+
+#[test]
+fn without_a_key_nothing_is_shared_and_two_pushers_at_once_lose_nothing() {
+    let (a, _key, _allowed, first) = teammate_a();
+    let b = clone_of(&a);
+    let out = b.hookgate(&["verdicts", "push"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("no signing key"), "{}", text(&out));
+    let (b_key, _) = keygen(&b, "id_b", "b@example.org");
+    sign_as(&b, &b_key, "b@example.org");
+    // Each clone checks a tree of its own, then both push their verdicts at the same time.
+    for (ctx, file) in [(&a, "a.txt"), (&b, "b.txt")] {
+        ctx.write(file, file);
+        ctx.git(&["add", "-A"]);
+        ctx.git(&["commit", "-q", "-m", file]);
+        run_json(ctx, &[]);
+    }
+    let trees = [a.git(&["rev-parse", "HEAD^{tree}"]), b.git(&["rev-parse", "HEAD^{tree}"])];
+    let pushes: Vec<_> = [&a, &b]
+        .iter()
+        .map(|ctx| {
+            let mut cmd = ctx.hookgate_cmd(&["verdicts", "push"]);
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    for child in pushes {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    for tree in [&first, &trees[0], &trees[1]] {
+        assert_eq!(note_lines(&a, &a.remote, tree).len(), 2, "verdicts of {tree} lost");
+    }
+}
