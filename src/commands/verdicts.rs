@@ -71,8 +71,7 @@ pub fn push(s: &Session, rev: Option<&str>, remote: &str) -> Result<ExitStatus> 
         crate::report::note(format_args!("{why}"));
     }
     let lines = verdicts::sign_all(&signer, &statements)?;
-    let git = git2::Repository::open(repo.git_dir()).context("opening the repository")?;
-    let added = notes::append(&git, plan.tree.id, &lines)?;
+    let added = notes::append(repo.git2(), plan.tree.id, &lines)?;
     notes::push(repo.git_dir(), &s.host, remote)?;
     crate::report::note(format_args!(
         "{} verdict(s) of tree {} signed by {} ({added} new), pushed to {remote} ({})",

@@ -104,8 +104,8 @@ enum Judged {
 /// each check this clone has no verdict for; says why each statement for such a check was
 /// ignored. Reads nothing but a ref when no notes were ever pulled.
 pub fn adopt(repo: &Repo, plan: &Plan, cache: &Cache, host: &HostEnv) -> Result<()> {
-    let Ok(git) = git2::Repository::open(repo.git_dir()) else { return Ok(()) };
-    if !notes::exists(&git) {
+    let git = repo.git2();
+    if !notes::exists(git) {
         return Ok(());
     }
     // A tree answered from this clone's own records reads no note and no policy.
@@ -114,7 +114,7 @@ pub fn adopt(repo: &Repo, plan: &Plan, cache: &Cache, host: &HostEnv) -> Result<
     if wanting.is_empty() {
         return Ok(());
     }
-    let lines = notes::read(&git, plan.tree.id);
+    let lines = notes::read(git, plan.tree.id);
     if lines.is_empty() {
         return Ok(());
     }
