@@ -382,6 +382,7 @@ impl Worker<'_> {
             log: Some(log.path),
             reports: report_files,
             reason,
+            source: None,
         })
     }
 }

@@ -225,6 +225,8 @@ fn a_trusted_signers_verdicts_answer_another_clone_and_an_untrusted_ones_do_not(
     assert!(!cached(&v, "other"), "{v}\n{stderr}");
     assert!(stderr.contains("a@example.org is not trusted for `other`"), "{stderr}");
     let ok = &checks(&v)["ok"];
+    assert_eq!(ok["source"], "a@example.org", "{v}");
+    assert!(checks(&v)["other"].get("source").is_none(), "{v}");
     let log = std::fs::read_to_string(ok["log"].as_str().unwrap()).unwrap();
     assert!(log.contains("signed by a@example.org"), "{log}");
 
