@@ -344,3 +344,84 @@ fn without_a_key_nothing_is_shared_and_two_pushers_at_once_lose_nothing() {
         assert_eq!(note_lines(&a, &a.remote, tree).len(), 2, "verdicts of {tree} lost");
     }
 }
+
+/// An `ssh-agent` started for one test, ended (by its pid) when dropped.
+struct Agent {
+    child: std::process::Child,
+    sock: PathBuf,
+}
+
+impl Agent {
+    fn start(ctx: &TestContext) -> Agent {
+        let sock = ctx.tmp.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .args(["-D", "-a"])
+            .arg(&sock)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ssh-agent is installed (openssh-client)");
+        crate::common::wait_for_file(&sock);
+        Agent { child, sock }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+#[test]
+fn a_key_behind_a_passphrase_signs_through_ssh_agent_as_git_does() {
+    let a = TestContext::new("clean");
+    a.commit_config(SHARED);
+    let key = a.home.join("id_locked");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "correct horse", "-C", "a@example.org", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let agent = Agent::start(&a);
+    let askpass = a.tmp.join("askpass.sh");
+    std::fs::write(&askpass, "#!/bin/sh\necho 'correct horse'\n").unwrap();
+    std::fs::set_permissions(&askpass, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = Command::new("ssh-add")
+        .arg(&key)
+        .env("SSH_AUTH_SOCK", &agent.sock)
+        .env("SSH_ASKPASS", &askpass)
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    // As git's user.signingKey: the public half, the private one in the agent.
+    a.git(&["config", "gpg.format", "ssh"]);
+    a.git(&["config", "user.signingKey", key.with_extension("pub").to_str().unwrap()]);
+    a.git(&["config", "user.email", "a@example.org"]);
+    a.env_mut("SSH_AUTH_SOCK", agent.sock.to_str().unwrap());
+    run_json(&a, &[]);
+    let out = a.hookgate(&["verdicts", "push"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let tree = a.git(&["rev-parse", "HEAD^{tree}"]);
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let allowed =
+        format!("a@example.org {}\n", public.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
+    let lines = note_lines(&a, &a.remote, &tree);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in &lines {
+        let (payload, signature) = envelope(line);
+        assert!(openssh_verifies(&a, &allowed, "a@example.org", &payload, &signature), "{payload}");
+    }
+    // Without the agent, the locked key cannot sign: nothing is pushed, and the error says why.
+    drop(agent);
+    a.write("c.txt", "c");
+    a.git(&["add", "-A"]);
+    a.git(&["commit", "-q", "-m", "c"]);
+    run_json(&a, &[]);
+    let out = a.hookgate(&["verdicts", "push"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("ssh-keygen -Y sign"), "{}", text(&out));
+}
