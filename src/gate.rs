@@ -80,8 +80,11 @@ pub fn check_tree(
     let interp = venv::find_interpreter(config.python.as_deref(), &s.host, &s.cwd, cache.root())?;
     let plan = plan::build(repo, tree, &config, selection, &interp, &s.host)?;
     if !force && !local_only {
-        // Signed verdicts pulled from the remote, where trusted and keyed as here.
-        crate::verdicts::adopt(repo, &plan, &cache, &s.host)?;
+        // Signed verdicts pulled from the remote, where trusted and keyed as here. Failing to
+        // read them costs a run, never the run.
+        if let Err(e) = crate::verdicts::adopt(repo, &plan, &cache, &s.host) {
+            crate::report::warn(format_args!("shared verdicts not used: {e:#}"));
+        }
     }
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
     let cancel = cancel.unwrap_or(&s.cancel).clone();
