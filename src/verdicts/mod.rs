@@ -108,9 +108,14 @@ pub fn adopt(repo: &Repo, plan: &Plan, cache: &Cache, host: &HostEnv) -> Result<
     if !notes::exists(git) {
         return Ok(());
     }
-    // A tree answered from this clone's own records reads no note and no policy.
-    let wanting: Vec<&PlannedCheck> =
-        plan.checks.iter().filter(|c| c.skip.is_none() && cached_record(cache, c).is_none()).collect();
+    // A tree answered from this clone's own records reads no note and no policy. A check that
+    // keeps files for the checks after it (dists, coverage data) needs them here: a statement
+    // cannot bring them, so it runs.
+    let wanting: Vec<&PlannedCheck> = plan
+        .checks
+        .iter()
+        .filter(|c| c.skip.is_none() && !c.def.kind.keeps_artifacts() && cached_record(cache, c).is_none())
+        .collect();
     if wanting.is_empty() {
         return Ok(());
     }
@@ -127,29 +132,42 @@ pub fn adopt(repo: &Repo, plan: &Plan, cache: &Cache, host: &HostEnv) -> Result<
     }
     let tree = plan.tree.id.to_string();
     for c in wanting {
-        let mut reasons = Vec::new();
+        let (mut best, mut reasons): (Option<(Box<Record>, &String)>, Vec<String>) = (None, Vec::new());
         for line in &lines {
             match judge(line, c, &tree, &policy) {
+                // Several trusted statements for one key: the most recent run's verdict.
                 Judged::Adopt(record) => {
-                    let who = printable(record.source.as_deref().unwrap_or_default());
-                    store(cache, c, *record, line)?;
-                    crate::report::note(format_args!(
-                        "{}: verdict from {who} (signed, key matches)",
-                        c.def.name
-                    ));
-                    reasons.clear();
-                    break;
+                    if best.as_ref().is_none_or(|(b, _)| record.finished_at > b.finished_at) {
+                        best = Some((record, line));
+                    }
                 }
                 Judged::Elsewhere => {}
                 Judged::Ignored(why) => reasons.push(why),
             }
         }
-        for why in reasons {
+        if let Some((record, line)) = best {
+            let who = printable(record.source.as_deref().unwrap_or_default());
+            store(cache, c, *record, line)?;
+            crate::report::note(format_args!("{}: verdict from {who} (signed, key matches)", c.def.name));
+            continue;
+        }
+        let shown = reasons.len().min(MAX_REASONS);
+        for why in &reasons[..shown] {
             crate::report::note(format_args!("{}: ignoring a shared verdict: {why}", c.def.name));
+        }
+        if reasons.len() > shown {
+            crate::report::note(format_args!(
+                "{}: ignoring {} more shared verdicts",
+                c.def.name,
+                reasons.len() - shown
+            ));
         }
     }
     Ok(())
 }
+
+/// How many reasons for ignored statements are shown per check.
+const MAX_REASONS: usize = 5;
 
 /// Judges one note line for check `c` of `tree`.
 fn judge(line: &str, c: &PlannedCheck, tree: &str, policy: &Policy) -> Judged {
