@@ -4,7 +4,8 @@
 //! `origin/master`), and the file git config `hookgate.allowedSignersFile` names. The policy
 //! comes from the same default-branch tree (`[share]` in `hookgate.toml`, or
 //! `[tool.hookgate.share]` in `pyproject.toml`): `ci-signers` are trusted for every check,
-//! every principal of that tree's `allowed_signers` for the `team-checks`; and from this
+//! every principal of that tree's `allowed_signers` for the `team-checks` (not on CI, where
+//! `CI` is set: a pull request's author is a teammate); and from this
 //! user's git config: `hookgate.trust` principals, and every principal of
 //! `hookgate.allowedSignersFile`, for every check. Nothing is ever read from the tree under
 //! test: a branch cannot make its own signer trusted.
@@ -160,7 +161,10 @@ impl Policy {
                 Share::default()
             });
             policy.everything.extend(share.ci_signers);
-            policy.team_checks.extend(share.team_checks);
+            // CI trusts no teammate: a pull request's author is one.
+            if host.get("CI").is_none_or(str::is_empty) {
+                policy.team_checks.extend(share.team_checks);
+            }
         }
         if let Some(path) = repo.config_values("hookgate.allowedSignersFile")?.pop() {
             let path = match (path.strip_prefix("~/"), host.get("HOME")) {

@@ -217,6 +217,8 @@ fn a_trusted_signers_verdicts_answer_another_clone_and_an_untrusted_ones_do_not(
 
     // B trusts the team's signers of `main` for `ok` only; everything for no one.
     let b = clone_of(&a);
+    // A developer's machine (the suite itself may run on CI).
+    b.env_mut("CI", "");
     let out = b.hookgate(&["verdicts", "pull"]);
     assert!(out.status.success(), "{}", text(&out));
     let (v, stderr) = run_json(&b, &[]);
@@ -229,6 +231,25 @@ fn a_trusted_signers_verdicts_answer_another_clone_and_an_untrusted_ones_do_not(
     assert!(checks(&v)["other"].get("source").is_none(), "{v}");
     let log = std::fs::read_to_string(ok["log"].as_str().unwrap()).unwrap();
     assert!(log.contains("signed by a@example.org"), "{log}");
+
+    // On CI, no teammate is trusted: only CI's signers and the runner's own git config.
+    std::fs::remove_dir_all(b.work.join(".git/hookgate/verdicts")).unwrap();
+    b.env_mut("CI", "true");
+    let (v, stderr) = run_json(&b, &["ok"]);
+    assert!(!cached(&v, "ok"), "{v}\n{stderr}");
+    assert!(!stderr.contains("verdict from"), "{stderr}");
+
+    // E trusts A, but runs with another locale: another key, so A's verdict does not apply.
+    let e = clone_of(&a);
+    e.git(&["config", "hookgate.trust", "a@example.org"]);
+    e.hookgate(&["verdicts", "pull"]);
+    e.env_mut("LANG", "xx_XX.UTF-8");
+    let (v, stderr) = run_json(&e, &["ok"]);
+    assert!(!cached(&v, "ok"), "{v}\n{stderr}");
+    assert!(
+        stderr.contains("key differs from the one computed here (inputs that differ: host_env)"),
+        "{stderr}"
+    );
 
     // C trusts a@example.org for everything (its own git config): nothing runs.
     let c = clone_of(&a);
