@@ -446,3 +446,26 @@ fn a_key_behind_a_passphrase_signs_through_ssh_agent_as_git_does() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("ssh-keygen -Y sign"), "{}", text(&out));
 }
+
+#[test]
+fn a_verdict_whose_key_holds_a_secret_is_never_exported() {
+    let ctx = TestContext::new("clean");
+    ctx.commit_config(
+        "defaults = false\n\n[checks.plain]\nrun = [\"python\", \"-c\", \"print(1)\"]\n\n\
+         [checks.tok]\nrun = [\"python\", \"-c\", \"print(2)\"]\nenv = [\"API_TOKEN\"]\n",
+    );
+    ctx.env_mut("API_TOKEN", "s3cret");
+    ctx.env_mut("HOOKGATE_ALLOW_ENV", "API_TOKEN");
+    run_json(&ctx, &[]);
+    let out = ctx.hookgate(&["verdicts", "export"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let checks: Vec<String> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|s| s["predicate"]["configuration"][0]["annotations"]["check"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(checks, ["plain"], "{stdout}");
+    assert!(!stdout.contains("s3cret"));
+    assert!(text(&out).contains("tok: not shared: its key holds a secret's salted hash"), "{}", text(&out));
+}
