@@ -469,3 +469,43 @@ fn a_verdict_whose_key_holds_a_secret_is_never_exported() {
     assert!(!stdout.contains("s3cret"));
     assert!(text(&out).contains("tok: not shared: its key holds a secret's salted hash"), "{}", text(&out));
 }
+
+#[test]
+fn a_passing_push_publishes_its_verdicts_in_the_background_once_a_key_is_configured() {
+    let a = TestContext::new("clean");
+    a.commit_config(&SHARED.replace("[checks.ok]", "[checks.ok]\nstages = [\"pre-push\"]"));
+    a.install();
+    // No key: the push shares nothing.
+    let out = a.git_out(&["push", "-q", "origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("publishing"), "{}", text(&out));
+    let (key, allowed) = keygen(&a, "id_a", "a@example.org");
+    sign_as(&a, &key, "a@example.org");
+    a.write("more.txt", "more");
+    a.git(&["add", "-A"]);
+    a.git(&["commit", "-q", "-m", "more"]);
+    let out = a.git_out(&["push", "-q", "origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("publishing the verdicts of"), "{}", text(&out));
+    // The background publisher's note reaches the remote; the hook did not wait for it.
+    let tree = a.git(&["rev-parse", "HEAD^{tree}"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let lines = loop {
+        let out =
+            a.git_out(&["--git-dir", a.remote.to_str().unwrap(), "notes", "--ref=hookgate", "show", &tree]);
+        if out.status.success() {
+            break String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect::<Vec<_>>();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no verdicts published; background.log:\n{}",
+            std::fs::read_to_string(a.work.join(".git/hookgate/background.log")).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let (payload, signature) = envelope(line);
+        assert!(openssh_verifies(&a, &allowed, "a@example.org", &payload, &signature), "{payload}");
+    }
+}
