@@ -57,7 +57,11 @@ pub fn hook(s: &Session, hook: HookType, hook_dir: Option<&Path>, args: &[String
         }
     }
     match status {
-        ExitStatus::Success if hook == HookType::PrePush => publish_in_background(s, &repo, &trees),
+        ExitStatus::Success if hook == HookType::PrePush => {
+            // git passes the remote's name (or its URL, when it has none) first.
+            let remote = args.first().map_or("origin", String::as_str);
+            publish_in_background(s, &repo, &trees, remote);
+        }
         ExitStatus::Success => {}
         ExitStatus::Error => {
             writeln!(
@@ -110,16 +114,17 @@ fn start_background(repo: &Repo) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// After a pre-push that passed, with a signing key configured: `hookgate verdicts push` for
-/// each pushed tree, detached, so the push waits for no network of ours. Without a key this
-/// does nothing; a failure to start is said, never fatal to the push.
-fn publish_in_background(s: &Session, repo: &Repo, trees: &[TreeRef]) {
+/// After a pre-push that passed, with a signing key configured: `hookgate verdicts push` to
+/// the same remote for each pushed tree, detached, so the push waits for no network of ours.
+/// Without a key this does nothing; a failure to start is said, never fatal to the push.
+fn publish_in_background(s: &Session, repo: &Repo, trees: &[TreeRef], remote: &str) {
     if !matches!(crate::verdicts::signing::Signer::configured(repo, &s.host), Ok(Some(_))) {
         return;
     }
+    let remote = format!("--remote={remote}");
     for commit in trees.iter().filter_map(|t| t.commit) {
         let rev = commit.to_string();
-        match detached(repo, &["verdicts", "push", "--tree", &rev]) {
+        match detached(repo, &["verdicts", "push", "--tree", &rev, &remote]) {
             Ok(pid) => crate::report::note(format_args!(
                 "publishing the verdicts of {} in the background (pid {pid})",
                 short(commit)
