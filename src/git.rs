@@ -752,6 +752,18 @@ impl Repo {
         Ok(())
     }
 
+    /// The committer time of `commit` in seconds since the epoch (`git log -1 --format=%ct`).
+    pub fn commit_time(&self, commit: Oid) -> Option<i64> {
+        self.inner.find_commit(commit).ok().map(|c| c.time().seconds())
+    }
+
+    /// The tree of the commit the tag `name` points to (through annotated tags), if the tag
+    /// exists and points to a commit.
+    pub fn tag_tree(&self, name: &str) -> Option<Oid> {
+        let reference = self.inner.find_reference(&format!("refs/tags/{name}")).ok()?;
+        reference.peel_to_commit().ok().map(|c| c.tree_id())
+    }
+
     /// What HEAD points at, for messages: a branch name, or `detached at <short>`.
     pub fn head_description(&self) -> String {
         match self.inner.head() {

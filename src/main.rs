@@ -53,7 +53,9 @@ fn main() -> ExitCode {
             }),
         ),
         Command::Status { count, json } => commands::status::status(&session, count, json),
-        Command::Ci { system: cli::CiSystem::Github { check } } => commands::ci::github(&session, check),
+        Command::Ci { system: cli::CiSystem::Github { check, dependabot } } => {
+            commands::ci::github(&session, check, dependabot)
+        }
         Command::Release { repository_url, index_url, repository, dry_run } => {
             release::Target::resolve(repository.as_deref(), repository_url, index_url)
                 .and_then(|target| release::release(&session, &target, dry_run))
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
                 jobs: r.jobs.map(usize::from),
                 json: r.json,
                 junit: r.junit,
+                dists: r.dists,
             };
             commands::run::run(&session, &opts)
         }

@@ -47,6 +47,8 @@ pub struct Invocation<'a> {
     pub needs: BTreeMap<String, PathBuf>,
     /// Where this check writes reports (kept, listed in the JSON `reports`).
     pub reports: PathBuf,
+    /// Distributions to test instead of building them (`run --dists`).
+    pub dists: Option<&'a [crate::dists::Dist]>,
 }
 
 /// Runs a setup step (an install, a tool's environment) and returns early from the kind with
