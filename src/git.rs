@@ -764,6 +764,20 @@ impl Repo {
         reference.peel_to_commit().ok().map(|c| c.tree_id())
     }
 
+    /// The tags named `prefix*` whose commit has the tree `tree` (a release made from exactly
+    /// this tree), sorted.
+    pub fn tags_of_tree(&self, tree: Oid, prefix: &str) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        let pattern = format!("{prefix}*");
+        for name in self.inner.tag_names(Some(&pattern)).context("listing tags")?.iter().flatten() {
+            if self.tag_tree(name) == Some(tree) {
+                names.push(name.to_string());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     /// What HEAD points at, for messages: a branch name, or `detached at <short>`.
     pub fn head_description(&self) -> String {
         match self.inner.head() {

@@ -252,6 +252,8 @@ impl Worker<'_> {
             needs,
             reports,
             dists: plan.dists.as_deref(),
+            git_dir: self.git_dir,
+            tree: &plan.tree,
         })
     }
 
