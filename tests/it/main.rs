@@ -32,3 +32,4 @@ mod testenv;
 mod verdicts;
 mod version;
 mod watch;
+mod workflow;
