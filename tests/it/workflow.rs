@@ -390,38 +390,61 @@ fn event(name: &str, git_ref: &str, sha: &str, repository: &str, run: u32, head_
     Event { github }
 }
 
+/// A repository of `fixture` with the generated workflow committed, its "GitHub" (a bare
+/// clone) and two package indexes (TestPyPI's and PyPI's stand-ins).
+struct World {
+    test_packages: tempfile::TempDir,
+    pypi_packages: tempfile::TempDir,
+    testpypi: Server,
+    pypi: Server,
+    ctx: TestContext,
+    workflow: String,
+    root: PathBuf,
+    bare: PathBuf,
+}
+
+impl World {
+    fn new(fixture: &str) -> World {
+        let (test_packages, pypi_packages) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (testpypi, pypi) =
+            (Server::pypiserver(test_packages.path()), Server::pypiserver(pypi_packages.path()));
+        let ctx = TestContext::new(fixture);
+        ctx.commit_config(&format!("[checks.version]\nindex-url = \"{}/simple/\"\n", pypi.url));
+        let out = ctx.hookgate(&["ci", "github"]);
+        assert!(out.status.success(), "{}", text(&out));
+        ctx.git(&["add", "-A"]);
+        ctx.git(&["commit", "-q", "-m", "workflow"]);
+        let workflow = std::fs::read_to_string(ctx.work.join(".github/workflows/hookgate.yml")).unwrap();
+        // "GitHub": a bare repository at $GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git.
+        let root = ctx.home.join("gh-root");
+        let bare = root.join("gh/acme/sample.git");
+        std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
+        ctx.git(&["clone", "-q", "--bare", ctx.work.to_str().unwrap(), bare.to_str().unwrap()]);
+        hookgate_wrapper(&root.join("bin"));
+        World { test_packages, pypi_packages, testpypi, pypi, ctx, workflow, root, bare }
+    }
+
+    fn runner(&self) -> Runner<'_> {
+        Runner {
+            ctx: &self.ctx,
+            doc: yaml_rust2::YamlLoader::load_from_str(&self.workflow).unwrap().remove(0),
+            server_url: format!("file://{}", self.root.join("gh").display()),
+            repository: "acme/sample".into(),
+            root: self.root.clone(),
+            bin: self.root.join("bin"),
+            testpypi: &self.testpypi,
+            pypi: &self.pypi,
+        }
+    }
+}
+
 #[test]
 fn a_static_version_goes_pr_to_testpypi_main_to_tag_tag_to_pypi_with_the_tested_bytes() {
-    let (test_packages, pypi_packages) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (testpypi, pypi) =
-        (Server::pypiserver(test_packages.path()), Server::pypiserver(pypi_packages.path()));
-    let ctx = TestContext::new("clean");
-    ctx.commit_config(&format!("[checks.version]\nindex-url = \"{}/simple/\"\n", pypi.url));
-    let out = ctx.hookgate(&["ci", "github"]);
-    assert!(out.status.success(), "{}", text(&out));
-    ctx.git(&["add", "-A"]);
-    ctx.git(&["commit", "-q", "-m", "workflow"]);
-    let workflow = std::fs::read_to_string(ctx.work.join(".github/workflows/hookgate.yml")).unwrap();
-
-    // "GitHub": a bare repository at $GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git.
-    let root = ctx.home.join("gh-root");
-    let bare = root.join("gh/acme/sample.git");
-    std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
-    ctx.git(&["clone", "-q", "--bare", ctx.work.to_str().unwrap(), bare.to_str().unwrap()]);
-    let bin = root.join("bin");
-    hookgate_wrapper(&bin);
-    let runner = Runner {
-        ctx: &ctx,
-        doc: yaml_rust2::YamlLoader::load_from_str(&workflow).unwrap().remove(0),
-        server_url: format!("file://{}", root.join("gh").display()),
-        repository: "acme/sample".into(),
-        root: root.clone(),
-        bin,
-        testpypi: &testpypi,
-        pypi: &pypi,
-    };
+    let world = World::new("clean");
+    let (ctx, runner, bare) = (&world.ctx, world.runner(), &world.bare);
+    let (testpypi, pypi) = (&world.testpypi, &world.pypi);
+    let (test_packages, pypi_packages) = (&world.test_packages, &world.pypi_packages);
     let main_sha = ctx.git(&["rev-parse", "HEAD"]);
-
     // A pull request from a fork: checked, never published (a fork's run has no OIDC token).
     let fork = runner.run(&event(
         "pull_request",
@@ -450,7 +473,7 @@ fn a_static_version_goes_pr_to_testpypi_main_to_tag_tag_to_pypi_with_the_tested_
     // The push to main: checked, and the final version tagged on the tested commit.
     let main = runner.run(&event("push", "refs/heads/main", &main_sha, "acme/sample", 3, ""));
     assert_eq!(main.jobs, ["build", "check", "tag"]);
-    let tagged = runner.git(&bare, &["rev-parse", "v0.1.0^{commit}"]);
+    let tagged = runner.git(bare, &["rev-parse", "v0.1.0^{commit}"]);
     assert_eq!(tagged, main_sha);
 
     // The tag's run publishes to PyPI the bytes its check tested (after the approval GitHub
@@ -468,4 +491,41 @@ fn a_static_version_goes_pr_to_testpypi_main_to_tag_tag_to_pypi_with_the_tested_
     // After the release, main is still green: 0.1.0 is taken, but by this very tree.
     let after = runner.run(&event("push", "refs/heads/main", &main_sha, "acme/sample", 5, ""));
     assert_eq!(after.jobs, ["build", "check", "tag"], "check passed on main after the release");
+}
+
+#[test]
+fn a_version_from_git_gets_a_dev_version_per_pr_run_and_releases_by_pushing_its_tag() {
+    let world = World::new("scm");
+    let (ctx, runner) = (&world.ctx, world.runner());
+    let sha = ctx.git(&["rev-parse", "HEAD"]);
+
+    // A PR run: a version of its own, local-free, from the run number; checked as that version.
+    let pr = runner.run(&event("pull_request", "refs/pull/7/merge", &sha, "acme/sample", 41, "acme/sample"));
+    assert_eq!(pr.jobs, ["build", "check", "publish-testpypi"]);
+    let (_, uploaded) = &pr.uploads["publish-testpypi"];
+    let files: Vec<&str> = uploaded.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(files, ["scm_pkg-0.1.dev41-py3-none-any.whl", "scm_pkg-0.1.dev41.tar.gz"]);
+    assert_eq!(uploaded, &pr.tested["check"]);
+    // The next run of the PR uploads another version: TestPyPI never refuses it.
+    let next =
+        runner.run(&event("pull_request", "refs/pull/7/merge", &sha, "acme/sample", 42, "acme/sample"));
+    assert!(next.uploads["publish-testpypi"].1[0].0.contains("0.1.dev42"), "{:?}", next.uploads);
+    assert_eq!(dists_in(world.test_packages.path()).len(), 4);
+
+    // main: checked as the version from git; no tag job, nothing published.
+    let main = runner.run(&event("push", "refs/heads/main", &sha, "acme/sample", 43, ""));
+    assert_eq!(main.jobs, ["build", "check"]);
+    assert!(main.uploads.is_empty());
+
+    // The README's release: push the tag vX.Y.Z; its run publishes what it tested.
+    runner.git(&world.bare, &["tag", "v0.1.0", &sha]);
+    let release = runner.run(&event("push", "refs/tags/v0.1.0", &sha, "acme/sample", 44, ""));
+    assert_eq!(release.jobs, ["build", "check", "publish-pypi"]);
+    let (url, uploaded) = &release.uploads["publish-pypi"];
+    assert_eq!(url, &world.pypi.url);
+    let files: Vec<&str> = uploaded.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(files, ["scm_pkg-0.1.0-py3-none-any.whl", "scm_pkg-0.1.0.tar.gz"]);
+    assert_eq!(uploaded, &release.tested["check"]);
+    assert_eq!(dists_in(world.pypi_packages.path()), *uploaded);
+    assert_eq!(release.ran_hookgate, ["build", "check"]);
 }
