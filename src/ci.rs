@@ -251,8 +251,10 @@ jobs:
             exit 0
           fi
           git -c user.name=hookgate -c user.email=hookgate@users.noreply.github.com tag -a "v$version" -m "v$version" "$GITHUB_SHA"
-          auth=$(printf 'x-access-token:%s' "$TAG_TOKEN" | base64 -w0)
-          git -c "http.extraheader=AUTHORIZATION: basic $auth" push "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git" "refs/tags/v$version"
+          # The token goes through git's environment config, not the command line.
+          GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=http.extraheader \
+            GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $(printf 'x-access-token:%s' "$TAG_TOKEN" | base64 -w0)" \
+            git push "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git" "refs/tags/v$version"
 
 "#,
             download = DOWNLOAD_DISTS,
