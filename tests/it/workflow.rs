@@ -35,6 +35,8 @@ struct Runner<'a> {
     bin: PathBuf,
     testpypi: &'a Server,
     pypi: &'a Server,
+    /// `HOOKGATE_SKIP` of the run steps (a repository variable, in real CI).
+    skip: &'static str,
 }
 
 /// What one run of the workflow did.
@@ -48,6 +50,8 @@ struct RunRecord {
     tested: BTreeMap<String, Vec<(String, String)>>,
     /// Jobs that ran hookgate.
     ran_hookgate: Vec<String>,
+    /// Jobs that failed, with the failing step's name and output.
+    failed: BTreeMap<String, (String, String)>,
 }
 
 fn sha256(path: &Path) -> String {
@@ -126,6 +130,13 @@ impl Runner<'_> {
         }
     }
 
+    /// [`Runner::run`], asserting that no job failed.
+    fn run_ok(&self, event: &Event) -> RunRecord {
+        let record = self.run(event);
+        assert!(record.failed.is_empty(), "failed jobs: {:#?}", record.failed);
+        record
+    }
+
     /// Runs every job of the workflow `event` starts, in `needs` order; a job whose needs did
     /// not all succeed is skipped, as is one whose `if:` is false.
     fn run(&self, event: &Event) -> RunRecord {
@@ -166,7 +177,7 @@ impl Runner<'_> {
                 }
                 record.jobs.push(name.clone());
                 let outputs = self.run_job(&name, job, ctx, &mut record);
-                done.insert(name, Some(outputs));
+                done.insert(name, outputs);
             }
         }
         record
@@ -179,7 +190,7 @@ impl Runner<'_> {
         job: &Yaml,
         mut ctx: BTreeMap<String, String>,
         record: &mut RunRecord,
-    ) -> BTreeMap<String, String> {
+    ) -> Option<BTreeMap<String, String>> {
         let runner = tempfile::tempdir_in(&self.root).unwrap();
         let ws = runner.path().join("ws");
         std::fs::create_dir_all(&ws).unwrap();
@@ -261,7 +272,7 @@ impl Runner<'_> {
                         .env("HARNESS_HOOKGATE_LOG", &hookgate_log)
                         .env("RUNNER_TEMP", runner.path())
                         // What a repository would set for CI: the slow checks not under test.
-                        .env("HOOKGATE_SKIP", "lint,format,docs,coverage");
+                        .env("HOOKGATE_SKIP", self.skip);
                     for (k, v) in &ctx {
                         if let Some(k) = k.strip_prefix("github.").filter(|k| !k.contains('.')) {
                             cmd.env(format!("GITHUB_{}", k.to_uppercase()), v);
@@ -273,11 +284,11 @@ impl Runner<'_> {
                         }
                     }
                     let out = cmd.output().unwrap();
-                    assert!(
-                        out.status.success(),
-                        "{name}: step `{step_name}` failed:\n{script}\n{}",
-                        text(&out)
-                    );
+                    if !out.status.success() {
+                        record.failed.insert(name.to_string(), (step_name.to_string(), text(&out)));
+                        Self::note_job(name, &ws, &hookgate_log, record);
+                        return None;
+                    }
                     if let Some(id) = step["id"].as_str() {
                         for line in std::fs::read_to_string(&output).unwrap().lines() {
                             if let Some((k, v)) = line.split_once('=') {
@@ -288,6 +299,18 @@ impl Runner<'_> {
                 }
             }
         }
+        Self::note_job(name, &ws, &hookgate_log, record);
+        let mut outputs = BTreeMap::new();
+        if let Some(map) = job["outputs"].as_hash() {
+            for (k, v) in map {
+                outputs.insert(k.as_str().unwrap().to_string(), self.subst(v.as_str().unwrap(), &ctx));
+            }
+        }
+        Some(outputs)
+    }
+
+    /// Records whether the job ran hookgate and which dists its `wheel` check judged.
+    fn note_job(name: &str, ws: &Path, hookgate_log: &Path, record: &mut RunRecord) {
         if hookgate_log.exists() {
             record.ran_hookgate.push(name.to_string());
         }
@@ -301,13 +324,6 @@ impl Runner<'_> {
                 }
             }
         }
-        let mut outputs = BTreeMap::new();
-        if let Some(map) = job["outputs"].as_hash() {
-            for (k, v) in map {
-                outputs.insert(k.as_str().unwrap().to_string(), self.subst(v.as_str().unwrap(), &ctx));
-            }
-        }
-        outputs
     }
 
     fn git(&self, dir: &Path, args: &[&str]) -> String {
@@ -434,6 +450,7 @@ impl World {
             bin: self.root.join("bin"),
             testpypi: &self.testpypi,
             pypi: &self.pypi,
+            skip: "lint,format,docs,coverage",
         }
     }
 }
@@ -446,7 +463,7 @@ fn a_static_version_goes_pr_to_testpypi_main_to_tag_tag_to_pypi_with_the_tested_
     let (test_packages, pypi_packages) = (&world.test_packages, &world.pypi_packages);
     let main_sha = ctx.git(&["rev-parse", "HEAD"]);
     // A pull request from a fork: checked, never published (a fork's run has no OIDC token).
-    let fork = runner.run(&event(
+    let fork = runner.run_ok(&event(
         "pull_request",
         "refs/pull/1/merge",
         &main_sha,
@@ -458,8 +475,14 @@ fn a_static_version_goes_pr_to_testpypi_main_to_tag_tag_to_pypi_with_the_tested_
     assert!(fork.uploads.is_empty());
 
     // A pull request from this repository: TestPyPI gets exactly the bytes `check` tested.
-    let pr =
-        runner.run(&event("pull_request", "refs/pull/1/merge", &main_sha, "acme/sample", 2, "acme/sample"));
+    let pr = runner.run_ok(&event(
+        "pull_request",
+        "refs/pull/1/merge",
+        &main_sha,
+        "acme/sample",
+        2,
+        "acme/sample",
+    ));
     assert_eq!(pr.jobs, ["build", "check", "publish-testpypi"]);
     let (url, uploaded) = &pr.uploads["publish-testpypi"];
     assert_eq!(url, &testpypi.url);
@@ -471,14 +494,14 @@ fn a_static_version_goes_pr_to_testpypi_main_to_tag_tag_to_pypi_with_the_tested_
     assert!(!pr.tested.contains_key("publish-testpypi"));
 
     // The push to main: checked, and the final version tagged on the tested commit.
-    let main = runner.run(&event("push", "refs/heads/main", &main_sha, "acme/sample", 3, ""));
+    let main = runner.run_ok(&event("push", "refs/heads/main", &main_sha, "acme/sample", 3, ""));
     assert_eq!(main.jobs, ["build", "check", "tag"]);
     let tagged = runner.git(bare, &["rev-parse", "v0.1.0^{commit}"]);
     assert_eq!(tagged, main_sha);
 
     // The tag's run publishes to PyPI the bytes its check tested (after the approval GitHub
     // would ask for through the `pypi` environment).
-    let release = runner.run(&event("push", "refs/tags/v0.1.0", &main_sha, "acme/sample", 4, ""));
+    let release = runner.run_ok(&event("push", "refs/tags/v0.1.0", &main_sha, "acme/sample", 4, ""));
     assert_eq!(release.jobs, ["build", "check", "publish-pypi"]);
     let (url, uploaded) = &release.uploads["publish-pypi"];
     assert_eq!(url, &pypi.url);
@@ -489,18 +512,22 @@ fn a_static_version_goes_pr_to_testpypi_main_to_tag_tag_to_pypi_with_the_tested_
     assert_eq!(pr.tested["check"], release.tested["check"]);
 
     // After the release, main is still green: 0.1.0 is taken, but by this very tree.
-    let after = runner.run(&event("push", "refs/heads/main", &main_sha, "acme/sample", 5, ""));
+    let after = runner.run_ok(&event("push", "refs/heads/main", &main_sha, "acme/sample", 5, ""));
     assert_eq!(after.jobs, ["build", "check", "tag"], "check passed on main after the release");
 }
 
 #[test]
 fn a_version_from_git_gets_a_dev_version_per_pr_run_and_releases_by_pushing_its_tag() {
     let world = World::new("scm");
-    let (ctx, runner) = (&world.ctx, world.runner());
+    let mut runner = world.runner();
+    // The versions are under test here; `test` on the given dists is in the static test.
+    runner.skip = "lint,format,docs,coverage,test";
+    let ctx = &world.ctx;
     let sha = ctx.git(&["rev-parse", "HEAD"]);
 
     // A PR run: a version of its own, local-free, from the run number; checked as that version.
-    let pr = runner.run(&event("pull_request", "refs/pull/7/merge", &sha, "acme/sample", 41, "acme/sample"));
+    let pr =
+        runner.run_ok(&event("pull_request", "refs/pull/7/merge", &sha, "acme/sample", 41, "acme/sample"));
     assert_eq!(pr.jobs, ["build", "check", "publish-testpypi"]);
     let (_, uploaded) = &pr.uploads["publish-testpypi"];
     let files: Vec<&str> = uploaded.iter().map(|(f, _)| f.as_str()).collect();
@@ -508,18 +535,18 @@ fn a_version_from_git_gets_a_dev_version_per_pr_run_and_releases_by_pushing_its_
     assert_eq!(uploaded, &pr.tested["check"]);
     // The next run of the PR uploads another version: TestPyPI never refuses it.
     let next =
-        runner.run(&event("pull_request", "refs/pull/7/merge", &sha, "acme/sample", 42, "acme/sample"));
+        runner.run_ok(&event("pull_request", "refs/pull/7/merge", &sha, "acme/sample", 42, "acme/sample"));
     assert!(next.uploads["publish-testpypi"].1[0].0.contains("0.1.dev42"), "{:?}", next.uploads);
     assert_eq!(dists_in(world.test_packages.path()).len(), 4);
 
     // main: checked as the version from git; no tag job, nothing published.
-    let main = runner.run(&event("push", "refs/heads/main", &sha, "acme/sample", 43, ""));
+    let main = runner.run_ok(&event("push", "refs/heads/main", &sha, "acme/sample", 43, ""));
     assert_eq!(main.jobs, ["build", "check"]);
     assert!(main.uploads.is_empty());
 
     // The README's release: push the tag vX.Y.Z; its run publishes what it tested.
     runner.git(&world.bare, &["tag", "v0.1.0", &sha]);
-    let release = runner.run(&event("push", "refs/tags/v0.1.0", &sha, "acme/sample", 44, ""));
+    let release = runner.run_ok(&event("push", "refs/tags/v0.1.0", &sha, "acme/sample", 44, ""));
     assert_eq!(release.jobs, ["build", "check", "publish-pypi"]);
     let (url, uploaded) = &release.uploads["publish-pypi"];
     assert_eq!(url, &world.pypi.url);
@@ -528,4 +555,34 @@ fn a_version_from_git_gets_a_dev_version_per_pr_run_and_releases_by_pushing_its_
     assert_eq!(uploaded, &release.tested["check"]);
     assert_eq!(dists_in(world.pypi_packages.path()), *uploaded);
     assert_eq!(release.ran_hookgate, ["build", "check"]);
+}
+
+#[test]
+fn a_pre_release_is_not_tagged_and_a_tag_that_is_not_the_version_publishes_nothing() {
+    let world = World::new("clean");
+    let mut runner = world.runner();
+    // Only what this test is about: the dists and the index.
+    runner.skip = "lint,format,docs,coverage,test";
+    let ctx = &world.ctx;
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write("pyproject.toml", &pyproject.replace("version = \"0.1.0\"", "version = \"0.2.0rc1\""));
+    ctx.git(&["commit", "-q", "-am", "0.2.0rc1"]);
+    ctx.git(&["push", "-q", world.bare.to_str().unwrap(), "HEAD:refs/heads/main"]);
+    let sha = ctx.git(&["rev-parse", "HEAD"]);
+
+    // main with a pre-release: checked, the tag job runs, and tags nothing.
+    let main = runner.run_ok(&event("push", "refs/heads/main", &sha, "acme/sample", 1, ""));
+    assert_eq!(main.jobs, ["build", "check", "tag"]);
+    assert_eq!(runner.git(&world.bare, &["tag", "--list"]), "");
+
+    // A tag whose name is not the dists' version: the publish job refuses before uploading.
+    runner.git(&world.bare, &["tag", "v0.3.0", &sha]);
+    let release = runner.run_ok(&event("push", "refs/tags/v0.3.0", &sha, "acme/sample", 2, ""));
+    assert_eq!(release.jobs, ["build", "check", "publish-pypi"]);
+    let (step, output) = &release.failed["publish-pypi"];
+    assert_eq!(step, "Refuse dists whose version is not the tag's");
+    assert!(output.contains("is version 0.2.0rc1, the tag is v0.3.0: not published"), "{output}");
+    assert!(release.uploads.is_empty());
+    assert!(dists_in(world.pypi_packages.path()).is_empty());
+    assert_eq!(release.failed.len(), 1, "{:#?}", release.failed);
 }
