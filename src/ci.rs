@@ -158,10 +158,7 @@ jobs:
     name: check (Python ${{{{ matrix.python-version }}}})
     needs: build
     runs-on: ubuntu-latest
-    concurrency:
-      group: ${{{{ github.workflow }}}}-check-${{{{ matrix.python-version }}}}-${{{{ github.event.pull_request.number || github.run_id }}}}
-      cancel-in-progress: ${{{{ github.event_name == 'pull_request' }}}}
-    strategy:
+{concurrency_check}    strategy:
       fail-fast: false
       matrix:
         python-version: [{matrix}]
@@ -170,6 +167,8 @@ jobs:
 "#,
         setup_matrix = setup("${{ matrix.python-version }}", &install),
         download = DOWNLOAD_DISTS,
+        // One group per matrix leg: legs of one run never cancel each other.
+        concurrency_check = concurrency("check-${{ matrix.python-version }}"),
     ));
     if vcs {
         w.push_str(
