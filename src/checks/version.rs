@@ -82,13 +82,13 @@ impl Check for Version {
 
     /// Which release tags point to a commit with this very tree: a tag appearing changes the
     /// key, so a cached "taken" is asked again once the release is tagged.
-    fn key_variant(&self, _def: &CheckDef, _config: &Config, repo: &Repo, tree: &TreeRef) -> Result<Value> {
-        let tags = repo.tags_of_tree(tree.id, "v")?;
+    fn key_variant(&self, _def: &CheckDef, config: &Config, repo: &Repo, tree: &TreeRef) -> Result<Value> {
+        let tags = released_tags(repo, tree, config)?;
         Ok(if tags.is_empty() { Value::Null } else { json!({ "released-from-this-tree": tags }) })
     }
 
     /// Ask the index.
-    fn execute(&self, inv: &mut Invocation<'_>, _config: &Config) -> Result<Ended> {
+    fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
         let wheel = inv
             .needed_files("wheel")?
             .into_iter()
@@ -96,9 +96,22 @@ impl Check for Version {
             .context("the `wheel` check left no wheel")?;
         let index = options(inv.def).index_url.clone().unwrap_or_else(|| DEFAULT_INDEX.to_string());
         let client = IndexClient::new(inv.host.index_settings());
-        let tags = Repo::open(inv.git_dir)?.tags_of_tree(inv.tree.id, "v")?;
+        let tags = released_tags(&Repo::open(inv.git_dir)?, inv.tree, config)?;
         Ok(ask_released(&client, &wheel, &index, &tags, &mut |line| inv.note(line)))
     }
+}
+
+/// The tags `v*` of commits whose tree is `tree`. With a static version only `v<version>` can
+/// be its release, so only that tag is looked up (the cached path reads one ref, not every
+/// tag); a dynamic version is known only from the wheel, so every `v*` tag is.
+fn released_tags(repo: &Repo, tree: &TreeRef, config: &Config) -> Result<Vec<String>> {
+    let Some(version) = &config.project.version else { return repo.tags_of_tree(tree.id, "v") };
+    let mut names = vec![format!("v{version}")];
+    if let Ok(v) = version.parse::<pep440_rs::Version>() {
+        names.push(format!("v{v}"));
+    }
+    names.dedup();
+    Ok(names.into_iter().filter(|n| repo.tag_tree(n) == Some(tree.id)).collect())
 }
 
 /// Whether the version of `wheel` is free on `index`, as the check's ending; what was asked
