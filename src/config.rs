@@ -159,6 +159,7 @@ struct ToolTable {
 #[derive(Deserialize)]
 struct ProjectTable {
     name: Option<String>,
+    version: Option<String>,
     #[serde(rename = "requires-python")]
     requires_python: Option<String>,
     #[serde(default)]
@@ -193,6 +194,8 @@ struct HatchTable {
 pub struct Project {
     /// `[project] name`.
     pub name: Option<String>,
+    /// `[project] version`, when it is static (not listed in `dynamic`).
+    pub version: Option<String>,
     /// The version comes from git (setuptools-scm, hatch-vcs): the snapshot, which has no
     /// `.git`, gets it from `git describe` instead.
     pub version_from_git: bool,
@@ -274,6 +277,7 @@ impl PyprojectDoc {
         let dynamic = self.project.as_ref().is_some_and(|p| p.dynamic.iter().any(|d| d == "version"));
         Project {
             name: self.project.as_ref().and_then(|p| p.name.clone()),
+            version: self.project.as_ref().filter(|_| !dynamic).and_then(|p| p.version.clone()),
             requires_python: self.project.as_ref().and_then(|p| p.requires_python.clone()),
             version_from_git: dynamic && (scm_backend || scm_configured),
             scm,

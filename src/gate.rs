@@ -38,6 +38,8 @@ pub struct RunSettings<'a> {
     pub cancel: Option<&'a Cancel>,
     /// Called with each outcome as it is known.
     pub observer: Option<&'a (dyn Fn(&Outcome) + Sync)>,
+    /// Distributions to test instead of building them (`run --dists`).
+    pub dists: Option<&'a [crate::dists::Dist]>,
 }
 
 /// Reads the config of `tree` from its blobs (never from the working directory).
@@ -65,7 +67,7 @@ pub fn check_tree(
     selection: &Selection,
     settings: RunSettings<'_>,
 ) -> Result<(Plan, Vec<Outcome>)> {
-    let RunSettings { force, jobs, cancel, observer } = settings;
+    let RunSettings { force, jobs, cancel, observer, dists } = settings;
     let cache = Cache::for_user(repo.common_dir(), &s.host);
     let config = load_config(repo, tree)?;
     let (host, note) = s.host.scratch_outside(&[repo.workdir(), repo.git_dir(), repo.common_dir()])?;
@@ -73,7 +75,7 @@ pub fn check_tree(
         crate::report::note(format_args!("{note}"));
     }
     let interp = venv::find_interpreter(config.python.as_deref(), &s.host, &s.cwd, cache.root())?;
-    let plan = plan::build(repo, tree, &config, selection, &interp, &s.host)?;
+    let plan = plan::build_with(repo, tree, &config, selection, &interp, &s.host, dists)?;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
     let cancel = cancel.unwrap_or(&s.cancel).clone();
     let runner = Runner { repo, cache: &cache, interp: &interp, host: &host, cancel, jobs, force, observer };
