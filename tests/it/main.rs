@@ -10,6 +10,7 @@ mod common;
 mod background;
 mod cache_gc;
 mod ci;
+mod corpus;
 mod env;
 mod force;
 mod gate;
