@@ -22,6 +22,9 @@ pub struct FormatOptions {
     pub tool: Option<String>,
 }
 
+/// ruff's default command; `.` stands for the tree's Python files.
+const RUFF: &[&str] = &["ruff", "format", "--check", "--diff", "--no-cache", "."];
+
 /// The formatters `tool` may name.
 const TOOLS: &[&str] = &["ruff", "black"];
 
@@ -45,6 +48,8 @@ impl Check for Format {
     }
 
     /// `ruff format --check --diff .` (or `black --check --diff .`) at pre-commit and pre-push.
+    /// ruff's default command gets the tree's Python files in place of `.`
+    /// ([`command::run_ruff`]).
     fn defaults(&self, options: &dyn KindOptions, project: &Project) -> Defaults {
         let tool = options.as_any().downcast_ref::<FormatOptions>().and_then(|o| o.tool.as_deref());
         let (run, deps) = match tool {
@@ -52,7 +57,7 @@ impl Check for Format {
                 (argv(&["black", "--check", "--diff", "."]), vec![project.pins.requirement("black").0])
             }
             _ => (
-                argv(&["ruff", "format", "--check", "--diff", "--no-cache", "."]),
+                argv(RUFF),
                 vec![project.pins.requirement("ruff").0],
             ),
         };
@@ -61,6 +66,10 @@ impl Check for Format {
 
     fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
         command::note_pins(inv, config);
+        let default = self.defaults(inv.def.options.as_ref(), &config.project).run;
+        if inv.def.run == default && default == argv(RUFF) {
+            return command::run_ruff(inv, &RUFF[1..RUFF.len() - 1]);
+        }
         command::run_command(inv)
     }
 }

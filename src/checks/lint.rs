@@ -22,6 +22,9 @@ pub struct LintOptions {
     pub tool: Option<String>,
 }
 
+/// ruff's default command; `.` stands for the tree's Python files.
+const RUFF: &[&str] = &["ruff", "check", "--no-fix", "--no-cache", "."];
+
 /// The linters `tool` may name.
 const TOOLS: &[&str] = &["ruff", "flake8"];
 
@@ -44,13 +47,14 @@ impl Check for Lint {
         true
     }
 
-    /// `ruff check .` (or `flake8 .`) at pre-commit and pre-push.
+    /// `ruff check --no-fix .` (or `flake8 .`) at pre-commit and pre-push. ruff's default
+    /// command gets the tree's Python files in place of `.` ([`command::run_ruff`]).
     fn defaults(&self, options: &dyn KindOptions, project: &Project) -> Defaults {
         let tool = options.as_any().downcast_ref::<LintOptions>().and_then(|o| o.tool.as_deref());
         let (run, deps) = match tool {
             Some("flake8") => (argv(&["flake8", "."]), vec![project.pins.requirement("flake8").0]),
             _ => (
-                argv(&["ruff", "check", "--no-fix", "--no-cache", "."]),
+                argv(RUFF),
                 vec![project.pins.requirement("ruff").0],
             ),
         };
@@ -59,6 +63,10 @@ impl Check for Lint {
 
     fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
         command::note_pins(inv, config);
+        let default = self.defaults(inv.def.options.as_ref(), &config.project).run;
+        if inv.def.run == default && default == argv(RUFF) {
+            return command::run_ruff(inv, &RUFF[1..RUFF.len() - 1]);
+        }
         command::run_command(inv)
     }
 }

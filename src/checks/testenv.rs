@@ -8,6 +8,9 @@
 //!    `test-requirements.txt`, `requirements/dev*.txt`, `requirements-dev.txt`,
 //!    `dev-requirements.txt`.
 //!
+//! tox's test command also decides the runner: a `commands` line running `python -m unittest`
+//! (and no pytest) makes the check run unittest with that line's arguments.
+//!
 //! The check's own `deps` are added to whichever it is. A requirement that names the package
 //! itself (`attrs[tests-mypy]` in attrs' own `tests` extra) is never installed from the index:
 //! it becomes an extra of the wheel under test. "No test requirements found" is said loudly.
@@ -27,6 +30,9 @@ pub struct TestEnv {
     pub wheel_extras: Vec<String>,
     /// Where they came from, for the log; empty when nothing was found.
     pub source: Option<String>,
+    /// `python -m unittest`'s arguments (`discover tests`) when tox's test command runs
+    /// unittest rather than pytest.
+    pub unittest: Option<Vec<String>>,
 }
 
 /// Group and extra names that mean "what the tests need", in order.
@@ -131,7 +137,13 @@ fn tox(src: &Path, project: &Project) -> Option<TestEnv> {
         let ini = parse_ini(&text);
         let base = ini.get("testenv")?;
         let (deps, extras, groups) = (base.get("deps"), base.get("extras"), base.get("dependency_groups"));
-        return Some(tox_env(src, project, "tox.ini [testenv]", deps, extras, groups));
+        let mut env = tox_env(src, project, "tox.ini [testenv]", deps, extras, groups);
+        let commands: Vec<Vec<String>> = base
+            .get("commands")
+            .map(|c| c.lines().map(|l| l.split_whitespace().map(str::to_string).collect()).collect())
+            .unwrap_or_default();
+        env.unittest = unittest_args(&commands);
+        return Some(env);
     }
     let toml_text =
         std::fs::read_to_string(src.join("tox.toml")).ok().map(|t| (t, "tox.toml", false)).or_else(|| {
@@ -146,14 +158,80 @@ fn tox(src: &Path, project: &Project) -> Option<TestEnv> {
         base.get(k)?.as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join("\n"))
     };
     let (deps, extras, groups) = (list("deps"), list("extras"), list("dependency_groups"));
-    Some(tox_env(
+    let mut env = tox_env(
         src,
         project,
         &format!("{label} env_run_base"),
         deps.as_ref(),
         extras.as_ref(),
         groups.as_ref(),
-    ))
+    );
+    // `commands = [["python", "-m", "unittest", ...], ...]`; a `{ replace = ... }` word is not a
+    // plain string and is left out.
+    let commands: Vec<Vec<String>> = base
+        .get("commands")
+        .and_then(toml::Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .filter_map(toml::Value::as_array)
+                .map(|c| c.iter().filter_map(|w| w.as_str().map(str::to_string)).collect())
+                .collect()
+        })
+        .unwrap_or_default();
+    env.unittest = unittest_args(&commands);
+    Some(env)
+}
+
+/// unittest's arguments when tox's test commands run `python -m unittest` and nothing runs
+/// pytest: the words after `unittest`, with `{toxinidir}/` (`{tox_root}/`) made relative and
+/// `{posargs}` dropped. `coverage run ... -m unittest discover tests` counts.
+pub fn unittest_args(commands: &[Vec<String>]) -> Option<Vec<String>> {
+    if commands.iter().flatten().any(|w| w.contains("pytest")) {
+        return None;
+    }
+    let command = commands.iter().find_map(|c| {
+        let at = c.windows(2).position(|w| w[0] == "-m" && w[1] == "unittest")?;
+        Some(&c[at + 2..])
+    })?;
+    let args = command
+        .iter()
+        .filter(|w| !w.starts_with("{posargs"))
+        .map(|w| {
+            let mut w = w.clone();
+            for var in ["{toxinidir}", "{tox_root}"] {
+                w = w.replace(&format!("{var}/"), "").replace(var, ".");
+            }
+            w
+        })
+        .collect();
+    Some(args)
+}
+
+/// The directories unittest's arguments start discovery in (`discover tests`, `-s tests`,
+/// `--start-directory=tests`), for the import guard; `tests` when none is named.
+pub fn unittest_start_dirs(args: &[String]) -> Vec<String> {
+    let mut dirs = Vec::new();
+    let mut positional = 0;
+    let mut words = args.iter().skip_while(|w| *w != "discover").skip(1);
+    while let Some(w) = words.next() {
+        if let Some(d) = w.strip_prefix("--start-directory=") {
+            dirs.push(d.to_string());
+        } else if w == "-s" || w == "--start-directory" {
+            dirs.extend(words.next().cloned());
+        } else if w == "-p" || w == "-t" || w == "--pattern" || w == "--top-level-directory" {
+            words.next();
+        } else if !w.starts_with('-') {
+            // `discover START [PATTERN [TOP]]`: only the first positional is a directory.
+            if positional == 0 {
+                dirs.push(w.clone());
+            }
+            positional += 1;
+        }
+    }
+    if dirs.is_empty() {
+        dirs.push("tests".into());
+    }
+    dirs
 }
 
 fn tox_env(
@@ -194,7 +272,7 @@ fn tox_env(
     for g in words(groups) {
         requirements.extend(project.groups.get(&g).cloned().unwrap_or_default());
     }
-    TestEnv { requirements, wheel_extras: words(extras), source: Some(label.to_string()) }
+    TestEnv { requirements, wheel_extras: words(extras), source: Some(label.to_string()), unittest: None }
 }
 
 /// Whether a tox line is conditional on factors (`py38,py39: mock`, `!pypy: x`).
@@ -387,6 +465,39 @@ mod tests {
         )
         .unwrap();
         assert_eq!(test_paths(dir.path()), Some(TestPaths::Configured("pyproject.toml".into())));
+    }
+
+    #[test]
+    fn tox_commands_running_unittest_decide_the_runner() {
+        let w = |line: &str| line.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        let markdown = [
+            w("coverage run --source=markdown -m unittest discover {toxinidir}/tests"),
+            w("coverage xml"),
+        ];
+        assert_eq!(unittest_args(&markdown), Some(w("discover tests")));
+        assert_eq!(unittest_args(&[w("python -m unittest {posargs}")]), Some(vec![]));
+        assert_eq!(unittest_args(&[w("pytest {posargs}")]), None);
+        assert_eq!(unittest_args(&[w("python -m unittest"), w("python -m pytest")]), None);
+        assert_eq!(unittest_args(&[]), None);
+        assert_eq!(unittest_start_dirs(&w("discover tests")), ["tests"]);
+        assert_eq!(unittest_start_dirs(&w("discover -s src/tests -p *_test.py")), ["src/tests"]);
+        assert_eq!(unittest_start_dirs(&w("discover --start-directory=t")), ["t"]);
+        assert_eq!(unittest_start_dirs(&w("discover a b c")), ["a"]);
+        assert_eq!(unittest_start_dirs(&[]), ["tests"]);
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("tox.ini"),
+            "[testenv]\nextras = testing\ncommands =\n    coverage run -m unittest discover {toxinidir}/tests\n",
+        )
+        .unwrap();
+        assert_eq!(discover(dir.path(), &project("x")).unittest, Some(w("discover tests")));
+        std::fs::write(
+            dir.path().join("tox.ini"),
+            "[testenv]\ncommands = pytest {posargs}\n",
+        )
+        .unwrap();
+        assert_eq!(discover(dir.path(), &project("x")).unittest, None);
     }
 
     #[test]

@@ -87,10 +87,11 @@ fn lint_installs_the_ruff_version_the_project_pins_and_a_new_pin_re_runs_it() {
 
 #[test]
 fn a_setup_py_only_package_gets_the_standard_suite() {
+    // No `long_description_content_type` (six has none): twine warns, PyPI accepts it.
     let ctx = TestContext::bare_dir();
     ctx.write(
         "setup.py",
-        "from setuptools import setup\n\nsetup(\n    name=\"oldstyle\",\n    version=\"1.0\",\n    py_modules=[\"oldstyle\"],\n    description=\"An old-style package.\",\n    long_description=\"An old-style package.\",\n    long_description_content_type=\"text/plain\",\n)\n",
+        "from setuptools import setup\n\nsetup(\n    name=\"oldstyle\",\n    version=\"1.0\",\n    py_modules=[\"oldstyle\"],\n    description=\"An old-style package.\",\n    long_description=\"An old-style package.\",\n)\n",
     );
     ctx.write("oldstyle.py", "\"\"\"An old-style module.\"\"\"\n\nVALUE = 1\n");
     ctx.git(&["init", "-q", "-b", "main"]);
@@ -103,6 +104,7 @@ fn a_setup_py_only_package_gets_the_standard_suite() {
     for check in ["lint", "format", "wheel"] {
         assert_eq!(c[check]["status"], "pass", "{check}: {v}");
     }
+    assert!(log_of(&v, "wheel").contains("long_description_content_type"), "twine's warning is in the log");
 }
 
 #[test]
