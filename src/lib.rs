@@ -25,4 +25,5 @@ pub mod process;
 pub mod report;
 pub mod run;
 pub mod secret;
+pub mod tooling;
 pub mod venv;

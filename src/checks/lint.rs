@@ -7,9 +7,10 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use super::{Check, Defaults, Invocation, KindOptions, argv, command};
-use crate::config::{Config, OptionTable, Project, Stage};
+use crate::config::{Config, OptionTable, Project, RunSpec, Stage};
 use crate::error::Error;
 use crate::outcome::Ended;
+use crate::tooling::Linter;
 
 /// The `lint` kind.
 pub struct Lint;
@@ -47,12 +48,20 @@ impl Check for Lint {
         true
     }
 
-    /// `ruff check --no-fix .` (or `flake8 .`) at pre-commit and pre-push. ruff's default
+    /// `ruff check --no-fix .` (or `flake8 .`; without a `tool`, the project's own linter: see
+    /// [`crate::tooling`]; flake8 over the paths tox's flake8 environment names) at pre-commit
+    /// and pre-push. ruff's default
     /// command gets the tree's Python files in place of `.` ([`command::run_ruff`]).
     fn defaults(&self, options: &dyn KindOptions, project: &Project) -> Defaults {
         let tool = options.as_any().downcast_ref::<LintOptions>().and_then(|o| o.tool.as_deref());
-        let (run, deps) = match tool {
-            Some("flake8") => (argv(&["flake8", "."]), vec![project.pins.requirement("flake8").0]),
+        let flake8 = |paths: &[String]| {
+            let mut words = vec!["flake8".to_string()];
+            words.extend(if paths.is_empty() { vec![".".to_string()] } else { paths.to_vec() });
+            (RunSpec::Argv(words), vec![project.pins.requirement("flake8").0])
+        };
+        let (run, deps) = match (tool, &project.tooling.linter) {
+            (Some("flake8"), _) => flake8(&[]),
+            (None, Linter::Flake8(paths)) => flake8(paths),
             _ => (
                 argv(RUFF),
                 vec![project.pins.requirement("ruff").0],
