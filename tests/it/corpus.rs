@@ -131,6 +131,16 @@ fn baseline(name: &str) {
         };
         table.push(format!("  {check}: {status} ({want}) {mark}"));
     }
+    // What hookgate found, for the README's compatibility table.
+    for c in got.values() {
+        let log = c["log"].as_str().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+        for line in log.lines().filter_map(|l| l.strip_prefix("hookgate: ")) {
+            let found = ["tool versions:", "test requirements from", "tests:", "coverage plugins", "WARNING: no test"];
+            if found.iter().any(|f| line.starts_with(f)) {
+                table.push(format!("  {}: {line}", c["name"].as_str().unwrap_or_default()));
+            }
+        }
+    }
     eprintln!("{}", table.join("\n"));
     assert!(wrong.is_empty(), "{name}: hookgate disagrees with the project's CI:\n{}", wrong.join("\n\n"));
 }
