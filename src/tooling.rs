@@ -70,7 +70,8 @@ fn requires(lists: &[(String, Vec<String>)], tool: &str) -> bool {
 pub fn detect(files: &ToolingFiles<'_>, requirements: &[(String, Vec<String>)]) -> Tooling {
     let tool_table = |name: &str| files.pyproject.and_then(|p| p.get("tool")?.get(name)).is_some();
     let hook = |repo: &str| files.precommit.is_some_and(|t| t.to_ascii_lowercase().contains(repo));
-    let ini_section = |text: Option<&str>, section: &str| text.is_some_and(|t| parse_ini(t).contains_key(section));
+    let ini_section =
+        |text: Option<&str>, section: &str| text.is_some_and(|t| parse_ini(t).contains_key(section));
 
     if tool_table("ruff") || files.ruff_toml || hook("ruff-pre-commit") || requires(requirements, "ruff") {
         return Tooling { source: "the project's ruff configuration".into(), ..Tooling::default() };
@@ -83,9 +84,11 @@ pub fn detect(files: &ToolingFiles<'_>, requirements: &[(String, Vec<String>)]) 
         || requires(requirements, "flake8");
     match (flake8, black) {
         (false, false) => Tooling::default(),
-        (false, true) => {
-            Tooling { formatter: Formatter::Black, source: "the project's black configuration".into(), ..Tooling::default() }
-        }
+        (false, true) => Tooling {
+            formatter: Formatter::Black,
+            source: "the project's black configuration".into(),
+            ..Tooling::default()
+        },
         (true, _) => Tooling {
             linter: Linter::Flake8(files.tox_ini.map(tox_flake8_paths).unwrap_or_default()),
             formatter: if black { Formatter::Black } else { Formatter::None },
@@ -99,7 +102,8 @@ pub fn detect(files: &ToolingFiles<'_>, requirements: &[(String, Vec<String>)]) 
 fn tox_flake8_paths(tox_ini: &str) -> Vec<String> {
     let ini = parse_ini(tox_ini);
     let Some(commands) = ini.get("testenv:flake8").and_then(|s| s.get("commands")) else { return Vec::new() };
-    let Some(line) = commands.lines().find(|l| l.split_whitespace().next().is_some_and(|w| w.ends_with("flake8")))
+    let Some(line) =
+        commands.lines().find(|l| l.split_whitespace().next().is_some_and(|w| w.ends_with("flake8")))
     else {
         return Vec::new();
     };
@@ -136,13 +140,17 @@ mod tests {
         let tox = "[testenv:flake8]\ndeps = flake8\ncommands = flake8 {toxinidir}/markdown {toxinidir}/tests\n\n[flake8]\nmax-line-length = 119\n";
         let markdown = ToolingFiles { tox_ini: Some(tox), ..none };
         let t = detect(&markdown, &[]);
-        assert_eq!((t.linter, t.formatter), (Linter::Flake8(vec!["markdown".into(), "tests".into()]), Formatter::None));
+        assert_eq!(
+            (t.linter, t.formatter),
+            (Linter::Flake8(vec!["markdown".into(), "tests".into()]), Formatter::None)
+        );
 
         // six: a [flake8] section in setup.cfg.
         let six = ToolingFiles { setup_cfg: Some("[flake8]\nmax-line-length = 100\n"), ..none };
         assert_eq!(detect(&six, &[]).linter, Linter::Flake8(vec![]));
 
-        let dev = vec![("group `dev`".to_string(), vec!["flake8>=7".to_string(), "black==24.1.0".to_string()])];
+        let dev =
+            vec![("group `dev`".to_string(), vec!["flake8>=7".to_string(), "black==24.1.0".to_string()])];
         let t = detect(&none, &dev);
         assert_eq!((t.linter, t.formatter), (Linter::Flake8(vec![]), Formatter::Black));
         let with_ruff = vec![("group `lint`".to_string(), vec!["ruff>=0.9".to_string()])];

@@ -113,7 +113,9 @@ pub fn plugins(read: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
     let words = |v: &str| -> Vec<String> {
         v.split(['\n', ',']).map(str::trim).filter(|w| !w.is_empty()).map(str::to_string).collect()
     };
-    for (file, section) in [(".coveragerc", "run"), ("setup.cfg", "coverage:run"), ("tox.ini", "coverage:run")] {
+    for (file, section) in
+        [(".coveragerc", "run"), ("setup.cfg", "coverage:run"), ("tox.ini", "coverage:run")]
+    {
         if let Some(text) = read(file)
             && let Some(v) = testenv::parse_ini(&text).get(section).and_then(|s| s.get("plugins"))
         {
@@ -121,7 +123,8 @@ pub fn plugins(read: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
         }
     }
     let doc = read("pyproject.toml").and_then(|t| toml::from_str::<toml::Value>(&t).ok());
-    let list = doc.as_ref().and_then(|d| d.get("tool")?.get("coverage")?.get("run")?.get("plugins")?.as_array());
+    let list =
+        doc.as_ref().and_then(|d| d.get("tool")?.get("coverage")?.get("run")?.get("plugins")?.as_array());
     list.map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
 }
 

@@ -62,10 +62,7 @@ impl Check for Format {
             (Some("black"), _) | (None, Formatter::Black) => {
                 (argv(&["black", "--check", "--diff", "."]), vec![project.pins.requirement("black").0])
             }
-            _ => (
-                argv(RUFF),
-                vec![project.pins.requirement("ruff").0],
-            ),
+            _ => (argv(RUFF), vec![project.pins.requirement("ruff").0]),
         };
         Defaults { run, deps, stages: vec![Stage::PreCommit, Stage::PrePush] }
     }

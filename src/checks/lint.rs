@@ -62,10 +62,7 @@ impl Check for Lint {
         let (run, deps) = match (tool, &project.tooling.linter) {
             (Some("flake8"), _) => flake8(&[]),
             (None, Linter::Flake8(paths)) => flake8(paths),
-            _ => (
-                argv(RUFF),
-                vec![project.pins.requirement("ruff").0],
-            ),
+            _ => (argv(RUFF), vec![project.pins.requirement("ruff").0]),
         };
         Defaults { run, deps, stages: vec![Stage::PreCommit, Stage::PrePush] }
     }

@@ -247,7 +247,10 @@ impl Check for Test {
         // `testpaths` when it collects by its config) and paths passed in `args`.
         let mut test_code = paths.clone();
         if let Some(args) = &unittest {
-            inv.note(&format!("tests: python -m unittest {} (the test command of tox's testenv)", args.join(" ")));
+            inv.note(&format!(
+                "tests: python -m unittest {} (the test command of tox's testenv)",
+                args.join(" ")
+            ));
             test_code.extend(testenv::unittest_start_dirs(args));
         } else if paths.is_empty() {
             let read = |f: &str| std::fs::read_to_string(inv.src.join(f)).ok();

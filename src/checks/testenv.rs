@@ -470,10 +470,8 @@ mod tests {
     #[test]
     fn tox_commands_running_unittest_decide_the_runner() {
         let w = |line: &str| line.split_whitespace().map(str::to_string).collect::<Vec<_>>();
-        let markdown = [
-            w("coverage run --source=markdown -m unittest discover {toxinidir}/tests"),
-            w("coverage xml"),
-        ];
+        let markdown =
+            [w("coverage run --source=markdown -m unittest discover {toxinidir}/tests"), w("coverage xml")];
         assert_eq!(unittest_args(&markdown), Some(w("discover tests")));
         assert_eq!(unittest_args(&[w("python -m unittest {posargs}")]), Some(vec![]));
         assert_eq!(unittest_args(&[w("pytest {posargs}")]), None);
@@ -492,11 +490,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(discover(dir.path(), &project("x")).unittest, Some(w("discover tests")));
-        std::fs::write(
-            dir.path().join("tox.ini"),
-            "[testenv]\ncommands = pytest {posargs}\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("tox.ini"), "[testenv]\ncommands = pytest {posargs}\n").unwrap();
         assert_eq!(discover(dir.path(), &project("x")).unittest, None);
     }
 
