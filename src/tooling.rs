@@ -2,9 +2,10 @@
 //! `format` without a `tool` run what the project's CI runs. ruff wherever the project shows
 //! ruff (`[tool.ruff]`, `ruff.toml`, a ruff hook or requirement); else flake8 where it shows
 //! flake8 (`.flake8`, `[flake8]` in `setup.cfg` or `tox.ini`, a hook or requirement), over the
-//! paths its tox `flake8` environment names; black formats where it shows black. A project
-//! that lints with flake8 and shows no formatter has none: `format` is skipped. A project that
-//! shows nothing gets hookgate's defaults (ruff for both).
+//! paths its tox `flake8` environment names; black formats where it shows black (and not
+//! ruff's formatter: `[tool.ruff.format]`, a `ruff-format` hook). A project that lints with
+//! flake8 and shows no formatter has none: `format` is skipped. A project that shows nothing
+//! gets hookgate's defaults (ruff for both).
 
 use crate::checks::parse_ini;
 
@@ -73,10 +74,19 @@ pub fn detect(files: &ToolingFiles<'_>, requirements: &[(String, Vec<String>)]) 
     let ini_section =
         |text: Option<&str>, section: &str| text.is_some_and(|t| parse_ini(t).contains_key(section));
 
-    if tool_table("ruff") || files.ruff_toml || hook("ruff-pre-commit") || requires(requirements, "ruff") {
-        return Tooling { source: "the project's ruff configuration".into(), ..Tooling::default() };
-    }
     let black = tool_table("black") || hook("psf/black") || requires(requirements, "black");
+    if tool_table("ruff") || files.ruff_toml || hook("ruff-pre-commit") || requires(requirements, "ruff") {
+        // ruff for linting and black for formatting is common: black formats unless the
+        // project also shows ruff's formatter.
+        let ruff_format = files.pyproject.and_then(|p| p.get("tool")?.get("ruff")?.get("format")).is_some()
+            || hook("ruff-format");
+        let formatter = if black && !ruff_format { Formatter::Black } else { Formatter::Ruff };
+        return Tooling {
+            formatter,
+            source: "the project's ruff configuration".into(),
+            ..Tooling::default()
+        };
+    }
     let flake8 = files.flake8_file
         || ini_section(files.setup_cfg, "flake8")
         || ini_section(files.tox_ini, "flake8")
@@ -155,6 +165,15 @@ mod tests {
         assert_eq!((t.linter, t.formatter), (Linter::Flake8(vec![]), Formatter::Black));
         let with_ruff = vec![("group `lint`".to_string(), vec!["ruff>=0.9".to_string()])];
         assert_eq!(detect(&six, &with_ruff).linter, Linter::Ruff);
+
+        let both = toml("[tool.ruff]\nline-length = 88\n[tool.black]\nline-length = 88\n");
+        let t = detect(&ToolingFiles { pyproject: Some(&both), ..none }, &[]);
+        assert_eq!((t.linter, t.formatter), (Linter::Ruff, Formatter::Black));
+        let ruff_format = toml("[tool.ruff.format]\nquote-style = \"single\"\n[tool.black]\n");
+        assert_eq!(
+            detect(&ToolingFiles { pyproject: Some(&ruff_format), ..none }, &[]).formatter,
+            Formatter::Ruff
+        );
 
         let hostile = "[testenv:flake8]\ncommands = flake8 /etc ../up {toxinidir}/ok --max-line-length=9\n";
         assert_eq!(tox_flake8_paths(hostile), ["ok"]);
