@@ -3,7 +3,9 @@
 //!
 //! 1. tox's default test environment (`tox.ini` `[testenv]`, `tox.toml` / `[tool.tox]`
 //!    `env_run_base`): its `deps`, `extras` and `dependency_groups`;
-//! 2. a dependency group, then an extra, named `test`, `tests` or `testing` (then `dev`);
+//! 2. a dependency group, then an extra, then a Poetry group (`[tool.poetry.group.NAME]`,
+//!    constraints turned into PEP 440: `^7.2` is `>=7.2,<8`), named `test`, `tests` or
+//!    `testing` (then `dev`, and Poetry's old `dev-dependencies`);
 //! 3. a requirements file: `requirements/test*.txt`, `requirements-test*.txt`,
 //!    `test-requirements.txt`, `requirements/dev*.txt`, `requirements-dev.txt`,
 //!    `dev-requirements.txt`.
@@ -41,10 +43,13 @@ const NAMES: &[&str] = &["test", "tests", "testing"];
 /// Finds the test environment of the tree exported at `src`.
 pub fn discover(src: &Path, project: &Project) -> TestEnv {
     let me = project.name.as_deref().map(normalize);
+    let poetry = poetry_groups(src);
     let mut env = tox(src, project)
         .or_else(|| from_project(project, NAMES))
+        .or_else(|| from_poetry(&poetry, NAMES))
         .or_else(|| requirement_files(src))
         .or_else(|| from_project(project, &["dev"]))
+        .or_else(|| from_poetry(&poetry, &["dev", "dev-dependencies"]))
         .unwrap_or_default();
     // A requirement on the package itself is an extra of the wheel under test.
     let mut kept = Vec::new();
@@ -93,6 +98,109 @@ fn from_project(project: &Project, names: &[&str]) -> Option<TestEnv> {
         }
     }
     None
+}
+
+fn from_poetry(groups: &BTreeMap<String, Vec<String>>, names: &[&str]) -> Option<TestEnv> {
+    let (name, reqs) = names.iter().find_map(|n| Some((*n, groups.get(*n)?)))?;
+    let source = if name == "dev-dependencies" {
+        "[tool.poetry.dev-dependencies]".to_string()
+    } else {
+        format!("Poetry group `{name}`")
+    };
+    Some(TestEnv { requirements: reqs.clone(), source: Some(source), ..TestEnv::default() })
+}
+
+/// Poetry's dependency groups (`[tool.poetry.group.NAME.dependencies]`, and the old
+/// `[tool.poetry.dev-dependencies]` as `dev-dependencies`) as PEP 508 requirements. Path, git
+/// and URL dependencies are left out (they are not on an index).
+pub fn poetry_groups(src: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let Some(doc) = std::fs::read_to_string(src.join("pyproject.toml"))
+        .ok()
+        .and_then(|t| toml::from_str::<toml::Value>(&t).ok())
+    else {
+        return out;
+    };
+    let Some(poetry) = doc.get("tool").and_then(|t| t.get("poetry")) else { return out };
+    let mut tables: Vec<(String, &toml::value::Table)> = Vec::new();
+    if let Some(groups) = poetry.get("group").and_then(toml::Value::as_table) {
+        for (name, g) in groups {
+            if let Some(deps) = g.get("dependencies").and_then(toml::Value::as_table) {
+                tables.push((name.clone(), deps));
+            }
+        }
+    }
+    if let Some(deps) = poetry.get("dev-dependencies").and_then(toml::Value::as_table) {
+        tables.push(("dev-dependencies".into(), deps));
+    }
+    for (name, deps) in tables {
+        let reqs =
+            deps.iter().filter(|(n, _)| n.as_str() != "python").filter_map(|(n, v)| poetry_requirement(n, v));
+        out.insert(name, reqs.collect());
+    }
+    out
+}
+
+/// One Poetry dependency (`pytest = "^7.2"`, `x = { version = "~1.2", extras = ["a"] }`) as
+/// a PEP 508 requirement; `None` for path, git and URL dependencies, or a list of alternatives.
+fn poetry_requirement(name: &str, value: &toml::Value) -> Option<String> {
+    let (constraint, extras) = match value {
+        toml::Value::String(c) => (c.as_str(), Vec::new()),
+        toml::Value::Table(t) => {
+            if ["path", "git", "url", "file"].iter().any(|k| t.contains_key(*k)) {
+                return None;
+            }
+            let extras = t
+                .get("extras")
+                .and_then(toml::Value::as_array)
+                .map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            (t.get("version").and_then(toml::Value::as_str).unwrap_or("*"), extras)
+        }
+        _ => return None,
+    };
+    let valid = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !valid(name) || !extras.iter().all(|e| valid(e)) {
+        return None;
+    }
+    let spec = poetry_constraint(constraint)?;
+    let extras = if extras.is_empty() { String::new() } else { format!("[{}]", extras.join(",")) };
+    Some(format!("{name}{extras}{spec}"))
+}
+
+/// A Poetry version constraint as a PEP 440 specifier: `^1.2.3` is `>=1.2.3,<2.0.0`, `^0.2` is
+/// `>=0.2,<0.3`, `~1.2` is `>=1.2,<1.3`, `1.2.3` is `==1.2.3`, `*` is nothing; PEP 440
+/// operators stay. `None` for what has no PEP 440 form (`||` alternatives).
+fn poetry_constraint(constraint: &str) -> Option<String> {
+    if constraint.contains("||") {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for c in constraint.split(',').map(str::trim).filter(|c| !c.is_empty() && *c != "*") {
+        let numbers = |v: &str| -> Option<Vec<u64>> { v.trim().split('.').map(|n| n.parse().ok()).collect() };
+        let bump = |v: &[u64], at: usize| -> Option<String> {
+            let mut up: Vec<u64> = v[..=at].to_vec();
+            up[at] = up[at].checked_add(1)?;
+            up.extend(std::iter::repeat_n(0, v.len() - at - 1));
+            Some(up.iter().map(u64::to_string).collect::<Vec<_>>().join("."))
+        };
+        if let Some(v) = c.strip_prefix('^') {
+            let n = numbers(v)?;
+            let at = n.iter().position(|x| *x != 0).unwrap_or(n.len() - 1);
+            parts.push(format!(">={},<{}", v.trim(), bump(&n, at)?));
+        } else if let Some(v) = c.strip_prefix('~').filter(|v| !v.starts_with('=')) {
+            let n = numbers(v)?;
+            let at = usize::from(n.len() > 1);
+            parts.push(format!(">={},<{}", v.trim(), bump(&n, at)?));
+        } else if c.starts_with(['<', '>', '=', '!', '~']) {
+            parts.push(c.replace(' ', ""));
+        } else if c.chars().all(|ch| ch.is_ascii_alphanumeric() || ".*+".contains(ch)) {
+            parts.push(format!("=={c}"));
+        } else {
+            return None;
+        }
+    }
+    Some(parts.join(","))
 }
 
 fn requirement_files(src: &Path) -> Option<TestEnv> {
@@ -492,6 +600,37 @@ mod tests {
         assert_eq!(discover(dir.path(), &project("x")).unittest, Some(w("discover tests")));
         std::fs::write(dir.path().join("tox.ini"), "[testenv]\ncommands = pytest {posargs}\n").unwrap();
         assert_eq!(discover(dir.path(), &project("x")).unittest, None);
+    }
+
+    #[test]
+    fn poetry_groups_are_test_requirements_in_pep_440() {
+        for (poetry, pep440) in [
+            ("^7.2.0", Some(">=7.2.0,<8.0.0")),
+            ("^0.2.3", Some(">=0.2.3,<0.3.0")),
+            ("^0.0.3", Some(">=0.0.3,<0.0.4")),
+            ("^1", Some(">=1,<2")),
+            ("~1.2.3", Some(">=1.2.3,<1.3.0")),
+            ("~1", Some(">=1,<2")),
+            ("~=1.2", Some("~=1.2")),
+            (">= 1.0, < 3", Some(">=1.0,<3")),
+            ("6.0.1", Some("==6.0.1")),
+            ("1.2.*", Some("==1.2.*")),
+            ("*", Some("")),
+            ("^1 || ^2", None),
+            ("^x", None),
+            ("^18446744073709551615", None),
+        ] {
+            assert_eq!(poetry_constraint(poetry).as_deref(), pep440, "{poetry}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("pyproject.toml"),
+            "[tool.poetry.group.dev.dependencies]\npytest = \"^7.2.0\"\npytest-cov = \"*\"\nPyYAML = { version = \"^6.0\", extras = [\"c\"] }\nlocal = { path = \"../x\" }\npython = \"^3.8\"\n",
+        )
+        .unwrap();
+        let env = discover(dir.path(), &project("tomlkit"));
+        assert_eq!(env.source.as_deref(), Some("Poetry group `dev`"));
+        assert_eq!(env.requirements, ["PyYAML[c]>=6.0,<7.0", "pytest>=7.2.0,<8.0.0", "pytest-cov"]);
     }
 
     #[test]
