@@ -49,12 +49,20 @@ pub fn load_config(repo: &Repo, tree: &TreeRef) -> Result<Config> {
     // Tool pins (`uv.lock`, `.pre-commit-config.yaml`); unreadable ones pin nothing.
     let uv_lock = repo.read_file(tree.id, "uv.lock").ok().flatten();
     let precommit = repo.read_file(tree.id, ".pre-commit-config.yaml").ok().flatten();
+    // The project's linter and formatter (see `tooling`).
+    let setup_cfg = repo.read_file(tree.id, "setup.cfg").ok().flatten();
+    let tox_ini = repo.read_file(tree.id, "tox.ini").ok().flatten();
+    let has = |path: &str| -> Result<bool> { Ok(repo.path_id(tree.id, path)?.is_some()) };
     Ok(config::load_files(&config::ConfigFiles {
         hookgate_toml: hookgate.as_deref(),
         pyproject: pyproject.as_deref(),
         uv_lock: uv_lock.as_deref(),
         precommit: precommit.as_deref(),
         setup_py: repo.path_id(tree.id, "setup.py")?.is_some(),
+        setup_cfg: setup_cfg.as_deref(),
+        tox_ini: tox_ini.as_deref(),
+        ruff_toml: has("ruff.toml")? || has(".ruff.toml")?,
+        flake8_file: has(".flake8")?,
     })?)
 }
 

@@ -29,4 +29,5 @@ pub mod resolve;
 pub mod run;
 pub mod scm;
 pub mod secret;
+pub mod tooling;
 pub mod venv;

@@ -1,7 +1,8 @@
 //! Built-in `docs`: `docs/conf.py` means Sphinx (`sphinx-build -W --keep-going`, plus the
 //! doctest builder with `doctest = true`), `mkdocs.yml` means `mkdocs build --strict`.
-//! Requirements: the `docs` extra or dependency group, `docs/requirements.txt`, the check's
-//! `deps`, or the lock file; the package itself is installed too (autodoc imports it).
+//! Requirements: the `docs` extra or dependency group, a requirements file
+//! ([`DOCS_REQUIREMENTS`]), the check's `deps`, or the lock file; the package itself is
+//! installed too (autodoc imports it).
 //! `strict = false` drops warnings-as-errors. The built site is kept as a report.
 
 use std::sync::Arc;
@@ -101,6 +102,15 @@ fn judge_sphinx_failure(inv: &mut Invocation<'_>, exit: crate::process::Exit, ou
     }
 }
 
+/// Requirements files for the docs build, in the order they are looked for.
+const DOCS_REQUIREMENTS: &[&str] = &[
+    "docs/requirements.txt",
+    "requirements/docs.txt",
+    "requirements/doc.txt",
+    "requirements-docs.txt",
+    "docs-requirements.txt",
+];
+
 /// Install, then build.
 fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
     let sphinx = inv.src.join("docs/conf.py").is_file();
@@ -131,9 +141,12 @@ fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
                 reqs.extend(r);
                 from_project = true;
             }
-            if inv.src.join("docs/requirements.txt").is_file() {
+            // The first requirements file that names the docs' needs (blinker's is
+            // requirements/docs.txt, which its Read the Docs config installs).
+            if let Some(file) = DOCS_REQUIREMENTS.iter().find(|f| inv.src.join(f).is_file()) {
+                inv.note(&format!("docs requirements from {file}"));
                 reqs.push("-r".into());
-                reqs.push(inv.src.join("docs/requirements.txt").display().to_string());
+                reqs.push(inv.src.join(file).display().to_string());
                 from_project = true;
             }
             reqs.extend(inv.def.deps.iter().cloned());

@@ -1,6 +1,6 @@
 //! Built-in `wheel`: builds the sdist and the wheel from the snapshot in an isolated build
 //! (`uv build`, which builds the wheel from the sdist as CI does; `python -m build` without
-//! uv), then validates them: `twine check --strict` (metadata, long description) and
+//! uv), then validates them: `twine check` (metadata, and a long description that renders) and
 //! `check-wheel-contents` (stray top-level packages such as `tests`, empty wheels, ...). The
 //! dists are kept as the check's artifacts, so `test`, `version` and a release reuse them.
 //! The build gets `SOURCE_DATE_EPOCH` from the commit (see `plan`), so backends that honour it
@@ -151,7 +151,10 @@ fn validate(inv: &mut Invocation<'_>) -> Result<Ended> {
         inv.note("the build did not produce both an sdist and a wheel");
         return Ok(Ended::Fail(Some("the build did not produce both an sdist and a wheel".into())));
     }
-    let mut twine = vec!["check", "--strict"];
+    // Not `--strict`: the check says what PyPI's upload says. A warning (no
+    // `long_description_content_type`: PyPI renders reStructuredText) stays in the log; a
+    // description that does not render fails.
+    let mut twine = vec!["check"];
     twine.extend(dists.iter().map(String::as_str));
     let cwc: Vec<&str> = wheels.iter().map(|w| w.as_str()).collect();
     let validations = [inv.check_cmd("twine", &twine), inv.check_cmd("check-wheel-contents", &cwc)];

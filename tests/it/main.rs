@@ -10,6 +10,7 @@ mod common;
 mod background;
 mod cache_gc;
 mod ci;
+mod corpus;
 mod dists;
 mod env;
 mod force;
