@@ -169,7 +169,7 @@ impl Invocation<'_> {
     /// Adds what `args` install to the requirement set, resolves it and writes the constraints
     /// file the install is held to; `None` when nothing can be resolved ahead.
     fn constrain(&mut self, args: &[String]) -> Result<Option<String>> {
-        let c = crate::resolve::contribution(args, &self.src);
+        let c = crate::resolve::contribution(args, &self.src, &self.scratch);
         for w in &c.as_written {
             self.note(&format!("installed as written, not resolved ahead: {w}"));
         }

@@ -142,7 +142,7 @@ fn validate_given(inv: &mut Invocation<'_>, given: &[Dist], config: &Config) -> 
     validate(inv)
 }
 
-/// `twine check --strict` on every dist and `check-wheel-contents` on the wheels of the
+/// `twine check` on every dist and `check-wheel-contents` on the wheels of the
 /// artifacts directory.
 fn validate(inv: &mut Invocation<'_>) -> Result<Ended> {
     let dists: Vec<String> = list_files(&inv.artifacts)?.iter().map(|p| p.display().to_string()).collect();
