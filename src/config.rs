@@ -444,6 +444,8 @@ pub struct ConfigFiles<'a> {
     pub uv_lock: Option<&'a str>,
     /// `.pre-commit-config.yaml` (tool pins).
     pub precommit: Option<&'a str>,
+    /// `pylock.toml` (tool pins).
+    pub pylock: Option<&'a str>,
     /// Whether the tree has a `setup.py`: a package built the old way, checked with defaults.
     pub setup_py: bool,
     /// `setup.cfg` (a `[flake8]` section).
@@ -491,6 +493,9 @@ pub fn load_files(files: &ConfigFiles<'_>) -> Result<Config, Error> {
     };
     let mut project = doc.as_ref().map(PyprojectDoc::project).unwrap_or_default();
     project.pins = ToolPins::discover(uv_lock, precommit, &project.requirement_lists());
+    if let Some(text) = files.pylock {
+        project.pins = std::mem::take(&mut project.pins).with_pylock(text);
+    }
     let pyproject_value = pyproject.and_then(|p| toml::from_str::<toml::Value>(p).ok());
     project.tooling = crate::tooling::detect(
         &crate::tooling::ToolingFiles {

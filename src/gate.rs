@@ -49,6 +49,7 @@ pub fn load_config(repo: &Repo, tree: &TreeRef) -> Result<Config> {
     // Tool pins (`uv.lock`, `.pre-commit-config.yaml`); unreadable ones pin nothing.
     let uv_lock = repo.read_file(tree.id, "uv.lock").ok().flatten();
     let precommit = repo.read_file(tree.id, ".pre-commit-config.yaml").ok().flatten();
+    let pylock = repo.read_file(tree.id, "pylock.toml").ok().flatten();
     // The project's linter and formatter (see `tooling`).
     let setup_cfg = repo.read_file(tree.id, "setup.cfg").ok().flatten();
     let tox_ini = repo.read_file(tree.id, "tox.ini").ok().flatten();
@@ -58,6 +59,7 @@ pub fn load_config(repo: &Repo, tree: &TreeRef) -> Result<Config> {
         pyproject: pyproject.as_deref(),
         uv_lock: uv_lock.as_deref(),
         precommit: precommit.as_deref(),
+        pylock: pylock.as_deref(),
         setup_py: repo.path_id(tree.id, "setup.py")?.is_some(),
         setup_cfg: setup_cfg.as_deref(),
         tox_ini: tox_ini.as_deref(),
