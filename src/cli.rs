@@ -231,12 +231,16 @@ pub enum CacheAction {
 /// CI systems `hookgate ci` writes configuration for.
 #[derive(Debug, Subcommand)]
 pub enum CiSystem {
-    /// Write .github/workflows/hookgate.yml: checks on PRs and main, TestPyPI on PRs, tag vX.Y.Z
-    /// on main, PyPI on tags (trusted publishing, `pypi` environment for approval).
+    /// Write .github/workflows/hookgate.yml: build the dists once, check them on every Python,
+    /// publish those files to TestPyPI (same-repository PRs) and PyPI (tags; `pypi` environment
+    /// for approval), tag vX.Y.Z on main for a static version.
     Github {
         /// Write nothing; exit 1 with a diff when the committed workflow differs from the config.
         #[arg(long)]
         check: bool,
+        /// Also write .github/dependabot.yml (weekly updates of the workflow's actions).
+        #[arg(long)]
+        dependabot: bool,
     },
 }
 
@@ -270,6 +274,11 @@ pub struct RunArgs {
     /// Also write a JUnit XML report (one testcase per check) for CI systems.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,
+    /// Test the wheel and sdist in DIR instead of building them: `wheel` checks they are this
+    /// tree's project and version and validates them, `test` and `coverage` install that wheel
+    /// (CI builds once and tests those bytes on every Python).
+    #[arg(long, value_name = "DIR")]
+    pub dists: Option<std::path::PathBuf>,
 }
 
 /// A stage, as given on the command line.

@@ -159,6 +159,7 @@ struct ToolTable {
 #[derive(Deserialize)]
 struct ProjectTable {
     name: Option<String>,
+    version: Option<String>,
     #[serde(rename = "requires-python")]
     requires_python: Option<String>,
     #[serde(default)]
@@ -193,6 +194,8 @@ struct HatchTable {
 pub struct Project {
     /// `[project] name`.
     pub name: Option<String>,
+    /// `[project] version`, when it is static (not listed in `dynamic`).
+    pub version: Option<String>,
     /// The version comes from git (setuptools-scm, hatch-vcs): the snapshot, which has no
     /// `.git`, gets it from `git describe` instead.
     pub version_from_git: bool,
@@ -208,6 +211,8 @@ pub struct Project {
     pub requires_python: Option<String>,
     /// The versions the project pins its tools to (see [`crate::pins`]).
     pub pins: ToolPins,
+    /// The linter and formatter the project uses (see [`crate::tooling`]).
+    pub tooling: crate::tooling::Tooling,
 }
 
 impl Project {
@@ -274,6 +279,7 @@ impl PyprojectDoc {
         let dynamic = self.project.as_ref().is_some_and(|p| p.dynamic.iter().any(|d| d == "version"));
         Project {
             name: self.project.as_ref().and_then(|p| p.name.clone()),
+            version: self.project.as_ref().filter(|_| !dynamic).and_then(|p| p.version.clone()),
             requires_python: self.project.as_ref().and_then(|p| p.requires_python.clone()),
             version_from_git: dynamic && (scm_backend || scm_configured),
             scm,
@@ -284,6 +290,7 @@ impl PyprojectDoc {
                 .and_then(|c| c.report.as_ref())
                 .and_then(|r| r.fail_under),
             pins: ToolPins::default(),
+            tooling: crate::tooling::Tooling::default(),
         }
     }
 }
@@ -441,8 +448,18 @@ pub struct ConfigFiles<'a> {
     pub uv_lock: Option<&'a str>,
     /// `.pre-commit-config.yaml` (tool pins).
     pub precommit: Option<&'a str>,
+    /// `pylock.toml` (tool pins).
+    pub pylock: Option<&'a str>,
     /// Whether the tree has a `setup.py`: a package built the old way, checked with defaults.
     pub setup_py: bool,
+    /// `setup.cfg` (a `[flake8]` section).
+    pub setup_cfg: Option<&'a str>,
+    /// `tox.ini` (`[flake8]`, the `flake8` environment's paths).
+    pub tox_ini: Option<&'a str>,
+    /// Whether `ruff.toml` or `.ruff.toml` is in the tree.
+    pub ruff_toml: bool,
+    /// Whether `.flake8` is in the tree.
+    pub flake8_file: bool,
 }
 
 /// Parses and resolves the config from `hookgate.toml` and `pyproject.toml` alone.
@@ -453,7 +470,7 @@ pub fn load(hookgate_toml: Option<&str>, pyproject: Option<&str>) -> Result<Conf
 /// Parses and resolves the config found in a tree. With neither `hookgate.toml` nor
 /// `pyproject.toml` there is nothing to check and that is an error.
 pub fn load_files(files: &ConfigFiles<'_>) -> Result<Config, Error> {
-    let ConfigFiles { hookgate_toml, pyproject, uv_lock, precommit, setup_py } = *files;
+    let ConfigFiles { hookgate_toml, pyproject, uv_lock, precommit, setup_py, .. } = *files;
     let (source, text) = match (hookgate_toml, pyproject) {
         (Some(text), _) => (ConfigSource::HookgateToml, text),
         (None, Some(text)) => (ConfigSource::Pyproject, text),
@@ -480,6 +497,21 @@ pub fn load_files(files: &ConfigFiles<'_>) -> Result<Config, Error> {
     };
     let mut project = doc.as_ref().map(PyprojectDoc::project).unwrap_or_default();
     project.pins = ToolPins::discover(uv_lock, precommit, &project.requirement_lists());
+    if let Some(text) = files.pylock {
+        project.pins = std::mem::take(&mut project.pins).with_pylock(text);
+    }
+    let pyproject_value = pyproject.and_then(|p| toml::from_str::<toml::Value>(p).ok());
+    project.tooling = crate::tooling::detect(
+        &crate::tooling::ToolingFiles {
+            pyproject: pyproject_value.as_ref(),
+            precommit,
+            setup_cfg: files.setup_cfg,
+            tox_ini: files.tox_ini,
+            ruff_toml: files.ruff_toml,
+            flake8_file: files.flake8_file,
+        },
+        &project.requirement_lists(),
+    );
     let raw = match source {
         ConfigSource::HookgateToml => {
             toml::from_str::<RawConfig>(text).map_err(|e| located(source.file(), text, e))?

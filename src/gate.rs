@@ -38,6 +38,8 @@ pub struct RunSettings<'a> {
     pub cancel: Option<&'a Cancel>,
     /// Called with each outcome as it is known.
     pub observer: Option<&'a (dyn Fn(&Outcome) + Sync)>,
+    /// Distributions to test instead of building them (`run --dists`).
+    pub dists: Option<&'a [crate::dists::Dist]>,
     /// Rely only on verdicts this clone reached (a release): none from shared statements.
     pub local_only: bool,
 }
@@ -49,12 +51,22 @@ pub fn load_config(repo: &Repo, tree: &TreeRef) -> Result<Config> {
     // Tool pins (`uv.lock`, `.pre-commit-config.yaml`); unreadable ones pin nothing.
     let uv_lock = repo.read_file(tree.id, "uv.lock").ok().flatten();
     let precommit = repo.read_file(tree.id, ".pre-commit-config.yaml").ok().flatten();
+    let pylock = repo.read_file(tree.id, "pylock.toml").ok().flatten();
+    // The project's linter and formatter (see `tooling`).
+    let setup_cfg = repo.read_file(tree.id, "setup.cfg").ok().flatten();
+    let tox_ini = repo.read_file(tree.id, "tox.ini").ok().flatten();
+    let has = |path: &str| -> Result<bool> { Ok(repo.path_id(tree.id, path)?.is_some()) };
     Ok(config::load_files(&config::ConfigFiles {
         hookgate_toml: hookgate.as_deref(),
         pyproject: pyproject.as_deref(),
         uv_lock: uv_lock.as_deref(),
         precommit: precommit.as_deref(),
+        pylock: pylock.as_deref(),
         setup_py: repo.path_id(tree.id, "setup.py")?.is_some(),
+        setup_cfg: setup_cfg.as_deref(),
+        tox_ini: tox_ini.as_deref(),
+        ruff_toml: has("ruff.toml")? || has(".ruff.toml")?,
+        flake8_file: has(".flake8")?,
     })?)
 }
 
@@ -67,7 +79,7 @@ pub fn check_tree(
     selection: &Selection,
     settings: RunSettings<'_>,
 ) -> Result<(Plan, Vec<Outcome>)> {
-    let RunSettings { force, jobs, cancel, observer, local_only } = settings;
+    let RunSettings { force, jobs, cancel, observer, dists, local_only } = settings;
     let mut cache = Cache::for_user(repo.common_dir(), &s.host);
     if local_only {
         cache = cache.local_only();
@@ -78,7 +90,7 @@ pub fn check_tree(
         crate::report::note(format_args!("{note}"));
     }
     let interp = venv::find_interpreter(config.python.as_deref(), &s.host, &s.cwd, cache.root())?;
-    let plan = plan::build(repo, tree, &config, selection, &interp, &s.host)?;
+    let plan = plan::build_with(repo, tree, &config, selection, &interp, &s.host, dists)?;
     if !force && !local_only {
         // Signed verdicts pulled from the remote, where trusted and keyed as here. Failing to
         // read them costs a run, never the run.

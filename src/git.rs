@@ -784,6 +784,32 @@ impl Repo {
         Ok(())
     }
 
+    /// The committer time of `commit` in seconds since the epoch (`git log -1 --format=%ct`).
+    pub fn commit_time(&self, commit: Oid) -> Option<i64> {
+        self.inner.find_commit(commit).ok().map(|c| c.time().seconds())
+    }
+
+    /// The tree of the commit the tag `name` points to (through annotated tags), if the tag
+    /// exists and points to a commit.
+    pub fn tag_tree(&self, name: &str) -> Option<Oid> {
+        let reference = self.inner.find_reference(&format!("refs/tags/{name}")).ok()?;
+        reference.peel_to_commit().ok().map(|c| c.tree_id())
+    }
+
+    /// The tags named `prefix*` whose commit has the tree `tree` (a release made from exactly
+    /// this tree), sorted.
+    pub fn tags_of_tree(&self, tree: Oid, prefix: &str) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        let pattern = format!("{prefix}*");
+        for name in self.inner.tag_names(Some(&pattern)).context("listing tags")?.iter().flatten() {
+            if self.tag_tree(name) == Some(tree) {
+                names.push(name.to_string());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     /// What HEAD points at, for messages: a branch name, or `detached at <short>`.
     pub fn head_description(&self) -> String {
         match self.inner.head() {

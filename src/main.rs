@@ -56,7 +56,9 @@ fn main() -> ExitCode {
         Command::Update { cooldown_days } => commands::lock::update(&session, cooldown_days),
         Command::Init { write } => commands::init::init(&session, write),
         Command::Status { count, json } => commands::status::status(&session, count, json),
-        Command::Ci { system: cli::CiSystem::Github { check } } => commands::ci::github(&session, check),
+        Command::Ci { system: cli::CiSystem::Github { check, dependabot } } => {
+            commands::ci::github(&session, check, dependabot)
+        }
         Command::Release { version, allow_dev, repository_url, index_url, repository, dry_run } => {
             let opts = release::Options { version, allow_dev, dry_run };
             release::Target::resolve(repository.as_deref(), repository_url, index_url)
@@ -103,6 +105,7 @@ fn main() -> ExitCode {
                 jobs: r.jobs.map(usize::from),
                 json: r.json,
                 junit: r.junit,
+                dists: r.dists,
             };
             commands::run::run(&session, &opts)
         }

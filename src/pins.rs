@@ -3,7 +3,7 @@
 //! disagrees with CI forever; so every built-in tool is pinned, taking the version the project
 //! itself pins, in this order:
 //!
-//! 1. the project's lock (`uv.lock`) when it holds the tool;
+//! 1. the project's lock (`uv.lock`, PEP 751 `pylock.toml`) when it holds the tool;
 //! 2. the `rev` of a well-known hook in `.pre-commit-config.yaml` (ruff-pre-commit, black,
 //!    flake8, mypy, isort, ...);
 //! 3. an exact pin (`tool==X`) in a dependency group or an extra;
@@ -106,11 +106,19 @@ impl ToolPins {
             }
         }
         if let Some(text) = uv_lock {
-            for (name, version) in uv_lock_versions(text) {
+            for (name, version) in lock_versions(text, "[[package]]") {
                 found.insert(name, Pin { version, source: "uv.lock".into() });
             }
         }
         ToolPins { found }
+    }
+
+    /// Adds the versions of a PEP 751 `pylock.toml`, which win over every other source.
+    pub fn with_pylock(mut self, text: &str) -> ToolPins {
+        for (name, version) in lock_versions(text, "[[packages]]") {
+            self.found.insert(name, Pin { version, source: "pylock.toml".into() });
+        }
+        self
     }
 
     /// The exact requirement for `tool` (`ruff==0.11.9`) and where its version came from.
@@ -149,7 +157,7 @@ fn precommit_revs(text: &str) -> Vec<(String, String)> {
 /// cached path) and can be hundreds of kilobytes, so its regular layout, as uv writes it, is
 /// scanned line by line instead of parsed whole: `[[package]]`, then unindented `name = "..."`
 /// and `version = "..."` lines before the next table header.
-fn uv_lock_versions(text: &str) -> Vec<(String, String)> {
+fn lock_versions(text: &str, header: &str) -> Vec<(String, String)> {
     fn value<'t>(line: &'t str, key: &str) -> Option<&'t str> {
         let rest = line.strip_prefix(key)?.trim_start().strip_prefix('=')?.trim();
         rest.strip_prefix('"')?.strip_suffix('"')
@@ -158,7 +166,7 @@ fn uv_lock_versions(text: &str) -> Vec<(String, String)> {
     let (mut in_package, mut name, mut version): (bool, Option<&str>, Option<&str>) = (false, None, None);
     for line in text.lines() {
         if line.starts_with('[') {
-            in_package = line.trim_end() == "[[package]]";
+            in_package = line.trim_end() == header;
             (name, version) = (None, None);
             continue;
         }
@@ -224,7 +232,14 @@ mod tests {
 
     #[test]
     fn uv_lock_is_scanned_per_package_table() {
-        assert_eq!(uv_lock_versions(UV_LOCK), [("ruff".to_string(), "0.12.1".to_string())]);
+        assert_eq!(lock_versions(UV_LOCK, "[[package]]"), [("ruff".to_string(), "0.12.1".to_string())]);
+    }
+
+    #[test]
+    fn pylock_packages_pin_their_tools_first() {
+        let pylock = "lock-version = \"1.0\"\n[[packages]]\nname = \"ruff\"\nversion = \"0.13.0\"\n";
+        let pins = ToolPins::discover(Some(UV_LOCK), None, &[]).with_pylock(pylock);
+        assert_eq!(pins.requirement("ruff"), ("ruff==0.13.0".into(), "pylock.toml".into()));
     }
 
     #[test]

@@ -18,11 +18,15 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::{Cache, SCHEMA};
 use crate::config::{CheckDef, Config, Stage};
+use crate::dists::Dist;
 use crate::env::{HostEnv, KeyInput};
 use crate::error::Error;
 use crate::git::{Repo, TreeRef};
 use crate::secret::{KeyHasher, has_userinfo, looks_secret};
 use crate::venv::Interpreter;
+
+/// The variable setuptools-scm and hatch-vcs read a version from.
+pub const PRETEND_VERSION: &str = "SETUPTOOLS_SCM_PRETEND_VERSION";
 
 /// Which checks a run covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +86,14 @@ pub struct Plan {
     pub tree_env: BTreeMap<String, String>,
     /// The tree's configuration (project facts and lock file for the built-ins).
     pub config: Config,
+    /// Distributions given to test instead of building them (`run --dists`): the `wheel`
+    /// check validates these, and their SHA-256 enter the keys of the checks that build or
+    /// install the package.
+    pub dists: Option<Vec<Dist>>,
+    /// Variables for the builds of the checks that build the package that are not key inputs:
+    /// `SOURCE_DATE_EPOCH` (the commit's time), which makes the bytes reproducible without
+    /// changing what is judged (an amended commit keeps its tree's verdicts).
+    pub build_env: BTreeMap<String, String>,
 }
 
 /// Builds the plan for `selection` over `tree`.
@@ -92,6 +104,19 @@ pub fn build(
     selection: &Selection,
     interp: &Interpreter,
     host: &HostEnv,
+) -> Result<Plan> {
+    build_with(repo, tree, config, selection, interp, host, None)
+}
+
+/// [`build`], testing the given distributions instead of building them when `dists` is set.
+pub fn build_with(
+    repo: &Repo,
+    tree: &TreeRef,
+    config: &Config,
+    selection: &Selection,
+    interp: &Interpreter,
+    host: &HostEnv,
+    dists: Option<&[Dist]>,
 ) -> Result<Plan> {
     let mut wanted: Vec<&CheckDef> = match selection {
         Selection::All => config.checks.iter().collect(),
@@ -144,18 +169,35 @@ pub fn build(
 
     // The version from git is an input only of checks that build or install the package (a tag
     // must not re-run `lint`), and is computed only when one of them is planned.
+    // A version the environment pretends (CI's unique dev version of a PR run) wins, as it
+    // does for setuptools-scm itself.
     let mut tree_env = BTreeMap::new();
-    if config.project.version_from_git && sorted.iter().any(|d| d.kind.builds_package(d)) {
-        let version = crate::scm::version_of_tree(repo, tree, &config.project.scm).map_err(|why| {
-            Error::Config(crate::error::ConfigError {
-                file: "pyproject.toml".into(),
-                line: None,
-                column: None,
-                message: format!("the version from git: {why}"),
-            })
-        })?;
-        tree_env.insert("SETUPTOOLS_SCM_PRETEND_VERSION".to_string(), version);
+    let mut build_env = BTreeMap::new();
+    if sorted.iter().any(|d| d.kind.builds_package(d)) {
+        if config.project.version_from_git {
+            let version = match host.get(PRETEND_VERSION).filter(|v| !v.trim().is_empty()) {
+                Some(v) => v.trim().to_string(),
+                None => crate::scm::version_of_tree(repo, tree, &config.project.scm).map_err(|why| {
+                    Error::Config(crate::error::ConfigError {
+                        file: "pyproject.toml".into(),
+                        line: None,
+                        column: None,
+                        message: format!("the version from git: {why}"),
+                    })
+                })?,
+            };
+            tree_env.insert(PRETEND_VERSION.to_string(), version);
+        }
+        // The commit's time (for an index or working-copy tree: HEAD's), unless the person
+        // running hookgate set one.
+        if host.get("SOURCE_DATE_EPOCH").is_none()
+            && let Some(time) = tree.commit.and_then(|c| repo.commit_time(c))
+        {
+            build_env.insert("SOURCE_DATE_EPOCH".to_string(), time.to_string());
+        }
     }
+    let dists_key: Option<Vec<Value>> =
+        dists.map(|ds| ds.iter().map(|d| json!([d.file, d.sha256])).collect());
     let no_tree_env = BTreeMap::new();
     let hasher = KeyHasher::new(Cache::new(repo.common_dir()).root());
     let host_env = host_key(host, &hasher)?;
@@ -190,7 +232,7 @@ pub fn build(
             }
             env.insert(k.as_str(), hashed);
         }
-        let key_inputs = json!({
+        let mut key_inputs = json!({
             "schema": SCHEMA,
             "name": def.name,
             "kind": def.kind.name(),
@@ -211,6 +253,9 @@ pub fn build(
             "options": def.options.to_key(),
             "variant": def.kind.key_variant(def, config, repo, tree)?,
         });
+        if uses_tree_env && let (Some(ds), Some(map)) = (&dists_key, key_inputs.as_object_mut()) {
+            map.insert("dists".into(), json!(ds));
+        }
         let key = digest(&key_inputs);
         let skip = match host.skip.iter().any(|s| s == &def.name) {
             true => Some("skipped by HOOKGATE_SKIP".to_string()),
@@ -229,7 +274,15 @@ pub fn build(
             withheld_env,
         });
     }
-    Ok(Plan { tree: tree.clone(), stage: selection.label(), checks, tree_env, config: config.clone() })
+    Ok(Plan {
+        tree: tree.clone(),
+        stage: selection.label(),
+        checks,
+        tree_env,
+        config: config.clone(),
+        dists: dists.map(<[Dist]>::to_vec),
+        build_env,
+    })
 }
 
 /// The secret-looking variables the person running hookgate lets checks have: those of

@@ -215,9 +215,10 @@ pub struct Contribution {
 }
 
 /// Splits installer arguments into what can be resolved ahead and what is installed as
-/// written. `-r FILE` is read (relative to `cwd`); a local wheel contributes its
-/// `Requires-Dist` for the extras asked for (`x.whl[tests]`) unless `--no-deps` is given.
-pub fn contribution(args: &[String], cwd: &Path) -> Contribution {
+/// written. `-r FILE` is read (relative to `cwd`) when it lies inside `root` (the check's
+/// scratch directory: the snapshot, or a file hookgate wrote there); a local wheel contributes
+/// its `Requires-Dist` for the extras asked for (`x.whl[tests]`) unless `--no-deps` is given.
+pub fn contribution(args: &[String], cwd: &Path, root: &Path) -> Contribution {
     let mut out =
         Contribution { locked: args.iter().any(|a| a == "--require-hashes"), ..Contribution::default() };
     let no_deps = args.iter().any(|a| a == "--no-deps");
@@ -228,9 +229,11 @@ pub fn contribution(args: &[String], cwd: &Path) -> Contribution {
                 // A PEP 751 lock brings its own pins, which join the set.
                 Some(file) if file.ends_with(".toml") => {
                     out.locked = true;
-                    out.requirements.extend(pylock_pins(&cwd.join(file)));
+                    if inside(root, &cwd.join(file)) {
+                        out.requirements.extend(pylock_pins(&cwd.join(file)));
+                    }
                 }
-                Some(file) => requirements_file(&cwd.join(file), 0, &mut out),
+                Some(file) => requirements_file(root, &cwd.join(file), 0, &mut out),
                 None => {}
             },
             "-c" | "--constraint" | "-e" | "--editable" | "-i" | "--index-url" | "--extra-index-url" => {
@@ -268,8 +271,18 @@ fn classify(arg: &str, cwd: &Path, no_deps: bool, out: &mut Contribution) {
     }
 }
 
-fn requirements_file(file: &Path, depth: usize, out: &mut Contribution) {
-    let Ok(text) = std::fs::read_to_string(file) else {
+/// Whether `file` resolves (symlinks followed) to a file inside `root`: a requirements file is
+/// read only from the snapshot, never through a symlink a tree planted to point elsewhere.
+fn inside(root: &Path, file: &Path) -> bool {
+    match (root.canonicalize(), file.canonicalize()) {
+        (Ok(r), Ok(f)) => f.starts_with(r),
+        _ => false,
+    }
+}
+
+fn requirements_file(root: &Path, file: &Path, depth: usize, out: &mut Contribution) {
+    let text = if inside(root, file) { std::fs::read_to_string(file).ok() } else { None };
+    let Some(text) = text else {
         out.as_written.push(format!("-r {}", file.display()));
         return;
     };
@@ -284,7 +297,7 @@ fn requirements_file(file: &Path, depth: usize, out: &mut Contribution) {
         }
         if let Some(rest) = line.strip_prefix("-r ").or_else(|| line.strip_prefix("--requirement ")) {
             if depth < 4 {
-                requirements_file(&dir.join(rest.trim()), depth + 1, out);
+                requirements_file(root, &dir.join(rest.trim()), depth + 1, out);
             }
             continue;
         }
@@ -622,7 +635,7 @@ mod tests {
         std::fs::write(dir.path().join("req.txt"), "# c\npytest>=8  # why\n-e ./x\nhypothesis\n").unwrap();
         let args: Vec<String> =
             ["pytest-cov", "-r", "req.txt", ".", "--no-deps"].iter().map(ToString::to_string).collect();
-        let c = contribution(&args, dir.path());
+        let c = contribution(&args, dir.path(), dir.path());
         assert_eq!(c.requirements, ["pytest-cov", "pytest>=8", "hypothesis"]);
         assert_eq!(c.as_written, ["-e ./x", "."]);
         assert!(!c.locked);
@@ -633,9 +646,23 @@ mod tests {
         .unwrap();
         let locked: Vec<String> =
             ["--require-hashes", "-r", "lock.txt"].iter().map(ToString::to_string).collect();
-        let c = contribution(&locked, dir.path());
+        let c = contribution(&locked, dir.path(), dir.path());
         assert!(c.locked);
         assert_eq!(c.requirements, ["anyio==4.0.0", "tomli==2.0.1 ; python_version < '3.11'"]);
+    }
+
+    #[test]
+    fn requirements_files_are_read_only_inside_the_snapshot() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "topsecretname\n").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.txt"), dir.path().join("req.txt")).unwrap();
+        let abs = outside.path().join("secret.txt").display().to_string();
+        for file in ["req.txt", abs.as_str()] {
+            let args: Vec<String> = ["-r", file].iter().map(ToString::to_string).collect();
+            let c = contribution(&args, dir.path(), dir.path());
+            assert!(c.requirements.is_empty(), "{file}: {c:?}");
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! scrubbed environment with the venv first on PATH. `lint` and `format` run their command
 //! the same way.
 
-use anyhow::Result;
+use std::path::Path;
+
+use anyhow::{Context, Result};
 
 use super::{Check, Invocation, invocation::check};
 use crate::config::{CheckDef, Config, OptionTable, RunSpec};
@@ -81,5 +83,73 @@ pub fn check_tool(table: &OptionTable<'_>, tool: Option<&str>, allowed: &[&str])
             format!("check `{}`: unknown tool `{t}` (one of: {})", table.check(), allowed.join(", ")),
         )),
         _ => Ok(()),
+    }
+}
+
+/// The Python files (`*.py`, `*.pyi`) in ruff's `--show-files` listing of the snapshot at
+/// `root`, relative and sorted. ruff's own discovery honours the project's `include` and
+/// `exclude`; keeping only Python files is what pre-commit's ruff hooks do (`types_or: [python,
+/// pyi]`), so neither `pyproject.toml` nor Markdown is linted or formatted.
+pub fn python_files(root: &Path, listing: &str) -> Vec<String> {
+    let mut files: Vec<String> = listing
+        .lines()
+        .filter_map(|line| Path::new(line.trim()).strip_prefix(root).ok().map(Path::to_path_buf))
+        .filter(|rel| rel.extension().is_some_and(|e| e == "py" || e == "pyi"))
+        .map(|rel| rel.to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    files.dedup();
+    files
+}
+
+/// Files per ruff invocation, well under the kernel's argument-size limit.
+const FILES_PER_RUN: usize = 2000;
+
+/// Runs ruff (`args`: `check --no-fix --no-cache`, `format --check ...`) over the Python files
+/// ruff finds in the snapshot ([`python_files`]), named after `--` with `--force-exclude` as
+/// pre-commit's ruff hooks run it. No Python file: nothing to check, a pass. When ruff cannot
+/// list the files (a broken config), ruff runs on `.` so the log shows why.
+pub fn run_ruff(inv: &mut Invocation<'_>, args: &[&str]) -> Result<Ended> {
+    let listing = inv.check_cmd("ruff", &["check", "--show-files", "--no-cache", "."]).capture();
+    let Some(listing) = listing else {
+        let mut argv = args.to_vec();
+        argv.push(".");
+        check!(inv.run(&inv.check_cmd("ruff", &argv)));
+        return Ok(Ended::Pass);
+    };
+    let root = inv.src.canonicalize().with_context(|| format!("reading {}", inv.src.display()))?;
+    let mut files = python_files(&root, &listing);
+    if files.is_empty() && root != inv.src {
+        files = python_files(&inv.src, &listing);
+    }
+    if files.is_empty() {
+        inv.note("ruff finds no *.py or *.pyi file in the tree: nothing to check");
+        return Ok(Ended::Pass);
+    }
+    inv.note(&format!(
+        "ruff gets the {} *.py/*.pyi files its discovery finds (not pyproject.toml or Markdown), as \
+         pre-commit hands them",
+        files.len()
+    ));
+    for chunk in files.chunks(FILES_PER_RUN) {
+        let mut argv: Vec<&str> = args.to_vec();
+        argv.extend(["--force-exclude", "--"]);
+        argv.extend(chunk.iter().map(String::as_str));
+        check!(inv.run(&inv.check_cmd("ruff", &argv)));
+    }
+    Ok(Ended::Pass)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::python_files;
+    use std::path::Path;
+
+    #[test]
+    fn ruff_gets_only_the_python_files_its_discovery_lists() {
+        let listing = "/s/pyproject.toml\n/s/README.md\n/s/src/a.py\n/s/src/a.pyi\n/s/-x.py\n\
+                       /elsewhere/b.py\nwarning: something\n/s/nb.ipynb\n/s/src/a.py\n";
+        assert_eq!(python_files(Path::new("/s"), listing), ["-x.py", "src/a.py", "src/a.pyi"]);
+        assert!(python_files(Path::new("/s"), "").is_empty());
     }
 }

@@ -1,7 +1,8 @@
 //! Built-in `docs`: `docs/conf.py` means Sphinx (`sphinx-build -W --keep-going`, plus the
 //! doctest builder with `doctest = true`), `mkdocs.yml` means `mkdocs build --strict`.
-//! Requirements: the `docs` extra or dependency group, `docs/requirements.txt`, the check's
-//! `deps`, or the lock file; the package itself is installed too (autodoc imports it).
+//! Requirements: the `docs` extra or dependency group, a requirements file
+//! ([`DOCS_REQUIREMENTS`]), the check's `deps`, or the lock file; the package itself is
+//! installed too (autodoc imports it).
 //! `strict = false` drops warnings-as-errors. The built site is kept as a report.
 
 use std::sync::Arc;
@@ -101,6 +102,15 @@ fn judge_sphinx_failure(inv: &mut Invocation<'_>, exit: crate::process::Exit, ou
     }
 }
 
+/// Requirements files for the docs build, in the order they are looked for.
+const DOCS_REQUIREMENTS: &[&str] = &[
+    "docs/requirements.txt",
+    "requirements/docs.txt",
+    "requirements/doc.txt",
+    "requirements-docs.txt",
+    "docs-requirements.txt",
+];
+
 /// Install, then build.
 fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
     let sphinx = inv.src.join("docs/conf.py").is_file();
@@ -131,9 +141,12 @@ fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
                 reqs.extend(r);
                 from_project = true;
             }
-            if inv.src.join("docs/requirements.txt").is_file() {
+            // The first requirements file that names the docs' needs (blinker's is
+            // requirements/docs.txt, which its Read the Docs config installs).
+            if let Some(file) = DOCS_REQUIREMENTS.iter().find(|f| inv.src.join(f).is_file()) {
+                inv.note(&format!("docs requirements from {file}"));
                 reqs.push("-r".into());
-                reqs.push(inv.src.join("docs/requirements.txt").display().to_string());
+                reqs.push(inv.src.join(file).display().to_string());
                 from_project = true;
             }
             reqs.extend(inv.def.deps.iter().cloned());
@@ -165,7 +178,77 @@ fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
         if strict {
             args.push("--strict");
         }
-        check!(inv.run(&inv.check_cmd(&python, &args)));
+        let (exit, output) = inv.run_and_read(&inv.check_cmd(&python, &args))?;
+        if !exit.success() {
+            return Ok(judge_mkdocs_failure(inv, exit, &output));
+        }
     }
     Ok(Ended::Pass)
+}
+
+/// Whether an MkDocs log line says only that something on the network could not be reached
+/// (mkdocstrings' inventories, a remote include), which says nothing about the docs.
+fn is_mkdocs_network_problem(line: &str) -> bool {
+    line.contains("Couldn't load inventory")
+        || line.contains("Failed to load inventory")
+        || line.contains("Max retries exceeded")
+        || line.contains("Name or service not known")
+        || line.contains("Temporary failure in name resolution")
+        || line.contains("Connection refused")
+        || line.contains("<urlopen error")
+}
+
+/// MkDocs' problem lines (`WARNING -  ...`, `ERROR    -  ...`), without the summary that
+/// `--strict` prints at the end.
+fn mkdocs_problems(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("WARNING") || l.starts_with("ERROR") || l.starts_with("CRITICAL"))
+        .filter(|l| !l.contains("Aborted with") && !l.contains("in strict mode"))
+        .collect()
+}
+
+/// What a failed MkDocs build means, as for Sphinx: only unreachable network resources is
+/// `unknown`; anything else fails, naming its first problem.
+fn judge_mkdocs_failure(inv: &mut Invocation<'_>, exit: crate::process::Exit, output: &str) -> Ended {
+    let ended = Ended::of_check(exit);
+    if !matches!(ended, Ended::Fail(_)) {
+        return ended;
+    }
+    let problems = mkdocs_problems(output);
+    if !problems.is_empty() && problems.iter().all(|l| is_mkdocs_network_problem(l)) {
+        inv.note("the only problems are network resources that could not be fetched (no network?)");
+        return Ended::Unknown("the docs need the network (inventories unreachable)".into());
+    }
+    match problems.iter().find(|l| !is_mkdocs_network_problem(l)) {
+        Some(first) => {
+            inv.note(&format!("first problem: {first}"));
+            Ended::Fail(Some(format!("{} problem(s); the first: {first}", problems.len())))
+        }
+        None => ended,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OFFLINE: &str = "INFO    -  Building documentation...\n\
+ERROR   -  mkdocstrings: Couldn't load inventory https://docs.python.org/3/objects.inv through mkdocstrings.plugin: <urlopen error [Errno -3] Temporary failure in name resolution>\n\
+WARNING -  Couldn't load inventory https://typing-extensions.readthedocs.io/en/latest/objects.inv\n\
+INFO    -  Documentation built in 0.42 seconds\n\
+Aborted with 2 warnings in strict mode!\n";
+
+    #[test]
+    fn mkdocs_offline_inventories_are_the_network_not_the_docs() {
+        let problems = mkdocs_problems(OFFLINE);
+        assert_eq!(problems.len(), 2);
+        assert!(problems.iter().all(|l| is_mkdocs_network_problem(l)));
+        let real = format!(
+            "{OFFLINE}WARNING -  Doc file 'index.md' contains a link 'missing.md', but the target is not found\n"
+        );
+        let problems = mkdocs_problems(&real);
+        assert_eq!(problems.iter().filter(|l| !is_mkdocs_network_problem(l)).count(), 1);
+    }
 }

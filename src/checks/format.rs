@@ -7,9 +7,11 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use super::{Check, Defaults, Invocation, KindOptions, argv, command};
-use crate::config::{Config, OptionTable, Project, Stage};
+use crate::config::{CheckDef, Config, OptionTable, Project, RunSpec, Stage};
 use crate::error::Error;
+use crate::git::{Repo, TreeRef};
 use crate::outcome::Ended;
+use crate::tooling::Formatter;
 
 /// The `format` kind.
 pub struct Format;
@@ -21,6 +23,9 @@ pub struct FormatOptions {
     /// `ruff` (default) or `black`.
     pub tool: Option<String>,
 }
+
+/// ruff's default command; `.` stands for the tree's Python files.
+const RUFF: &[&str] = &["ruff", "format", "--check", "--diff", "--no-cache", "."];
 
 /// The formatters `tool` may name.
 const TOOLS: &[&str] = &["ruff", "black"];
@@ -45,22 +50,38 @@ impl Check for Format {
     }
 
     /// `ruff format --check --diff .` (or `black --check --diff .`) at pre-commit and pre-push.
+    /// Without a `tool`, the project's own formatter ([`crate::tooling`]); none for a project
+    /// that lints with flake8 and shows no formatter. ruff's default command gets the tree's
+    /// Python files in place of `.`
+    /// ([`command::run_ruff`]).
     fn defaults(&self, options: &dyn KindOptions, project: &Project) -> Defaults {
         let tool = options.as_any().downcast_ref::<FormatOptions>().and_then(|o| o.tool.as_deref());
-        let (run, deps) = match tool {
-            Some("black") => {
+        let (run, deps) = match (tool, project.tooling.formatter) {
+            // No formatter: an empty command, which `not_applicable` skips.
+            (None, Formatter::None) => (RunSpec::Argv(Vec::new()), Vec::new()),
+            (Some("black"), _) | (None, Formatter::Black) => {
                 (argv(&["black", "--check", "--diff", "."]), vec![project.pins.requirement("black").0])
             }
-            _ => (
-                argv(&["ruff", "format", "--check", "--diff", "--no-cache", "."]),
-                vec![project.pins.requirement("ruff").0],
-            ),
+            _ => (argv(RUFF), vec![project.pins.requirement("ruff").0]),
         };
         Defaults { run, deps, stages: vec![Stage::PreCommit, Stage::PrePush] }
     }
 
+    /// Skipped when the project has no formatter (it lints with flake8 and shows none).
+    fn not_applicable(&self, def: &CheckDef, _repo: &Repo, _tree: &TreeRef) -> Result<Option<String>> {
+        Ok((def.run == RunSpec::Argv(Vec::new())).then(|| {
+            "the project has no formatter (it lints with flake8 and configures neither ruff nor black); \
+             set `tool` to run one"
+                .to_string()
+        }))
+    }
+
     fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
         command::note_pins(inv, config);
+        let default = self.defaults(inv.def.options.as_ref(), &config.project).run;
+        if inv.def.run == default && default == argv(RUFF) {
+            return command::run_ruff(inv, &RUFF[1..RUFF.len() - 1]);
+        }
         command::run_command(inv)
     }
 }

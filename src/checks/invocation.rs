@@ -50,6 +50,12 @@ pub struct Invocation<'a> {
     pub reports: PathBuf,
     /// The check's requirement set and the resolutions its installs were constrained to.
     pub resolver: Resolver,
+    /// Distributions to test instead of building them (`run --dists`).
+    pub dists: Option<&'a [crate::dists::Dist]>,
+    /// The repository's git dir (a kind that reads refs opens it: handles are not shared).
+    pub git_dir: &'a Path,
+    /// The tree under test.
+    pub tree: &'a crate::git::TreeRef,
 }
 
 /// Runs a setup step (an install, a tool's environment) and returns early from the kind with
@@ -163,7 +169,7 @@ impl Invocation<'_> {
     /// Adds what `args` install to the requirement set, resolves it and writes the constraints
     /// file the install is held to; `None` when nothing can be resolved ahead.
     fn constrain(&mut self, args: &[String]) -> Result<Option<String>> {
-        let c = crate::resolve::contribution(args, &self.src);
+        let c = crate::resolve::contribution(args, &self.src, &self.scratch);
         for w in &c.as_written {
             self.note(&format!("installed as written, not resolved ahead: {w}"));
         }

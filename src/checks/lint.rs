@@ -7,9 +7,10 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use super::{Check, Defaults, Invocation, KindOptions, argv, command};
-use crate::config::{Config, OptionTable, Project, Stage};
+use crate::config::{Config, OptionTable, Project, RunSpec, Stage};
 use crate::error::Error;
 use crate::outcome::Ended;
+use crate::tooling::Linter;
 
 /// The `lint` kind.
 pub struct Lint;
@@ -21,6 +22,9 @@ pub struct LintOptions {
     /// `ruff` (default) or `flake8`.
     pub tool: Option<String>,
 }
+
+/// ruff's default command; `.` stands for the tree's Python files.
+const RUFF: &[&str] = &["ruff", "check", "--no-fix", "--no-cache", "."];
 
 /// The linters `tool` may name.
 const TOOLS: &[&str] = &["ruff", "flake8"];
@@ -44,21 +48,31 @@ impl Check for Lint {
         true
     }
 
-    /// `ruff check .` (or `flake8 .`) at pre-commit and pre-push.
+    /// `ruff check --no-fix .` (or `flake8 .`; without a `tool`, the project's own linter: see
+    /// [`crate::tooling`]; flake8 over the paths tox's flake8 environment names) at pre-commit
+    /// and pre-push. ruff's default
+    /// command gets the tree's Python files in place of `.` ([`command::run_ruff`]).
     fn defaults(&self, options: &dyn KindOptions, project: &Project) -> Defaults {
         let tool = options.as_any().downcast_ref::<LintOptions>().and_then(|o| o.tool.as_deref());
-        let (run, deps) = match tool {
-            Some("flake8") => (argv(&["flake8", "."]), vec![project.pins.requirement("flake8").0]),
-            _ => (
-                argv(&["ruff", "check", "--no-fix", "--no-cache", "."]),
-                vec![project.pins.requirement("ruff").0],
-            ),
+        let flake8 = |paths: &[String]| {
+            let mut words = vec!["flake8".to_string()];
+            words.extend(if paths.is_empty() { vec![".".to_string()] } else { paths.to_vec() });
+            (RunSpec::Argv(words), vec![project.pins.requirement("flake8").0])
+        };
+        let (run, deps) = match (tool, &project.tooling.linter) {
+            (Some("flake8"), _) => flake8(&[]),
+            (None, Linter::Flake8(paths)) => flake8(paths),
+            _ => (argv(RUFF), vec![project.pins.requirement("ruff").0]),
         };
         Defaults { run, deps, stages: vec![Stage::PreCommit, Stage::PrePush] }
     }
 
     fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
         command::note_pins(inv, config);
+        let default = self.defaults(inv.def.options.as_ref(), &config.project).run;
+        if inv.def.run == default && default == argv(RUFF) {
+            return command::run_ruff(inv, &RUFF[1..RUFF.len() - 1]);
+        }
         command::run_command(inv)
     }
 }

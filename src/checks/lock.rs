@@ -57,7 +57,10 @@ pub fn install_args(
         if !exit.success() {
             bail!("`uv export` of {path} failed (see the log)");
         }
-        return Ok(vec!["--require-hashes".into(), "-r".into(), out]);
+        // The export is the whole closure, minus the project itself, on which a tool of the
+        // groups may depend (pytest on iniconfig, in iniconfig): `--no-deps`, so the installer
+        // asks no hash of it; the wheel under test provides it.
+        return Ok(vec!["--require-hashes".into(), "--no-deps".into(), "-r".into(), out]);
     }
     let mut args = Vec::new();
     let text = std::fs::read_to_string(&file).unwrap_or_default();

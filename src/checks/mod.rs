@@ -25,6 +25,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 pub use invocation::{Invocation, list_files};
+pub use testenv::parse_ini;
 pub use version::ask as ask_index;
 pub use wheel::is_dist;
 

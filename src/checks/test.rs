@@ -1,4 +1,5 @@
-//! Built-in `test`: pytest against the **installed wheel** built by `wheel`. A fresh venv gets
+//! Built-in `test`: pytest (or unittest, when tox's test command runs it) against the
+//! **installed wheel** built by `wheel`. A fresh venv gets
 //! the wheel plus the test requirements, found as the project's CI finds them (`testenv.rs`),
 //! or the lock file. The wheel's top-level packages are moved out of the snapshot while pytest
 //! runs, and an import guard in the venv (`py/import_guard.py`) refuses every other module of
@@ -198,13 +199,14 @@ impl Check for Test {
             .context("the `wheel` check left no wheel")?;
         let wheel = wheel.display().to_string();
         let coverage = config.check("coverage").is_some();
+        let env = testenv::discover(&inv.src, &config.project);
         match &config.lock {
             // Locked: the lock provides every dependency; the wheel adds only itself.
             Some(_) => setup!("installing the wheel", inv.install(&["--no-deps".into(), wheel.clone()])),
             None => {
                 // Extras of the package itself (tox `extras`, an extra named `test`, a group that
                 // names the package) come with the wheel under test, never from the index.
-                let extras = testenv::discover(&inv.src, &config.project).wheel_extras;
+                let extras = &env.wheel_extras;
                 let spec =
                     if extras.is_empty() { wheel.clone() } else { format!("{wheel}[{}]", extras.join(",")) };
                 setup!("installing the wheel", inv.install(&[spec]));
@@ -215,7 +217,11 @@ impl Check for Test {
         let hidden = inv.scratch.join("hidden-source").display().to_string();
         let src = inv.src.display().to_string();
         let opts = options(inv.def);
-        let paths = if opts.paths.is_empty() {
+        // tox's test command runs unittest (and `paths` does not ask for pytest): so do we.
+        let unittest = env.unittest.filter(|_| opts.paths.is_empty());
+        let paths = if unittest.is_some() {
+            Vec::new()
+        } else if opts.paths.is_empty() {
             match testenv::test_paths(&inv.src) {
                 Some(testenv::TestPaths::Configured(file)) => {
                     inv.note(&format!("tests: pytest's `testpaths` from {file}"));
@@ -241,7 +247,13 @@ impl Check for Test {
         // What the import guard lets tests import from the tree: the test paths (pytest's own
         // `testpaths` when it collects by its config) and paths passed in `args`.
         let mut test_code = paths.clone();
-        if paths.is_empty() {
+        if let Some(args) = &unittest {
+            inv.note(&format!(
+                "tests: python -m unittest {} (the test command of tox's testenv)",
+                args.join(" ")
+            ));
+            test_code.extend(testenv::unittest_start_dirs(args));
+        } else if paths.is_empty() {
             let read = |f: &str| std::fs::read_to_string(inv.src.join(f)).ok();
             test_code.extend(testenv::configured_testpaths(&read).map(|(_, p)| p).unwrap_or_default());
         }
@@ -254,7 +266,11 @@ impl Check for Test {
             args.push("--coverage-dir".into());
             args.push(inv.artifacts.display().to_string());
         }
+        if unittest.is_some() {
+            args.push("--unittest".into());
+        }
         args.push("--".into());
+        args.extend(unittest.unwrap_or_default());
         args.extend(paths);
         args.extend(opts.args.iter().cloned());
         let python = inv.python().display().to_string();

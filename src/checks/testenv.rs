@@ -3,10 +3,15 @@
 //!
 //! 1. tox's default test environment (`tox.ini` `[testenv]`, `tox.toml` / `[tool.tox]`
 //!    `env_run_base`): its `deps`, `extras` and `dependency_groups`;
-//! 2. a dependency group, then an extra, named `test`, `tests` or `testing` (then `dev`);
+//! 2. a dependency group, then an extra, then a Poetry group (`[tool.poetry.group.NAME]`,
+//!    constraints turned into PEP 440: `^7.2` is `>=7.2,<8`), named `test`, `tests` or
+//!    `testing` (then `dev`, and Poetry's old `dev-dependencies`);
 //! 3. a requirements file: `requirements/test*.txt`, `requirements-test*.txt`,
 //!    `test-requirements.txt`, `requirements/dev*.txt`, `requirements-dev.txt`,
 //!    `dev-requirements.txt`.
+//!
+//! tox's test command also decides the runner: a `commands` line running `python -m unittest`
+//! (and no pytest) makes the check run unittest with that line's arguments.
 //!
 //! The check's own `deps` are added to whichever it is. A requirement that names the package
 //! itself (`attrs[tests-mypy]` in attrs' own `tests` extra) is never installed from the index:
@@ -29,6 +34,9 @@ pub struct TestEnv {
     pub groups: Vec<String>,
     /// Where they came from, for the log; empty when nothing was found.
     pub source: Option<String>,
+    /// `python -m unittest`'s arguments (`discover tests`) when tox's test command runs
+    /// unittest rather than pytest.
+    pub unittest: Option<Vec<String>>,
 }
 
 /// Group and extra names that mean "what the tests need", in order.
@@ -37,10 +45,13 @@ const NAMES: &[&str] = &["test", "tests", "testing"];
 /// Finds the test environment of the tree exported at `src`.
 pub fn discover(src: &Path, project: &Project) -> TestEnv {
     let me = project.name.as_deref().map(normalize);
+    let poetry = poetry_groups(src);
     let mut env = tox(src, project)
         .or_else(|| from_project(project, NAMES))
+        .or_else(|| from_poetry(&poetry, NAMES))
         .or_else(|| requirement_files(src))
         .or_else(|| from_project(project, &["dev"]))
+        .or_else(|| from_poetry(&poetry, &["dev", "dev-dependencies"]))
         .unwrap_or_default();
     // A requirement on the package itself is an extra of the wheel under test.
     let mut kept = Vec::new();
@@ -92,6 +103,109 @@ fn from_project(project: &Project, names: &[&str]) -> Option<TestEnv> {
     None
 }
 
+fn from_poetry(groups: &BTreeMap<String, Vec<String>>, names: &[&str]) -> Option<TestEnv> {
+    let (name, reqs) = names.iter().find_map(|n| Some((*n, groups.get(*n)?)))?;
+    let source = if name == "dev-dependencies" {
+        "[tool.poetry.dev-dependencies]".to_string()
+    } else {
+        format!("Poetry group `{name}`")
+    };
+    Some(TestEnv { requirements: reqs.clone(), source: Some(source), ..TestEnv::default() })
+}
+
+/// Poetry's dependency groups (`[tool.poetry.group.NAME.dependencies]`, and the old
+/// `[tool.poetry.dev-dependencies]` as `dev-dependencies`) as PEP 508 requirements. Path, git
+/// and URL dependencies are left out (they are not on an index).
+pub fn poetry_groups(src: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let Some(doc) = std::fs::read_to_string(src.join("pyproject.toml"))
+        .ok()
+        .and_then(|t| toml::from_str::<toml::Value>(&t).ok())
+    else {
+        return out;
+    };
+    let Some(poetry) = doc.get("tool").and_then(|t| t.get("poetry")) else { return out };
+    let mut tables: Vec<(String, &toml::value::Table)> = Vec::new();
+    if let Some(groups) = poetry.get("group").and_then(toml::Value::as_table) {
+        for (name, g) in groups {
+            if let Some(deps) = g.get("dependencies").and_then(toml::Value::as_table) {
+                tables.push((name.clone(), deps));
+            }
+        }
+    }
+    if let Some(deps) = poetry.get("dev-dependencies").and_then(toml::Value::as_table) {
+        tables.push(("dev-dependencies".into(), deps));
+    }
+    for (name, deps) in tables {
+        let reqs =
+            deps.iter().filter(|(n, _)| n.as_str() != "python").filter_map(|(n, v)| poetry_requirement(n, v));
+        out.insert(name, reqs.collect());
+    }
+    out
+}
+
+/// One Poetry dependency (`pytest = "^7.2"`, `x = { version = "~1.2", extras = ["a"] }`) as
+/// a PEP 508 requirement; `None` for path, git and URL dependencies, or a list of alternatives.
+fn poetry_requirement(name: &str, value: &toml::Value) -> Option<String> {
+    let (constraint, extras) = match value {
+        toml::Value::String(c) => (c.as_str(), Vec::new()),
+        toml::Value::Table(t) => {
+            if ["path", "git", "url", "file"].iter().any(|k| t.contains_key(*k)) {
+                return None;
+            }
+            let extras = t
+                .get("extras")
+                .and_then(toml::Value::as_array)
+                .map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            (t.get("version").and_then(toml::Value::as_str).unwrap_or("*"), extras)
+        }
+        _ => return None,
+    };
+    let valid = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !valid(name) || !extras.iter().all(|e| valid(e)) {
+        return None;
+    }
+    let spec = poetry_constraint(constraint)?;
+    let extras = if extras.is_empty() { String::new() } else { format!("[{}]", extras.join(",")) };
+    Some(format!("{name}{extras}{spec}"))
+}
+
+/// A Poetry version constraint as a PEP 440 specifier: `^1.2.3` is `>=1.2.3,<2.0.0`, `^0.2` is
+/// `>=0.2,<0.3`, `~1.2` is `>=1.2,<1.3`, `1.2.3` is `==1.2.3`, `*` is nothing; PEP 440
+/// operators stay. `None` for what has no PEP 440 form (`||` alternatives).
+fn poetry_constraint(constraint: &str) -> Option<String> {
+    if constraint.contains("||") {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for c in constraint.split(',').map(str::trim).filter(|c| !c.is_empty() && *c != "*") {
+        let numbers = |v: &str| -> Option<Vec<u64>> { v.trim().split('.').map(|n| n.parse().ok()).collect() };
+        let bump = |v: &[u64], at: usize| -> Option<String> {
+            let mut up: Vec<u64> = v[..=at].to_vec();
+            up[at] = up[at].checked_add(1)?;
+            up.extend(std::iter::repeat_n(0, v.len() - at - 1));
+            Some(up.iter().map(u64::to_string).collect::<Vec<_>>().join("."))
+        };
+        if let Some(v) = c.strip_prefix('^') {
+            let n = numbers(v)?;
+            let at = n.iter().position(|x| *x != 0).unwrap_or(n.len() - 1);
+            parts.push(format!(">={},<{}", v.trim(), bump(&n, at)?));
+        } else if let Some(v) = c.strip_prefix('~').filter(|v| !v.starts_with('=')) {
+            let n = numbers(v)?;
+            let at = usize::from(n.len() > 1);
+            parts.push(format!(">={},<{}", v.trim(), bump(&n, at)?));
+        } else if c.starts_with(['<', '>', '=', '!', '~']) {
+            parts.push(c.replace(' ', ""));
+        } else if c.chars().all(|ch| ch.is_ascii_alphanumeric() || ".*+".contains(ch)) {
+            parts.push(format!("=={c}"));
+        } else {
+            return None;
+        }
+    }
+    Some(parts.join(","))
+}
+
 fn requirement_files(src: &Path) -> Option<TestEnv> {
     let mut candidates: Vec<String> = Vec::new();
     if let Ok(dir) = std::fs::read_dir(src.join("requirements")) {
@@ -134,7 +248,13 @@ fn tox(src: &Path, project: &Project) -> Option<TestEnv> {
         let ini = parse_ini(&text);
         let base = ini.get("testenv")?;
         let (deps, extras, groups) = (base.get("deps"), base.get("extras"), base.get("dependency_groups"));
-        return Some(tox_env(src, project, "tox.ini [testenv]", deps, extras, groups));
+        let mut env = tox_env(src, project, "tox.ini [testenv]", deps, extras, groups);
+        let commands: Vec<Vec<String>> = base
+            .get("commands")
+            .map(|c| c.lines().map(|l| l.split_whitespace().map(str::to_string).collect()).collect())
+            .unwrap_or_default();
+        env.unittest = unittest_args(&commands);
+        return Some(env);
     }
     let toml_text =
         std::fs::read_to_string(src.join("tox.toml")).ok().map(|t| (t, "tox.toml", false)).or_else(|| {
@@ -149,14 +269,80 @@ fn tox(src: &Path, project: &Project) -> Option<TestEnv> {
         base.get(k)?.as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join("\n"))
     };
     let (deps, extras, groups) = (list("deps"), list("extras"), list("dependency_groups"));
-    Some(tox_env(
+    let mut env = tox_env(
         src,
         project,
         &format!("{label} env_run_base"),
         deps.as_ref(),
         extras.as_ref(),
         groups.as_ref(),
-    ))
+    );
+    // `commands = [["python", "-m", "unittest", ...], ...]`; a `{ replace = ... }` word is not a
+    // plain string and is left out.
+    let commands: Vec<Vec<String>> = base
+        .get("commands")
+        .and_then(toml::Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .filter_map(toml::Value::as_array)
+                .map(|c| c.iter().filter_map(|w| w.as_str().map(str::to_string)).collect())
+                .collect()
+        })
+        .unwrap_or_default();
+    env.unittest = unittest_args(&commands);
+    Some(env)
+}
+
+/// unittest's arguments when tox's test commands run `python -m unittest` and nothing runs
+/// pytest: the words after `unittest`, with `{toxinidir}/` (`{tox_root}/`) made relative and
+/// `{posargs}` dropped. `coverage run ... -m unittest discover tests` counts.
+pub fn unittest_args(commands: &[Vec<String>]) -> Option<Vec<String>> {
+    if commands.iter().flatten().any(|w| w.contains("pytest")) {
+        return None;
+    }
+    let command = commands.iter().find_map(|c| {
+        let at = c.windows(2).position(|w| w[0] == "-m" && w[1] == "unittest")?;
+        Some(&c[at + 2..])
+    })?;
+    let args = command
+        .iter()
+        .filter(|w| !w.starts_with("{posargs"))
+        .map(|w| {
+            let mut w = w.clone();
+            for var in ["{toxinidir}", "{tox_root}"] {
+                w = w.replace(&format!("{var}/"), "").replace(var, ".");
+            }
+            w
+        })
+        .collect();
+    Some(args)
+}
+
+/// The directories unittest's arguments start discovery in (`discover tests`, `-s tests`,
+/// `--start-directory=tests`), for the import guard; `tests` when none is named.
+pub fn unittest_start_dirs(args: &[String]) -> Vec<String> {
+    let mut dirs = Vec::new();
+    let mut positional = 0;
+    let mut words = args.iter().skip_while(|w| *w != "discover").skip(1);
+    while let Some(w) = words.next() {
+        if let Some(d) = w.strip_prefix("--start-directory=") {
+            dirs.push(d.to_string());
+        } else if w == "-s" || w == "--start-directory" {
+            dirs.extend(words.next().cloned());
+        } else if w == "-p" || w == "-t" || w == "--pattern" || w == "--top-level-directory" {
+            words.next();
+        } else if !w.starts_with('-') {
+            // `discover START [PATTERN [TOP]]`: only the first positional is a directory.
+            if positional == 0 {
+                dirs.push(w.clone());
+            }
+            positional += 1;
+        }
+    }
+    if dirs.is_empty() {
+        dirs.push("tests".into());
+    }
+    dirs
 }
 
 fn tox_env(
@@ -198,7 +384,13 @@ fn tox_env(
     for g in &groups {
         requirements.extend(project.groups.get(g).cloned().unwrap_or_default());
     }
-    TestEnv { requirements, wheel_extras: words(extras), groups, source: Some(label.to_string()) }
+    TestEnv {
+        requirements,
+        wheel_extras: words(extras),
+        groups,
+        source: Some(label.to_string()),
+        unittest: None,
+    }
 }
 
 /// Whether a tox line is conditional on factors (`py38,py39: mock`, `!pypy: x`).
@@ -391,6 +583,64 @@ mod tests {
         )
         .unwrap();
         assert_eq!(test_paths(dir.path()), Some(TestPaths::Configured("pyproject.toml".into())));
+    }
+
+    #[test]
+    fn tox_commands_running_unittest_decide_the_runner() {
+        let w = |line: &str| line.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        let markdown =
+            [w("coverage run --source=markdown -m unittest discover {toxinidir}/tests"), w("coverage xml")];
+        assert_eq!(unittest_args(&markdown), Some(w("discover tests")));
+        assert_eq!(unittest_args(&[w("python -m unittest {posargs}")]), Some(vec![]));
+        assert_eq!(unittest_args(&[w("pytest {posargs}")]), None);
+        assert_eq!(unittest_args(&[w("python -m unittest"), w("python -m pytest")]), None);
+        assert_eq!(unittest_args(&[]), None);
+        assert_eq!(unittest_start_dirs(&w("discover tests")), ["tests"]);
+        assert_eq!(unittest_start_dirs(&w("discover -s src/tests -p *_test.py")), ["src/tests"]);
+        assert_eq!(unittest_start_dirs(&w("discover --start-directory=t")), ["t"]);
+        assert_eq!(unittest_start_dirs(&w("discover a b c")), ["a"]);
+        assert_eq!(unittest_start_dirs(&[]), ["tests"]);
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("tox.ini"),
+            "[testenv]\nextras = testing\ncommands =\n    coverage run -m unittest discover {toxinidir}/tests\n",
+        )
+        .unwrap();
+        assert_eq!(discover(dir.path(), &project("x")).unittest, Some(w("discover tests")));
+        std::fs::write(dir.path().join("tox.ini"), "[testenv]\ncommands = pytest {posargs}\n").unwrap();
+        assert_eq!(discover(dir.path(), &project("x")).unittest, None);
+    }
+
+    #[test]
+    fn poetry_groups_are_test_requirements_in_pep_440() {
+        for (poetry, pep440) in [
+            ("^7.2.0", Some(">=7.2.0,<8.0.0")),
+            ("^0.2.3", Some(">=0.2.3,<0.3.0")),
+            ("^0.0.3", Some(">=0.0.3,<0.0.4")),
+            ("^1", Some(">=1,<2")),
+            ("~1.2.3", Some(">=1.2.3,<1.3.0")),
+            ("~1", Some(">=1,<2")),
+            ("~=1.2", Some("~=1.2")),
+            (">= 1.0, < 3", Some(">=1.0,<3")),
+            ("6.0.1", Some("==6.0.1")),
+            ("1.2.*", Some("==1.2.*")),
+            ("*", Some("")),
+            ("^1 || ^2", None),
+            ("^x", None),
+            ("^18446744073709551615", None),
+        ] {
+            assert_eq!(poetry_constraint(poetry).as_deref(), pep440, "{poetry}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("pyproject.toml"),
+            "[tool.poetry.group.dev.dependencies]\npytest = \"^7.2.0\"\npytest-cov = \"*\"\nPyYAML = { version = \"^6.0\", extras = [\"c\"] }\nlocal = { path = \"../x\" }\npython = \"^3.8\"\n",
+        )
+        .unwrap();
+        let env = discover(dir.path(), &project("tomlkit"));
+        assert_eq!(env.source.as_deref(), Some("Poetry group `dev`"));
+        assert_eq!(env.requirements, ["PyYAML[c]>=6.0,<7.0", "pytest>=7.2.0,<8.0.0", "pytest-cov"]);
     }
 
     #[test]

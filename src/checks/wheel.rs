@@ -1,15 +1,21 @@
 //! Built-in `wheel`: builds the sdist and the wheel from the snapshot in an isolated build
 //! (`uv build`, which builds the wheel from the sdist as CI does; `python -m build` without
-//! uv), then validates them: `twine check --strict` (metadata, long description) and
+//! uv), then validates them: `twine check` (metadata, and a long description that renders) and
 //! `check-wheel-contents` (stray top-level packages such as `tests`, empty wheels, ...). The
 //! dists are kept as the check's artifacts, so `test`, `version` and a release reuse them.
+//! The build gets `SOURCE_DATE_EPOCH` from the commit (see `plan`), so backends that honour it
+//! make the same bytes on every machine. With `run --dists DIR` nothing is built: the given
+//! dists are checked to be this tree's project at this tree's version, then validated the same
+//! way, and become the artifacts `test` installs.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::invocation::{check, list_files, setup};
 use super::{Check, Defaults, Invocation, KindOptions};
 use crate::config::{CheckDef, Config, Project};
+use crate::dists::Dist;
 use crate::outcome::Ended;
+use crate::plan::PRETEND_VERSION;
 use crate::process::Exit;
 use crate::venv::Installer;
 
@@ -56,12 +62,19 @@ impl Check for Wheel {
         &[]
     }
 
-    /// Build (while the validators install), then validate (both validators at once).
-    fn execute(&self, inv: &mut Invocation<'_>, _config: &Config) -> Result<Ended> {
+    /// Build (while the validators install), then validate (both validators at once); with
+    /// `run --dists`, validate the given dists instead of building.
+    fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
+        if let Some(given) = inv.dists {
+            return validate_given(inv, given, config);
+        }
         let out = inv.artifacts.display().to_string();
         let interp = inv.interp.executable.display().to_string();
         let def = inv.def;
         let validators = inv.install_cmd(&def.deps)?;
+        if let Some(epoch) = inv.setup_env.get("SOURCE_DATE_EPOCH") {
+            inv.note(&format!("SOURCE_DATE_EPOCH={epoch} (reproducible builds)"));
+        }
         match inv.installer {
             Installer::Uv(uv) => {
                 let build = inv.setup_cmd(
@@ -89,19 +102,63 @@ impl Check for Wheel {
         for file in list_files(&inv.artifacts)?.iter().filter(|p| !is_dist(p)) {
             std::fs::remove_file(file).ok();
         }
-        let dists: Vec<String> =
-            list_files(&inv.artifacts)?.iter().map(|p| p.display().to_string()).collect();
-        let wheels: Vec<&String> = dists.iter().filter(|d| d.ends_with(".whl")).collect();
-        if wheels.is_empty() || dists.len() == wheels.len() {
-            inv.note("the build did not produce both an sdist and a wheel");
-            return Ok(Ended::Fail(Some("the build did not produce both an sdist and a wheel".into())));
-        }
-        let mut twine = vec!["check", "--strict"];
-        twine.extend(dists.iter().map(String::as_str));
-        let cwc: Vec<&str> = wheels.iter().map(|w| w.as_str()).collect();
-        let validations = [inv.check_cmd("twine", &twine), inv.check_cmd("check-wheel-contents", &cwc)];
-        let validated = first_failure(inv.run_parallel(&validations)?).unwrap_or(Exit::Code(0));
-        check!(Ok::<Exit, anyhow::Error>(validated));
-        Ok(Ended::Pass)
+        validate(inv)
     }
+}
+
+/// `run --dists`: the given files become this check's artifacts (what `test`, `version` and a
+/// release use), after checking they are this tree's project at this tree's version.
+fn validate_given(inv: &mut Invocation<'_>, given: &[Dist], config: &Config) -> Result<Ended> {
+    setup!("installing the validators", inv.install(&inv.def.deps.clone()));
+    for d in given {
+        inv.note(&format!("given {} sha256:{}", d.file, d.sha256));
+        let to = inv.artifacts.join(&d.file);
+        std::fs::copy(&d.path, &to)
+            .with_context(|| format!("copying {} to {}", d.path.display(), to.display()))?;
+        // The copy is what is tested: make sure it is the bytes that were hashed.
+        if crate::dists::sha256_file(&to)? != d.sha256 {
+            return Ok(Ended::Error(format!("{} changed while it was being copied", d.file)));
+        }
+    }
+    let version = config.project.version.clone().or_else(|| inv.setup_env.get(PRETEND_VERSION).cloned());
+    if version.is_none() {
+        inv.note("the tree's version is dynamic (not from git): only the name is compared");
+    }
+    let copied: Vec<Dist> =
+        given.iter().map(|d| Dist { path: inv.artifacts.join(&d.file), ..d.clone() }).collect();
+    let mismatch = match crate::dists::mismatch(&copied, config.project.name.as_deref(), version.as_deref()) {
+        Ok(m) => m,
+        Err(e) => Some(format!("{e:#}")),
+    };
+    if let Some(why) = mismatch {
+        inv.note(&format!("the given dists are not this tree's: {why}"));
+        return Ok(Ended::Fail(Some(why)));
+    }
+    inv.note(&format!(
+        "the given dists are {} {}",
+        config.project.name.as_deref().unwrap_or("the project"),
+        version.as_deref().unwrap_or("(dynamic version)")
+    ));
+    validate(inv)
+}
+
+/// `twine check` on every dist and `check-wheel-contents` on the wheels of the
+/// artifacts directory.
+fn validate(inv: &mut Invocation<'_>) -> Result<Ended> {
+    let dists: Vec<String> = list_files(&inv.artifacts)?.iter().map(|p| p.display().to_string()).collect();
+    let wheels: Vec<&String> = dists.iter().filter(|d| d.ends_with(".whl")).collect();
+    if wheels.is_empty() || dists.len() == wheels.len() {
+        inv.note("the build did not produce both an sdist and a wheel");
+        return Ok(Ended::Fail(Some("the build did not produce both an sdist and a wheel".into())));
+    }
+    // Not `--strict`: the check says what PyPI's upload says. A warning (no
+    // `long_description_content_type`: PyPI renders reStructuredText) stays in the log; a
+    // description that does not render fails.
+    let mut twine = vec!["check"];
+    twine.extend(dists.iter().map(String::as_str));
+    let cwc: Vec<&str> = wheels.iter().map(|w| w.as_str()).collect();
+    let validations = [inv.check_cmd("twine", &twine), inv.check_cmd("check-wheel-contents", &cwc)];
+    let validated = first_failure(inv.run_parallel(&validations)?).unwrap_or(Exit::Code(0));
+    check!(Ok::<Exit, anyhow::Error>(validated));
+    Ok(Ended::Pass)
 }

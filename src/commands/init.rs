@@ -81,12 +81,21 @@ pub fn init(s: &Session, write: bool) -> Result<ExitStatus> {
         None
     });
     let precommit = read_root(&root, ".pre-commit-config.yaml").unwrap_or(None);
+    let setup_cfg = read_root(&root, "setup.cfg").unwrap_or(None);
+    let pylock = read_root(&root, "pylock.toml").unwrap_or(None);
+    let tox_ini = read_root(&root, "tox.ini").unwrap_or(None);
+    // The same project facts the checks get (which linter and formatter the project uses).
     let files = ConfigFiles {
         hookgate_toml: None,
         pyproject: pyproject.as_deref(),
         uv_lock: uv_lock.as_deref(),
         precommit: precommit.as_deref(),
+        pylock: pylock.as_deref(),
         setup_py: root.join("setup.py").is_file(),
+        setup_cfg: setup_cfg.as_deref(),
+        tox_ini: tox_ini.as_deref(),
+        ruff_toml: root.join("ruff.toml").is_file() || root.join(".ruff.toml").is_file(),
+        flake8_file: root.join(".flake8").is_file(),
     };
     let project = config::load_files(&files)?.project;
     let proposal = init::propose(&root, pyproject.as_deref(), &project);

@@ -5,9 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
+use crate::cache::Cache;
+use crate::dists::Dist;
 use crate::gate::{RunSettings, Session, check_tree};
 use crate::git::Repo;
 use crate::outcome::ExitStatus;
+use crate::outcome::Status;
 use crate::plan::Selection;
 use crate::report::TreeReport;
 
@@ -36,6 +39,8 @@ pub struct RunOptions {
     pub json: bool,
     /// Where to write JUnit XML.
     pub junit: Option<PathBuf>,
+    /// Test these distributions instead of building them.
+    pub dists: Option<PathBuf>,
 }
 
 /// `hookgate run`.
@@ -58,7 +63,12 @@ pub fn run(s: &Session, opts: &RunOptions) -> Result<ExitStatus> {
         Target::Rev(rev) => repo.resolve(rev)?,
         Target::Worktree => repo.worktree_tree()?,
     };
-    let settings = RunSettings { force: opts.force, jobs: opts.jobs, ..RunSettings::default() };
+    let given = match &opts.dists {
+        Some(dir) => Some(crate::dists::read_dir(dir)?),
+        None => None,
+    };
+    let settings =
+        RunSettings { force: opts.force, jobs: opts.jobs, dists: given.as_deref(), ..RunSettings::default() };
     let (plan, outcomes) = check_tree(s, &repo, &tree, &opts.selection, settings)?;
     let report = TreeReport { tree: &tree, stage: &plan.stage, outcomes: &outcomes };
     if let Some(path) = &opts.junit {
@@ -66,12 +76,29 @@ pub fn run(s: &Session, opts: &RunOptions) -> Result<ExitStatus> {
     }
     if opts.json {
         report.write_human(&mut std::io::stderr(), console::colors_enabled_stderr()).ok();
+        let mut json = report.to_json();
+        if let Some(map) = json.as_object_mut() {
+            map.insert("dists".into(), serde_json::json!(tested_dists(&repo, &plan, &outcomes)));
+        }
         let mut out = std::io::stdout();
-        writeln!(out, "{}", report.to_json()).context("writing JSON")?;
+        writeln!(out, "{json}").context("writing JSON")?;
     } else {
         report
             .write_human(&mut std::io::stdout(), console::colors_enabled())
             .context("writing the report")?;
     }
     Ok(report.exit_status())
+}
+
+/// The distributions the `wheel` check passed (built, or given with `--dists`), with their
+/// SHA-256: the bytes `test` installed and a release uploads. Empty when `wheel` did not pass.
+fn tested_dists(repo: &Repo, plan: &crate::plan::Plan, outcomes: &[crate::outcome::Outcome]) -> Vec<Dist> {
+    let Some(wheel) = outcomes.iter().find(|o| o.name == "wheel" && o.status == Status::Pass) else {
+        return Vec::new();
+    };
+    if !plan.checks.iter().any(|c| c.key == wheel.key && c.def.kind.name() == "wheel") {
+        return Vec::new();
+    }
+    let dir = Cache::new(repo.common_dir()).artifacts_dir(&wheel.key);
+    crate::dists::read_dir(&dir).unwrap_or_default()
 }

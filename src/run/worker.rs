@@ -228,8 +228,14 @@ impl Worker<'_> {
         self.host.prepare_home(&home)?;
         // The check's own variables reach its builds and installs too: a build that needs one
         // (`CUDA_HOME`, a job count) is configured where its check is.
-        let setup_env: BTreeMap<String, String> =
-            self.host.setup_env(&home, &tmp, &c.passed_env).into_iter().chain(tree_env.clone()).collect();
+        let build_env = if c.uses_tree_env { plan.build_env.clone() } else { BTreeMap::new() };
+        let setup_env: BTreeMap<String, String> = self
+            .host
+            .setup_env(&home, &tmp, &c.passed_env)
+            .into_iter()
+            .chain(tree_env.clone())
+            .chain(build_env)
+            .collect();
         let mut check_env = self.host.check_env(&scratch.venv(), &home, &tmp, &c.passed_env);
         check_env.extend(tree_env);
         let needs = c
@@ -254,6 +260,9 @@ impl Worker<'_> {
             needs,
             reports,
             resolver: self.resolver(plan, c, &scratch.src()),
+            dists: plan.dists.as_deref(),
+            git_dir: self.git_dir,
+            tree: &plan.tree,
         })
     }
 

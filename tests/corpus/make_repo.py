@@ -8,13 +8,15 @@ files the backend writes: they are not in the project's repository) and its `dro
 the project's CI never sees, each with its reason in corpus.toml), one commit, and, for a
 package with `vcs_version = true`, the tag `v<version>` on it. With --defect, a second commit
 plants the package's `defect` (its `find` text, which must occur exactly once in `file`, becomes
-`replace`). Sdists are cached in .cache/sdists/ (gitignored). This is the reference for what the
-Rust harness does.
+`replace`). Sdists are cached in $CORPUS_CACHE, else .cache/sdists/ (gitignored); a cached file
+is used only if its sha256 matches. The Rust harness (tests/it/corpus.rs) runs this script with
+CORPUS_CACHE under the cargo target directory.
 """
 
 import fnmatch
 import hashlib
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -24,7 +26,7 @@ import tomllib
 import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
-CACHE = HERE.parent.parent / ".cache" / "sdists"
+CACHE = pathlib.Path(os.environ.get("CORPUS_CACHE") or HERE.parent.parent / ".cache" / "sdists")
 INDEX = "https://pypi.org/simple"
 
 
@@ -52,7 +54,10 @@ def sdist(p: dict) -> pathlib.Path:
     if digest != p["sha256"]:
         sys.exit(f"{p['sdist']}: sha256 {digest}, expected {p['sha256']}")
     CACHE.mkdir(parents=True, exist_ok=True)
-    dest.write_bytes(data)
+    # Tests run in parallel processes: write aside, then rename (atomic on one filesystem).
+    part = dest.with_name(f"{dest.name}.{os.getpid()}.part")
+    part.write_bytes(data)
+    os.replace(part, dest)
     return dest
 
 

@@ -1,6 +1,7 @@
 //! The test environment found the way the project's CI finds it (#9 item 2): pytest's own
-//! `testpaths`, root-level test modules, and requirement sources (a group naming the package
-//! itself installs the wheel's extras, never the published package).
+//! `testpaths`, root-level test modules, requirement sources (a group naming the package
+//! itself installs the wheel's extras, never the published package), and the runner (unittest
+//! when tox's test command runs it).
 
 use crate::common::{TestContext, checks, log_of, text};
 
@@ -77,4 +78,28 @@ fn coverage_leaves_out_files_the_build_generated_instead_of_failing() {
     assert_eq!(cov["status"], "pass", "{log}");
     assert!(log.contains("left out of the report") && log.contains("_version.py"), "{log}");
     assert!(!log.contains("NoSource"), "{log}");
+}
+
+#[test]
+fn a_project_whose_tox_command_runs_unittest_runs_its_unittest_suite_against_the_wheel() {
+    let ctx = TestContext::new("clean");
+    // pytest would collect the plain functions of test_sample.py too; unittest runs only the
+    // TestCase, so its counts prove which runner ran.
+    ctx.write(
+        "tox.ini",
+        "[tox]\nenvlist = py3\n\n[testenv]\ndeps = iniconfig\ncommands =\n    python -m unittest discover {toxinidir}/tests {posargs}\n",
+    );
+    ctx.write("tests/__init__.py", "");
+    ctx.write(
+        "tests/test_unit.py",
+        "import unittest\n\nimport iniconfig\n\nimport sample_pkg\nfrom sample_pkg import add\n\n\nclass T(unittest.TestCase):\n    def test_from_the_wheel(self):\n        self.assertIn(\"site-packages\", sample_pkg.__file__)\n        self.assertTrue(iniconfig)\n\n    def test_planted_failure(self):\n        self.assertEqual(add(1, 1), 3)\n",
+    );
+    ctx.commit_config(ONLY_TEST);
+    let (v, out) = ctx.json(&["run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(checks(&v)["test"]["status"], "fail", "{v}");
+    let log = log_of(&v, "test");
+    assert!(log.contains("tests: python -m unittest discover tests"), "{log}");
+    assert!(log.contains("Ran 2 tests") && log.contains("FAILED (failures=1)"), "{log}");
+    assert!(log.contains("test_planted_failure") && !log.contains("test session starts"), "{log}");
 }

@@ -87,10 +87,11 @@ fn lint_installs_the_ruff_version_the_project_pins_and_a_new_pin_re_runs_it() {
 
 #[test]
 fn a_setup_py_only_package_gets_the_standard_suite() {
+    // No `long_description_content_type` (six has none): twine warns, PyPI accepts it.
     let ctx = TestContext::bare_dir();
     ctx.write(
         "setup.py",
-        "from setuptools import setup\n\nsetup(\n    name=\"oldstyle\",\n    version=\"1.0\",\n    py_modules=[\"oldstyle\"],\n    description=\"An old-style package.\",\n    long_description=\"An old-style package.\",\n    long_description_content_type=\"text/plain\",\n)\n",
+        "from setuptools import setup\n\nsetup(\n    name=\"oldstyle\",\n    version=\"1.0\",\n    py_modules=[\"oldstyle\"],\n    description=\"An old-style package.\",\n    long_description=\"An old-style package.\",\n)\n",
     );
     ctx.write("oldstyle.py", "\"\"\"An old-style module.\"\"\"\n\nVALUE = 1\n");
     ctx.git(&["init", "-q", "-b", "main"]);
@@ -103,6 +104,7 @@ fn a_setup_py_only_package_gets_the_standard_suite() {
     for check in ["lint", "format", "wheel"] {
         assert_eq!(c[check]["status"], "pass", "{check}: {v}");
     }
+    assert!(log_of(&v, "wheel").contains("long_description_content_type"), "twine's warning is in the log");
 }
 
 #[test]
@@ -119,4 +121,28 @@ fn an_install_that_fails_is_a_setup_error_exit_2_and_never_cached() {
     assert_eq!(ctx.record_count(), 0, "a setup error was cached");
     let (v, _) = ctx.json(&["run"]);
     assert_eq!(checks(&v)["needs-missing"]["cached"], false);
+}
+
+#[test]
+fn ruff_gets_only_the_python_files_its_discovery_finds_as_pre_commit_names_them() {
+    let ctx = TestContext::new("clean");
+    // ruff 0.17 formats Markdown code blocks when given `.`; pre-commit never hands it README.md.
+    let readme = std::fs::read_to_string(ctx.work.join("README.md")).unwrap();
+    ctx.write("README.md", &format!("{readme}\n```python\nimport os\ndef hi():\n    return os.sep\n```\n"));
+    // A file name that looks like an option is a file, not a flag.
+    ctx.write("-odd.py", "X = 1\n");
+    ctx.commit_config("defaults = false\n[checks.lint]\n[checks.format]\n");
+    let (v, out) = ctx.json(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    for check in ["lint", "format"] {
+        let log = log_of(&v, check);
+        assert!(log.contains("--force-exclude -- -odd.py ") && !log.contains("README.md"), "{log}");
+    }
+    // A stub is a Python file: it is formatted, and its problem fails the check.
+    ctx.write("src/sample_pkg/stub.pyi", "def f( x ): ...\n");
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "-m", "stub"]);
+    let (v, out) = ctx.json(&["run", "format"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(log_of(&v, "format").contains("src/sample_pkg/stub.pyi"), "{}", log_of(&v, "format"));
 }

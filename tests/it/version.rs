@@ -125,3 +125,79 @@ fn a_pass_is_reused_only_for_its_ttl_and_never_past_it_from_a_future_time() {
     let (v, _) = run_version(&ctx, &[]);
     assert_eq!(checks(&v)["version"]["cached"], false, "a pass from the future was reused");
 }
+
+#[test]
+fn a_taken_version_passes_only_for_the_tree_it_was_released_from() {
+    let packages = tempfile::tempdir().unwrap();
+    let server = Server::pypiserver(packages.path());
+    let index = format!("{}/simple/", server.url);
+    let ctx = with_index(&index, "");
+    let (v, out) = run_version(&ctx, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let wheel_key = checks(&v)["wheel"]["key"].as_str().unwrap().to_string();
+    let artifacts = ctx.work.join(".git/hookgate/artifacts").join(wheel_key);
+    let dists: Vec<_> = std::fs::read_dir(&artifacts).unwrap().map(|e| e.unwrap().path()).collect();
+    let upload = Command::new(crate::common::test_tools().join("twine"))
+        .args(["upload", "--non-interactive", "--repository-url", &server.url, "-u", "x", "-p", "x"])
+        .args(&dists)
+        .output()
+        .unwrap();
+    assert!(upload.status.success(), "{}", text(&upload));
+
+    // Released: the tag v0.1.0 points to this commit. The tag changes the key, so the index is
+    // asked again, and the taken version is this tree's own release.
+    ctx.git(&["tag", "-a", "v0.1.0", "-m", "v0.1.0"]);
+    let (v, out) = run_version(&ctx, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out), log_of(&v, "version"));
+    assert_eq!(checks(&v)["version"]["cached"], false);
+    let log = log_of(&v, "version");
+    assert!(log.contains("is already on") && log.contains("released from this very tree"), "{log}");
+
+    // A later commit with the same tree (an empty commit on main) is the same release.
+    ctx.git(&["commit", "-q", "--allow-empty", "-m", "empty"]);
+    let (_, out) = run_version(&ctx, &["--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // Any other tree with that version fails, tag or not.
+    ctx.write("README.md", "# changed after the release\n");
+    ctx.git(&["commit", "-q", "-am", "docs"]);
+    let (v, out) = run_version(&ctx, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let log = log_of(&v, "version");
+    assert!(log.contains("0.1.0 is already on") && !log.contains("released from this very tree"), "{log}");
+}
+
+#[test]
+fn a_version_from_git_released_from_this_tree_passes_and_the_same_version_elsewhere_fails() {
+    let packages = tempfile::tempdir().unwrap();
+    let server = Server::pypiserver(packages.path());
+    let ctx = TestContext::new("scm");
+    ctx.commit_config(&format!("[checks.version]\nindex-url = \"{}/simple/\"\n", server.url));
+    ctx.git(&["tag", "v0.1.0"]);
+    let (v, out) = run_version(&ctx, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let wheel_key = checks(&v)["wheel"]["key"].as_str().unwrap().to_string();
+    let artifacts = ctx.work.join(".git/hookgate/artifacts").join(wheel_key);
+    let dists: Vec<_> = std::fs::read_dir(&artifacts).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(dists.iter().any(|d| d.to_string_lossy().ends_with("scm_pkg-0.1.0.tar.gz")), "{dists:?}");
+    let upload = Command::new(crate::common::test_tools().join("twine"))
+        .args(["upload", "--non-interactive", "--repository-url", &server.url, "-u", "x", "-p", "x"])
+        .args(&dists)
+        .output()
+        .unwrap();
+    assert!(upload.status.success(), "{}", text(&upload));
+
+    // The tagged tree, asked again: taken, by its own release.
+    let (v, out) = run_version(&ctx, &["--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(log_of(&v, "version").contains("released from this very tree"), "{}", log_of(&v, "version"));
+
+    // Another tree built as 0.1.0 (a pretended version, as CI may set): taken, not its release.
+    ctx.write("README.md", "# another tree\n");
+    ctx.git(&["commit", "-q", "-am", "docs"]);
+    ctx.env_mut("SETUPTOOLS_SCM_PRETEND_VERSION", "0.1.0");
+    let (v, out) = run_version(&ctx, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let log = log_of(&v, "version");
+    assert!(log.contains("scm-pkg 0.1.0 is already on") && !log.contains("released from"), "{log}");
+}

@@ -8,7 +8,9 @@ the test paths), so it is active in pytest and in every Python the tests start f
 It wraps the path-entry finders of directories inside the root: a module or package found
 there outside the allowed paths is passed over, so the search goes on to site-packages; a name
 that nothing else provides fails with a message naming the source file that was refused.
-Nothing is moved: data files, configuration and docs stay readable.
+Directories without `__init__.py` (namespace portions, such as a scripts/ the tests import)
+are not the wheel's and stay importable. Nothing is moved: data files, configuration and docs
+stay readable.
 """
 
 import json
@@ -58,6 +60,13 @@ class _GuardedFinder:
         spec = self.inner.find_spec(fullname, target)
         if spec is None:
             return None
+        if spec.loader is None and spec.submodule_search_locations:
+            # A directory without __init__.py that the wheel does not ship (the wheel's own
+            # names are moved out of the tree): development code such as scripts/ that tests
+            # import (annotated-doc's tests import scripts.prepare_release), never a module
+            # the wheel left out. It and its modules stay importable.
+            self.guard.allowed.extend(os.path.realpath(p) for p in spec.submodule_search_locations)
+            return spec
         if spec.origin and spec.has_location:
             places = [spec.origin]
         else:

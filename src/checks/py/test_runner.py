@@ -1,4 +1,4 @@
-"""hookgate's test runner: pytest against the installed wheel, never the source tree.
+"""hookgate's test runner: pytest (or unittest) against the installed wheel, never the source tree.
 
 The wheel's top-level packages and modules are moved out of the snapshot (root and src/), and
 the import guard (hookgate_import_guard.py, installed into the venv's site-packages with a
@@ -58,6 +58,7 @@ def main():
     ap.add_argument("--guard", required=True)
     ap.add_argument("--test-path", action="append", default=[])
     ap.add_argument("--coverage-dir")
+    ap.add_argument("--unittest", action="store_true", help="run unittest, not pytest")
     argv = sys.argv[1:]
     split = argv.index("--") if "--" in argv else len(argv)
     args = ap.parse_args(argv[:split])
@@ -83,7 +84,10 @@ def main():
         data = Path(args.coverage_dir) / ".coverage"
         (Path(args.coverage_dir) / "packages.txt").write_text("\n".join(names) + "\n")
         cmd += ["-m", "coverage", "run", "--parallel-mode", f"--data-file={data}", "--source=" + ",".join(names)]
-    cmd += ["-m", "pytest", "-p", "no:cacheprovider", *pytest_args]
+    if args.unittest:
+        cmd += ["-m", "unittest", *pytest_args]
+    else:
+        cmd += ["-m", "pytest", "-p", "no:cacheprovider", *pytest_args]
     os.chdir(root)
     os.execv(sys.executable, cmd)
 
