@@ -11,6 +11,11 @@ if ! command -v uv >/dev/null && ! python3 -c 'import uv' 2>/dev/null; then
     python3 -m pip install --quiet uv
 fi
 
+if ! command -v ssh-keygen >/dev/null || ! command -v ssh-agent >/dev/null; then
+    echo "==> installing openssh-client (the verdict-sharing tests sign with ssh-keygen and ssh-agent)" >&2
+    apt-get update -qq && apt-get install -y -qq openssh-client
+fi
+
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then

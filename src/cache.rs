@@ -54,6 +54,10 @@ pub struct Record {
     /// current (see [`crate::resolve`]).
     #[serde(default)]
     pub resolutions: Vec<crate::resolve::UsedRef>,
+    /// Who vouched for it when it came from a shared, signed statement (the signer's
+    /// principal); `None` for a verdict this clone reached itself (see [`crate::verdicts`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl Record {
@@ -74,13 +78,22 @@ pub struct Cache {
     /// Keys whose bad record was already reported: the fast path, the scheduler and the worker
     /// each read a record, and one warning per run is enough.
     warned: Arc<Mutex<HashSet<String>>>,
+    /// Whether verdicts taken from shared statements are ignored (a release relies only on
+    /// what this clone proved).
+    local_only: bool,
 }
 
 impl Cache {
     /// The store of the repository whose common git dir is `common_dir`.
     pub fn new(common_dir: &Path) -> Cache {
         let root = common_dir.join("hookgate");
-        Cache { resolutions: root.join("resolutions"), root, warned: Arc::default() }
+        Cache { resolutions: root.join("resolutions"), root, warned: Arc::default(), local_only: false }
+    }
+
+    /// This store, answering only with verdicts this clone reached itself.
+    pub fn local_only(mut self) -> Cache {
+        self.local_only = true;
+        self
     }
 
     /// The store of a repository, with the user's resolution cache
@@ -147,6 +160,7 @@ impl Cache {
     /// [`Cache::read_record`]) is `None` plus a warning, the first time this process meets it.
     pub fn get(&self, key: &str, check: &str) -> Option<Record> {
         match self.read_record(key, check) {
+            Ok(Some(record)) if self.local_only && record.source.is_some() => None,
             Ok(record) => record,
             Err(why) => {
                 let first = self.warned.lock().map_or(true, |mut w| w.insert(key.to_string()));
@@ -339,6 +353,7 @@ mod tests {
             key_inputs: serde_json::Value::Null,
             reports: vec![],
             resolutions: vec![],
+            source: None,
         }
     }
 

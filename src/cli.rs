@@ -147,6 +147,12 @@ hookgate init --write    # add it to pyproject.toml (or create hookgate.toml wit
         #[command(subcommand)]
         action: CacheAction,
     },
+    /// Share verdicts through the git remote: signed statements in `refs/notes/hookgate`.
+    Verdicts {
+        /// What to do.
+        #[command(subcommand)]
+        action: VerdictsAction,
+    },
     /// Re-check the working copy on every change, so the cache is warm when you push.
     Watch {
         /// Quiet time after the last change before checking, in milliseconds.
@@ -168,6 +174,36 @@ hookgate init --write    # add it to pyproject.toml (or create hookgate.toml wit
         /// The arguments git passed to the hook.
         #[arg(last = true)]
         args: Vec<String>,
+    },
+}
+
+/// What `hookgate verdicts` does.
+#[derive(Debug, Subcommand)]
+pub enum VerdictsAction {
+    /// Print a statement (in-toto test result) per cached verdict of a tree, one JSON line
+    /// each; signed note lines with `--sign`.
+    Export {
+        /// The tree of this revision (default: HEAD).
+        #[arg(long, value_name = "REV")]
+        tree: Option<String>,
+        /// Sign each statement with the configured key (git config hookgate.signingKey).
+        #[arg(long)]
+        sign: bool,
+    },
+    /// Sign the cached verdicts of a tree, note them on it and push `refs/notes/hookgate`.
+    Push {
+        /// The tree of this revision (default: HEAD).
+        #[arg(long, value_name = "REV")]
+        tree: Option<String>,
+        /// The remote to push to.
+        #[arg(long, default_value = "origin")]
+        remote: String,
+    },
+    /// Fetch the remote's `refs/notes/hookgate` and merge it into ours (a union of lines).
+    Pull {
+        /// The remote to fetch from.
+        #[arg(long, default_value = "origin")]
+        remote: String,
     },
 }
 

@@ -305,6 +305,10 @@ struct RawConfig {
     python_versions: Option<Vec<String>>,
     main_branch: Option<String>,
     ci_install: Option<String>,
+    /// The sharing policy: read by [`crate::verdicts::trust`] from the default branch's tree
+    /// only, never from the tree under test; accepted (and ignored) here.
+    #[allow(dead_code)]
+    share: Option<toml::Value>,
     #[serde(default)]
     checks: BTreeMap<String, Spanned<RawCheck>>,
 }

@@ -40,6 +40,8 @@ pub struct RunSettings<'a> {
     pub observer: Option<&'a (dyn Fn(&Outcome) + Sync)>,
     /// Distributions to test instead of building them (`run --dists`).
     pub dists: Option<&'a [crate::dists::Dist]>,
+    /// Rely only on verdicts this clone reached (a release): none from shared statements.
+    pub local_only: bool,
 }
 
 /// Reads the config of `tree` from its blobs (never from the working directory).
@@ -77,8 +79,11 @@ pub fn check_tree(
     selection: &Selection,
     settings: RunSettings<'_>,
 ) -> Result<(Plan, Vec<Outcome>)> {
-    let RunSettings { force, jobs, cancel, observer, dists } = settings;
-    let cache = Cache::for_user(repo.common_dir(), &s.host);
+    let RunSettings { force, jobs, cancel, observer, dists, local_only } = settings;
+    let mut cache = Cache::for_user(repo.common_dir(), &s.host);
+    if local_only {
+        cache = cache.local_only();
+    }
     let config = load_config(repo, tree)?;
     let (host, note) = s.host.scratch_outside(&[repo.workdir(), repo.git_dir(), repo.common_dir()])?;
     if let Some(note) = note {
@@ -86,6 +91,13 @@ pub fn check_tree(
     }
     let interp = venv::find_interpreter(config.python.as_deref(), &s.host, &s.cwd, cache.root())?;
     let plan = plan::build_with(repo, tree, &config, selection, &interp, &s.host, dists)?;
+    if !force && !local_only {
+        // Signed verdicts pulled from the remote, where trusted and keyed as here. Failing to
+        // read them costs a run, never the run.
+        if let Err(e) = crate::verdicts::adopt(repo, &plan, &cache, &s.host) {
+            crate::report::warn(format_args!("shared verdicts not used: {e:#}"));
+        }
+    }
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
     let cancel = cancel.unwrap_or(&s.cancel).clone();
     let runner = Runner { repo, cache: &cache, interp: &interp, host: &host, cancel, jobs, force, observer };

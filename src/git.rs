@@ -162,6 +162,11 @@ impl Repo {
         Ok(Repo { inner, common_dir, workdir, git_env: BTreeMap::new() })
     }
 
+    /// The libgit2 handle (for `verdicts`' notes, read in process on the run path).
+    pub fn git2(&self) -> &Repository {
+        &self.inner
+    }
+
     /// The git dir shared by every worktree: where hooks, cache and logs live.
     pub fn common_dir(&self) -> &Path {
         &self.common_dir

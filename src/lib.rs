@@ -31,3 +31,4 @@ pub mod scm;
 pub mod secret;
 pub mod tooling;
 pub mod venv;
+pub mod verdicts;

@@ -71,6 +71,15 @@ fn main() -> ExitCode {
         Command::Cache { action: cli::CacheAction::Gc { max_age, depth, dry_run } } => {
             commands::cache::gc(&session, max_age, depth, dry_run)
         }
+        Command::Verdicts { action } => match action {
+            cli::VerdictsAction::Export { tree, sign } => {
+                commands::verdicts::export(&session, tree.as_deref(), sign)
+            }
+            cli::VerdictsAction::Push { tree, remote } => {
+                commands::verdicts::push(&session, tree.as_deref(), &remote)
+            }
+            cli::VerdictsAction::Pull { remote } => commands::verdicts::pull(&session, &remote),
+        },
         Command::Watch { debounce_ms, json } => {
             commands::watch::watch(&session, std::time::Duration::from_millis(debounce_ms), json)
         }

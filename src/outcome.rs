@@ -133,6 +133,9 @@ pub struct Outcome {
     /// Why it was skipped or what went wrong beyond the log (e.g. a timeout).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Who vouched for a cached verdict taken from a shared statement (its signer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// hookgate's exit status, as uv and prek type theirs.
@@ -213,6 +216,7 @@ mod tests {
             log: None,
             reports: vec![],
             reason: None,
+            source: None,
         };
         assert_eq!(ExitStatus::of(&[o(Status::Pass), o(Status::Skipped)]), ExitStatus::Success);
         assert_eq!(ExitStatus::of(&[o(Status::Fail), o(Status::Unknown)]), ExitStatus::Failure);

@@ -240,7 +240,13 @@ pub fn build_with(
             "deps": def.deps,
             "env": env,
             "host_env": host_env,
-            "python": { "version": interp.version, "platform": interp.platform },
+            // By implementation, release and platform, as a wheel tag names an interpreter: not
+            // by build date or compiler, which differ between machines that agree on behaviour.
+            "python": {
+                "implementation": interp.implementation,
+                "version": interp.release(),
+                "platform": interp.platform,
+            },
             "needs": need_keys,
             "tree_env": if uses_tree_env { &tree_env } else { &no_tree_env },
             "input": input,

@@ -57,6 +57,11 @@ pub fn hook(s: &Session, hook: HookType, hook_dir: Option<&Path>, args: &[String
         }
     }
     match status {
+        ExitStatus::Success if hook == HookType::PrePush => {
+            // git passes the remote's name (or its URL, when it has none) first.
+            let remote = args.first().map_or("origin", String::as_str);
+            publish_in_background(s, &repo, &trees, remote);
+        }
         ExitStatus::Success => {}
         ExitStatus::Error => {
             writeln!(
@@ -96,12 +101,43 @@ fn pushed_trees(repo: &Repo, stdin: &[u8]) -> Result<Vec<TreeRef>> {
 }
 
 /// The post-commit hook: start `hookgate run --stage pre-push --tree <new commit>` detached
-/// (own process group, stdio to `<git-common-dir>/hookgate/background.log`, which git does not
-/// wait for) and return at once. A push that comes while it runs waits for it per check.
+/// and return at once. A push that comes while it runs waits for it per check.
 fn start_background(repo: &Repo) -> Result<ExitStatus> {
-    use std::os::unix::process::CommandExt;
     let head = repo.head()?;
     let Some(commit) = head.commit else { return Ok(ExitStatus::Success) };
+    let pid = detached(repo, &["run", "--stage", "pre-push", "--tree", &commit.to_string()])
+        .context("starting the background run")?;
+    crate::report::note(format_args!(
+        "checking {} in the background (pid {pid}); `git push` will use its verdicts",
+        short(commit)
+    ));
+    Ok(ExitStatus::Success)
+}
+
+/// After a pre-push that passed, with a signing key configured: `hookgate verdicts push` to
+/// the same remote for each pushed tree, detached, so the push waits for no network of ours.
+/// Without a key this does nothing; a failure to start is said, never fatal to the push.
+fn publish_in_background(s: &Session, repo: &Repo, trees: &[TreeRef], remote: &str) {
+    if !matches!(crate::verdicts::signing::Signer::configured(repo, &s.host), Ok(Some(_))) {
+        return;
+    }
+    let remote = format!("--remote={remote}");
+    for commit in trees.iter().filter_map(|t| t.commit) {
+        let rev = commit.to_string();
+        match detached(repo, &["verdicts", "push", "--tree", &rev, &remote]) {
+            Ok(pid) => crate::report::note(format_args!(
+                "publishing the verdicts of {} in the background (pid {pid})",
+                short(commit)
+            )),
+            Err(e) => crate::report::warn(format_args!("verdicts of {} not published: {e:#}", short(commit))),
+        }
+    }
+}
+
+/// Starts `hookgate <args>` detached (own process group, stdio to
+/// `<git-common-dir>/hookgate/background.log`, which git does not wait for); its pid.
+fn detached(repo: &Repo, args: &[&str]) -> Result<u32> {
+    use std::os::unix::process::CommandExt;
     let cache = Cache::new(repo.common_dir());
     std::fs::create_dir_all(cache.root()).with_context(|| format!("creating {}", cache.root().display()))?;
     let log_path = cache.root().join("background.log");
@@ -114,19 +150,13 @@ fn start_background(repo: &Repo) -> Result<ExitStatus> {
     // Not through `process::Cmd`: this child must outlive us (detached, own group, not
     // waited for), which is exactly what `Cmd` never allows.
     let child = std::process::Command::new(bin)
-        .args(["run", "--stage", "pre-push", "--tree", &commit.to_string()])
+        .args(args)
         .current_dir(repo.workdir())
         .env_remove("GIT_INDEX_FILE")
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone().context("sharing the background log")?)
         .stderr(log)
         .process_group(0)
-        .spawn()
-        .context("starting the background run")?;
-    crate::report::note(format_args!(
-        "checking {} in the background (pid {}); `git push` will use its verdicts",
-        short(commit),
-        child.id()
-    ));
-    Ok(ExitStatus::Success)
+        .spawn()?;
+    Ok(child.id())
 }

@@ -12,4 +12,5 @@ pub mod release;
 pub mod run;
 pub mod scm_version;
 pub mod status;
+pub mod verdicts;
 pub mod watch;

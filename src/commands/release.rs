@@ -152,7 +152,13 @@ pub fn release(s: &Session, target: &Target, opts: &Options) -> Result<ExitStatu
     };
 
     // 3. Every check passes on HEAD's tree.
-    let (plan, outcomes) = check_tree(s, &repo, &head, &Selection::All, RunSettings::default())?;
+    let (plan, outcomes) = check_tree(
+        s,
+        &repo,
+        &head,
+        &Selection::All,
+        RunSettings { local_only: true, ..RunSettings::default() },
+    )?;
     let report = TreeReport { tree: &head, stage: &plan.stage, outcomes: &outcomes };
     report.write_human(&mut std::io::stderr(), console::colors_enabled_stderr()).ok();
     if !report.passed() {

@@ -75,6 +75,7 @@ pub fn skipped(c: &PlannedCheck, reason: String) -> Outcome {
         log: None,
         reports: Vec::new(),
         reason: Some(reason),
+        source: None,
     }
 }
 
@@ -101,5 +102,6 @@ pub fn from_record(c: &PlannedCheck, r: &Record) -> Outcome {
         log: Some(r.log.clone()),
         reports: r.reports.clone(),
         reason: None,
+        source: r.source.clone(),
     }
 }

@@ -378,6 +378,7 @@ impl Worker<'_> {
                 key_inputs: c.key_inputs.clone(),
                 reports: report_files.clone(),
                 resolutions,
+                source: None,
             };
             self.cache.put(&c.key, &rec)?;
         }
@@ -390,6 +391,7 @@ impl Worker<'_> {
             log: Some(log.path),
             reports: report_files,
             reason,
+            source: None,
         })
     }
 }

@@ -31,10 +31,20 @@ pub struct Interpreter {
     pub version: String,
     /// `sysconfig.get_platform()`.
     pub platform: String,
+    /// `sys.implementation.name` (`cpython`, `pypy`).
+    #[serde(default)]
+    pub implementation: String,
+}
+
+impl Interpreter {
+    /// The release (`3.12.3`): the first word of `sys.version`.
+    pub fn release(&self) -> &str {
+        self.version.split_whitespace().next().unwrap_or_default()
+    }
 }
 
 /// Bumped when the file's meaning changes: an older file is ignored, not misread.
-const FACTS_SCHEMA: u32 = 2;
+const FACTS_SCHEMA: u32 = 3;
 
 #[derive(Serialize, Deserialize, Default)]
 struct FactsFile {
@@ -50,6 +60,7 @@ struct CachedFacts {
     executable: PathBuf,
     version: String,
     platform: String,
+    implementation: String,
 }
 
 /// Which file a path leads to, and which version of it: a rebuilt or replaced binary, or a
@@ -64,7 +75,8 @@ struct Identity {
 }
 
 const PROBE: &str = "import sys, sysconfig; print(sys.version.replace(chr(10), ' ')); \
-                     print(sysconfig.get_platform()); print(sys.executable)";
+                     print(sysconfig.get_platform()); print(sys.executable); \
+                     print(sys.implementation.name)";
 
 /// Asked of a wrapper on every run: which interpreter it runs. `-S` skips `site` (the
 /// answer does not depend on it, and it is most of start-up).
@@ -150,6 +162,7 @@ impl FactsStore {
                 executable: c.executable.clone(),
                 version: c.version.clone(),
                 platform: c.platform.clone(),
+                implementation: c.implementation.clone(),
             });
         }
         let facts = probe(exe, host, cwd)?;
@@ -164,6 +177,7 @@ impl FactsStore {
                     executable: facts.executable.clone(),
                     version: facts.version.clone(),
                     platform: facts.platform.clone(),
+                    implementation: facts.implementation.clone(),
                 },
             );
             if let Ok(bytes) = serde_json::to_vec_pretty(&self.file) {
@@ -230,6 +244,7 @@ fn probe(program: &Path, host: &HostEnv, cwd: &Path) -> Result<Interpreter, Erro
         executable,
         version: version.to_string(),
         platform: platform.to_string(),
+        implementation: lines.next().unwrap_or_default().to_string(),
     })
 }
 

@@ -30,6 +30,7 @@ mod resolution;
 mod run;
 mod scm;
 mod security;
+mod sharing;
 mod snapshots;
 mod store;
 mod suite;

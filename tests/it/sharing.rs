@@ -1,0 +1,511 @@
+//! Verdicts that travel (issue #11): keys that two machines agree on, verdicts exported as
+//! signed statements, carried in `refs/notes/hookgate` through the git remote, and used only
+//! when a trusted signer vouches for the very key computed here.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::common::{TestContext, checks, text};
+
+/// Every check of the standard suite: skipped, the plan (and every key) is still computed.
+const ALL: &str = "lint,format,wheel,test,coverage,version,docs,ci-sync";
+
+/// A second clone of `ctx`'s remote, in its own directory with its own HOME and TMPDIR.
+fn clone_of(ctx: &TestContext) -> TestContext {
+    let other = TestContext::bare_dir();
+    other.git(&["clone", "-q", "-b", "main", ctx.remote.to_str().unwrap(), "."]);
+    other
+}
+
+/// The key of every check of a `run --all` that skips them all.
+fn keys(ctx: &TestContext) -> BTreeMap<String, String> {
+    ctx.env_mut("HOOKGATE_SKIP", ALL);
+    let (v, out) = ctx.json(&["run", "--all"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let keys: BTreeMap<String, String> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_string(), c["key"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(keys.len() >= 5, "{v}");
+    keys
+}
+
+/// A user-level uv config and a constraints file under the context's HOME, named by absolute
+/// paths that differ between the clones.
+fn user_settings(ctx: &TestContext, uv_toml: &str) {
+    let config = ctx.home.join(".config/uv/uv.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, uv_toml).unwrap();
+    let constraints = ctx.home.join("constraints.txt");
+    std::fs::write(&constraints, "pytest<9\n").unwrap();
+    ctx.env_mut("UV_CONSTRAINT", constraints.to_str().unwrap());
+    ctx.env_mut("USER", ctx.home.to_str().unwrap());
+    ctx.env_mut("HOSTNAME", ctx.work.to_str().unwrap());
+}
+
+#[test]
+fn two_clones_in_different_places_agree_on_every_key() {
+    let ctx = TestContext::new("clean");
+    ctx.git(&["push", "-q", "origin", "main"]);
+    let other = clone_of(&ctx);
+    assert_ne!(ctx.work, other.work);
+    assert_ne!(ctx.home, other.home);
+    user_settings(&ctx, "index-strategy = \"first-index\"\n");
+    user_settings(&other, "index-strategy = \"first-index\"\n");
+    let (a, b) = (keys(&ctx), keys(&other));
+    assert_eq!(a, b, "keys differ between clones in different directories and HOMEs");
+    // The same inputs with another content are another key: the comparison above means something.
+    user_settings(&other, "index-strategy = \"unsafe-best-match\"\n");
+    let changed = keys(&other);
+    assert!(a.iter().all(|(name, key)| &changed[name] != key), "{a:?}\n{changed:?}");
+}
+
+/// Two cheap custom checks, and the sharing policy of the default branch: any signer listed
+/// in its `.hookgate/allowed_signers` may vouch for `ok`, none for `other` (unless trusted for
+/// everything).
+const SHARED: &str = r#"defaults = false
+
+[checks.ok]
+run = ["python", "-c", "print('ran ok')"]
+
+[checks.other]
+run = ["python", "-c", "print('ran other')"]
+
+[share]
+team-checks = ["ok"]
+"#;
+
+/// A fresh ed25519 key made by `ssh-keygen` in the context's HOME; its path and the
+/// `allowed_signers` line for `principal`.
+fn keygen(ctx: &TestContext, name: &str, principal: &str) -> (PathBuf, String) {
+    let path = ctx.home.join(name);
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", principal, "-f"])
+        .arg(&path)
+        .output()
+        .expect("ssh-keygen is installed (openssh-client)");
+    assert!(out.status.success(), "{}", text(&out));
+    let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+    let key: Vec<&str> = public.split_whitespace().take(2).collect();
+    (path, format!("{principal} {}\n", key.join(" ")))
+}
+
+/// Makes `ctx` sign as `principal` with `key`.
+fn sign_as(ctx: &TestContext, key: &Path, principal: &str) {
+    ctx.git(&["config", "hookgate.signingKey", key.to_str().unwrap()]);
+    ctx.git(&["config", "hookgate.principal", principal]);
+}
+
+/// The lines of the hookgate note on `object` in the repository at `git_dir`.
+fn note_lines(ctx: &TestContext, git_dir: &Path, object: &str) -> Vec<String> {
+    let out = ctx.git(&["--git-dir", git_dir.to_str().unwrap(), "notes", "--ref=hookgate", "show", object]);
+    out.lines().map(str::to_string).collect()
+}
+
+/// Replaces the hookgate note on `object` in `ctx`'s clone.
+fn set_note(ctx: &TestContext, object: &str, lines: &[String]) {
+    let file = ctx.tmp.join("note.txt");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    ctx.git(&["notes", "--ref=hookgate", "add", "-f", "-F", file.to_str().unwrap(), object]);
+}
+
+/// `run --json` in `ctx`: the report and stderr.
+fn run_json(ctx: &TestContext, args: &[&str]) -> (Value, String) {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    let (v, out) = ctx.json(&all);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    (v, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn cached(v: &Value, check: &str) -> bool {
+    checks(v)[check]["cached"].as_bool().unwrap()
+}
+
+/// An envelope's payload and signature.
+fn envelope(line: &str) -> (String, String) {
+    let v: Value = serde_json::from_str(line).unwrap();
+    (v["payload"].as_str().unwrap().to_string(), v["signature"].as_str().unwrap().to_string())
+}
+
+fn make_envelope(payload: &str, signature: &str) -> String {
+    serde_json::json!({ "payload": payload, "signature": signature }).to_string()
+}
+
+/// `ssh-keygen -Y verify`: whether OpenSSH accepts `signature` of `payload` by `principal`.
+fn openssh_verifies(
+    ctx: &TestContext,
+    allowed: &str,
+    principal: &str,
+    payload: &str,
+    signature: &str,
+) -> bool {
+    let (allowed_file, sig_file) = (ctx.tmp.join("allowed"), ctx.tmp.join("payload.sig"));
+    std::fs::write(&allowed_file, allowed).unwrap();
+    std::fs::write(&sig_file, signature).unwrap();
+    let mut child = Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-n", "hookgate", "-I", principal, "-f"])
+        .arg(&allowed_file)
+        .arg("-s")
+        .arg(&sig_file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(payload.as_bytes()).unwrap();
+    child.wait_with_output().unwrap().status.success()
+}
+
+/// `ssh-keygen -Y sign -n hookgate`: OpenSSH's signature of `payload` with `key`.
+fn openssh_sign(ctx: &TestContext, key: &Path, payload: &str) -> String {
+    let file = ctx.tmp.join("to-sign");
+    std::fs::write(&file, payload).unwrap();
+    // ssh-keygen does not replace an earlier signature file.
+    std::fs::remove_file(file.with_extension("sig")).ok();
+    let out = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "hookgate", "-f"])
+        .arg(key)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::read_to_string(file.with_extension("sig")).unwrap()
+}
+
+/// A: a repository whose `main` holds [`SHARED`] and `a@example.org`'s key in
+/// `.hookgate/allowed_signers`; its checks pass and it pushes the signed verdicts.
+fn teammate_a() -> (TestContext, PathBuf, String, String) {
+    let a = TestContext::new("clean");
+    let (key, allowed) = keygen(&a, "id_a", "a@example.org");
+    a.write(".hookgate/allowed_signers", &allowed);
+    a.commit_config(SHARED);
+    a.git(&["push", "-q", "origin", "main"]);
+    let (v, _) = run_json(&a, &[]);
+    assert!(!cached(&v, "ok") && !cached(&v, "other"), "{v}");
+    sign_as(&a, &key, "a@example.org");
+    let out = a.hookgate(&["verdicts", "push"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let tree = a.git(&["rev-parse", "HEAD^{tree}"]);
+    (a, key, allowed, tree)
+}
+
+#[test]
+fn a_trusted_signers_verdicts_answer_another_clone_and_an_untrusted_ones_do_not() {
+    let (a, _key, allowed, tree) = teammate_a();
+    // What reached the remote is one signed statement per check, which OpenSSH verifies.
+    let lines = note_lines(&a, &a.remote, &tree);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in &lines {
+        let (payload, signature) = envelope(line);
+        assert!(openssh_verifies(&a, &allowed, "a@example.org", &payload, &signature), "{payload}");
+        assert!(!openssh_verifies(&a, &allowed, "b@example.org", &payload, &signature));
+        let statement: Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
+        assert_eq!(statement["subject"][0]["digest"]["gitTree"], tree.as_str());
+        assert_eq!(statement["predicate"]["result"], "PASSED");
+        let about = &statement["predicate"]["configuration"][0]["annotations"];
+        assert_eq!(about["producer"], "a@example.org");
+        assert!(about["keyInputs"].is_object(), "{about}");
+    }
+
+    // B trusts the team's signers of `main` for `ok` only; everything for no one.
+    let b = clone_of(&a);
+    // A developer's machine (the suite itself may run on CI).
+    b.env_mut("CI", "");
+    let out = b.hookgate(&["verdicts", "pull"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (v, stderr) = run_json(&b, &[]);
+    assert!(cached(&v, "ok"), "{v}\n{stderr}");
+    assert!(stderr.contains("ok: verdict from a@example.org"), "{stderr}");
+    assert!(!cached(&v, "other"), "{v}\n{stderr}");
+    assert!(stderr.contains("a@example.org is not trusted for `other`"), "{stderr}");
+    let ok = &checks(&v)["ok"];
+    assert_eq!(ok["source"], "a@example.org", "{v}");
+    assert!(checks(&v)["other"].get("source").is_none(), "{v}");
+    let log = std::fs::read_to_string(ok["log"].as_str().unwrap()).unwrap();
+    assert!(log.contains("signed by a@example.org"), "{log}");
+
+    // On CI, no teammate is trusted: only CI's signers and the runner's own git config.
+    std::fs::remove_dir_all(b.work.join(".git/hookgate/verdicts")).unwrap();
+    b.env_mut("CI", "true");
+    let (v, stderr) = run_json(&b, &["ok"]);
+    assert!(!cached(&v, "ok"), "{v}\n{stderr}");
+    assert!(!stderr.contains("verdict from"), "{stderr}");
+
+    // E trusts A, but runs with another locale: another key, so A's verdict does not apply.
+    let e = clone_of(&a);
+    e.git(&["config", "hookgate.trust", "a@example.org"]);
+    e.hookgate(&["verdicts", "pull"]);
+    e.env_mut("LANG", "xx_XX.UTF-8");
+    let (v, stderr) = run_json(&e, &["ok"]);
+    assert!(!cached(&v, "ok"), "{v}\n{stderr}");
+    assert!(
+        stderr.contains("key differs from the one computed here (inputs that differ: host_env)"),
+        "{stderr}"
+    );
+
+    // C trusts a@example.org for everything (its own git config): nothing runs.
+    let c = clone_of(&a);
+    c.git(&["config", "hookgate.trust", "a@example.org"]);
+    c.hookgate(&["verdicts", "pull"]);
+    let (v, stderr) = run_json(&c, &[]);
+    assert!(cached(&v, "ok") && cached(&v, "other"), "{v}\n{stderr}");
+
+    // D has no policy at all (no default branch fetched with signers, no trust): runs everything.
+    let d = clone_of(&a);
+    d.git(&["update-ref", "-d", "refs/remotes/origin/HEAD"]);
+    d.git(&["update-ref", "-d", "refs/remotes/origin/main"]);
+    d.hookgate(&["verdicts", "pull"]);
+    let (v, stderr) = run_json(&d, &[]);
+    assert!(!cached(&v, "ok") && !cached(&v, "other"), "{v}\n{stderr}");
+    // A release relies on no one's verdict but its own clone's.
+    let out = c.hookgate(&["verdicts", "export"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).trim().is_empty(), "re-exported someone else's verdicts");
+}
+
+#[test]
+fn planted_tampered_or_foreign_verdicts_are_ignored_with_a_reason() {
+    let (a, a_key, _allowed, tree) = teammate_a();
+    let genuine = note_lines(&a, &a.remote, &tree);
+    let b = clone_of(&a);
+    b.git(&["config", "hookgate.trust", "a@example.org"]);
+    let (m_key, _) = keygen(&b, "id_mallory", "mallory@example.org");
+    let (payload, signature) = envelope(&genuine[0]);
+    let check = if payload.contains("\"check\":\"ok\"") { "ok" } else { "other" };
+
+    // A compromised remote (or anyone who can write the notes) edits a statement, or signs
+    // A's statement with another key: the signature no longer holds.
+    let flipped =
+        payload.replace("\"PASSED\"", "\"FAILED\"").replace("\"status\":\"pass\"", "\"status\":\"fail\"");
+    assert_ne!(flipped, payload);
+    let resigned = openssh_sign(&b, &m_key, &payload);
+    set_note(
+        &b,
+        &tree,
+        &[make_envelope(&flipped, &signature), make_envelope(&payload, &resigned), "not json".into()],
+    );
+    let (v, stderr) = run_json(&b, &[check]);
+    assert!(!cached(&v, check), "{v}\n{stderr}");
+    assert!(stderr.contains("the signature does not verify"), "{stderr}");
+    assert!(
+        stderr.contains("signed by a key that no allowed_signers file lists for `a@example.org`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not a signed statement"), "{stderr}");
+
+    // OpenSSH's own signature of A's statement, made with A's key, is as good as hookgate's.
+    std::fs::remove_dir_all(b.work.join(".git/hookgate/verdicts")).unwrap();
+    let by_openssh = openssh_sign(&b, &a_key, &payload);
+    set_note(&b, &tree, &[make_envelope(&payload, &by_openssh)]);
+    let (v, stderr) = run_json(&b, &[check]);
+    assert!(cached(&v, check), "{v}\n{stderr}");
+    assert!(stderr.contains(&format!("{check}: verdict from a@example.org")), "{stderr}");
+
+    // A pull request adds Mallory to its own tree's allowed_signers and plants a PASS she
+    // signed: the trusted signers come from `main` as fetched, never from the tree under test.
+    b.git(&["checkout", "-q", "-b", "pr"]);
+    let (_, m_allowed) = keygen(&b, "id_mallory2", "mallory@example.org");
+    b.write(
+        ".hookgate/allowed_signers",
+        &format!("{}{m_allowed}", std::fs::read_to_string(b.work.join(".hookgate/allowed_signers")).unwrap()),
+    );
+    b.write("src/sample_pkg/planted.py", "\"\"\"Planted.\"\"\"\n");
+    b.commit_config(&SHARED.replace("team-checks = [\"ok\"]", "team-checks = [\"ok\", \"other\"]"));
+    let pr_tree = b.git(&["rev-parse", "HEAD^{tree}"]);
+    sign_as(&b, &b.home.join("id_mallory2"), "mallory@example.org");
+    run_json(&b, &[]);
+    let out = b.hookgate(&["verdicts", "export", "--sign"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let planted: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    assert_eq!(planted.len(), 2, "{planted:?}");
+    std::fs::remove_dir_all(b.work.join(".git/hookgate/verdicts")).unwrap();
+    set_note(&b, &pr_tree, &planted);
+    let (v, stderr) = run_json(&b, &[]);
+    assert!(!cached(&v, "ok") && !cached(&v, "other"), "{v}\n{stderr}");
+    assert!(stderr.contains("no allowed_signers file lists for `mallory@example.org`"), "{stderr}");
+}
+
+#[test]
+fn without_a_key_nothing_is_shared_and_two_pushers_at_once_lose_nothing() {
+    let (a, _key, _allowed, first) = teammate_a();
+    let b = clone_of(&a);
+    let out = b.hookgate(&["verdicts", "push"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("no signing key"), "{}", text(&out));
+    let (b_key, _) = keygen(&b, "id_b", "b@example.org");
+    sign_as(&b, &b_key, "b@example.org");
+    // Each clone checks a tree of its own, then both push their verdicts at the same time.
+    for (ctx, file) in [(&a, "a.txt"), (&b, "b.txt")] {
+        ctx.write(file, file);
+        ctx.git(&["add", "-A"]);
+        ctx.git(&["commit", "-q", "-m", file]);
+        run_json(ctx, &[]);
+    }
+    let trees = [a.git(&["rev-parse", "HEAD^{tree}"]), b.git(&["rev-parse", "HEAD^{tree}"])];
+    let pushes: Vec<_> = [&a, &b]
+        .iter()
+        .map(|ctx| {
+            let mut cmd = ctx.hookgate_cmd(&["verdicts", "push"]);
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    for child in pushes {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    for tree in [&first, &trees[0], &trees[1]] {
+        assert_eq!(note_lines(&a, &a.remote, tree).len(), 2, "verdicts of {tree} lost");
+    }
+}
+
+/// An `ssh-agent` started for one test, ended (by its pid) when dropped.
+struct Agent {
+    child: std::process::Child,
+    sock: PathBuf,
+}
+
+impl Agent {
+    fn start(ctx: &TestContext) -> Agent {
+        let sock = ctx.tmp.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .args(["-D", "-a"])
+            .arg(&sock)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ssh-agent is installed (openssh-client)");
+        crate::common::wait_for_file(&sock);
+        Agent { child, sock }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+#[test]
+fn a_key_behind_a_passphrase_signs_through_ssh_agent_as_git_does() {
+    let a = TestContext::new("clean");
+    a.commit_config(SHARED);
+    let key = a.home.join("id_locked");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "correct horse", "-C", "a@example.org", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let agent = Agent::start(&a);
+    let askpass = a.tmp.join("askpass.sh");
+    std::fs::write(&askpass, "#!/bin/sh\necho 'correct horse'\n").unwrap();
+    std::fs::set_permissions(&askpass, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = Command::new("ssh-add")
+        .arg(&key)
+        .env("SSH_AUTH_SOCK", &agent.sock)
+        .env("SSH_ASKPASS", &askpass)
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    // As git's user.signingKey: the public half, the private one in the agent.
+    a.git(&["config", "gpg.format", "ssh"]);
+    a.git(&["config", "user.signingKey", key.with_extension("pub").to_str().unwrap()]);
+    a.git(&["config", "user.email", "a@example.org"]);
+    a.env_mut("SSH_AUTH_SOCK", agent.sock.to_str().unwrap());
+    run_json(&a, &[]);
+    let out = a.hookgate(&["verdicts", "push"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let tree = a.git(&["rev-parse", "HEAD^{tree}"]);
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let allowed =
+        format!("a@example.org {}\n", public.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
+    let lines = note_lines(&a, &a.remote, &tree);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in &lines {
+        let (payload, signature) = envelope(line);
+        assert!(openssh_verifies(&a, &allowed, "a@example.org", &payload, &signature), "{payload}");
+    }
+    // Without the agent, the locked key cannot sign: nothing is pushed, and the error says why.
+    drop(agent);
+    a.write("c.txt", "c");
+    a.git(&["add", "-A"]);
+    a.git(&["commit", "-q", "-m", "c"]);
+    run_json(&a, &[]);
+    let out = a.hookgate(&["verdicts", "push"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("ssh-keygen -Y sign"), "{}", text(&out));
+}
+
+#[test]
+fn a_verdict_whose_key_holds_a_secret_is_never_exported() {
+    let ctx = TestContext::new("clean");
+    ctx.commit_config(
+        "defaults = false\n\n[checks.plain]\nrun = [\"python\", \"-c\", \"print(1)\"]\n\n\
+         [checks.tok]\nrun = [\"python\", \"-c\", \"print(2)\"]\nenv = [\"API_TOKEN\"]\n",
+    );
+    ctx.env_mut("API_TOKEN", "s3cret");
+    ctx.env_mut("HOOKGATE_ALLOW_ENV", "API_TOKEN");
+    run_json(&ctx, &[]);
+    let out = ctx.hookgate(&["verdicts", "export"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let checks: Vec<String> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|s| s["predicate"]["configuration"][0]["annotations"]["check"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(checks, ["plain"], "{stdout}");
+    assert!(!stdout.contains("s3cret"));
+    assert!(text(&out).contains("tok: not shared: its key holds a secret's salted hash"), "{}", text(&out));
+}
+
+#[test]
+fn a_passing_push_publishes_its_verdicts_in_the_background_once_a_key_is_configured() {
+    let a = TestContext::new("clean");
+    a.commit_config(&SHARED.replace("[checks.ok]", "[checks.ok]\nstages = [\"pre-push\"]"));
+    a.install();
+    // No key: the push shares nothing.
+    let out = a.git_out(&["push", "-q", "origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("publishing"), "{}", text(&out));
+    let (key, allowed) = keygen(&a, "id_a", "a@example.org");
+    sign_as(&a, &key, "a@example.org");
+    a.write("more.txt", "more");
+    a.git(&["add", "-A"]);
+    a.git(&["commit", "-q", "-m", "more"]);
+    let out = a.git_out(&["push", "-q", "origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("publishing the verdicts of"), "{}", text(&out));
+    // The background publisher's note reaches the remote; the hook did not wait for it.
+    let tree = a.git(&["rev-parse", "HEAD^{tree}"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let lines = loop {
+        let out =
+            a.git_out(&["--git-dir", a.remote.to_str().unwrap(), "notes", "--ref=hookgate", "show", &tree]);
+        if out.status.success() {
+            break String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect::<Vec<_>>();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no verdicts published; background.log:\n{}",
+            std::fs::read_to_string(a.work.join(".git/hookgate/background.log")).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let (payload, signature) = envelope(line);
+        assert!(openssh_verifies(&a, &allowed, "a@example.org", &payload, &signature), "{payload}");
+    }
+}
