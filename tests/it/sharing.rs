@@ -226,9 +226,28 @@ fn a_trusted_signers_verdicts_answer_another_clone_and_an_untrusted_ones_do_not(
     assert!(stderr.contains("ok: verdict from a@example.org"), "{stderr}");
     assert!(!cached(&v, "other"), "{v}\n{stderr}");
     assert!(stderr.contains("a@example.org is not trusted for `other`"), "{stderr}");
+    // Where each verdict came from: the signer with the age of its run, or this clone.
     let ok = &checks(&v)["ok"];
     assert_eq!(ok["source"], "a@example.org", "{v}");
-    assert!(checks(&v)["other"].get("source").is_none(), "{v}");
+    assert!(ok["source_age_s"].is_u64(), "{v}");
+    assert_eq!(checks(&v)["other"]["source"], "local", "{v}");
+    assert!(checks(&v)["other"].get("source_age_s").is_none(), "{v}");
+    let out = b.hookgate(&["run"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("(cached · a@example.org ") && table.contains(" ago)"), "{table}");
+    let (status, _) = b.json(&["status", "-n", "1"]);
+    let sources = &status["commits"][0]["sources"];
+    assert_eq!(sources["ok"]["source"], "a@example.org", "{status}");
+    assert!(sources["ok"]["source_age_s"].is_u64(), "{status}");
+    assert_eq!(sources["other"]["source"], "local", "{status}");
+    let out = b.hookgate(&["status", "-n", "1"]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("ok:pass (a@example.org ")
+            && shown.contains("other:pass")
+            && !shown.contains("other:pass ("),
+        "{shown}"
+    );
     let log = std::fs::read_to_string(ok["log"].as_str().unwrap()).unwrap();
     assert!(log.contains("signed by a@example.org"), "{log}");
 
