@@ -41,8 +41,8 @@ pub struct Cli {
 pub enum Command {
     /// Install the git hooks in this clone (keeps and chains a hook already there).
     Install {
-        /// Which hooks (repeatable); default: pre-commit, pre-merge-commit and pre-push, plus
-        /// post-commit when the config says `background = true`.
+        /// Which hooks (repeatable); default: pre-commit, pre-merge-commit, pre-push,
+        /// post-merge and post-checkout, plus post-commit when the config says `background = true`.
         #[arg(long = "hook-type", short = 't', value_enum)]
         hook_types: Vec<HookArg>,
     },
@@ -301,4 +301,8 @@ pub enum HookArg {
     PrePush,
     /// Starts the pre-push checks of the new commit in the background (pre-warms the push).
     PostCommit,
+    /// Pulls the shared verdicts in the background after a merge or pull (once sharing is set up).
+    PostMerge,
+    /// Pulls the shared verdicts in the background after a branch checkout (the same).
+    PostCheckout,
 }

@@ -24,6 +24,8 @@ fn hook_type(h: HookArg) -> HookType {
         HookArg::PreMergeCommit => HookType::PreMergeCommit,
         HookArg::PrePush => HookType::PrePush,
         HookArg::PostCommit => HookType::PostCommit,
+        HookArg::PostMerge => HookType::PostMerge,
+        HookArg::PostCheckout => HookType::PostCheckout,
     }
 }
 
@@ -46,12 +48,9 @@ fn main() -> ExitCode {
     let session = Session { host: HostEnv::from_process(), cancel, cwd };
     let result = match cli.command {
         Command::Install { hook_types: h } => commands::install::install(&session, hook_types(&h)),
-        Command::Uninstall { hook_types: h } => commands::install::uninstall(
-            &session,
-            &hook_types(&h).unwrap_or_else(|| {
-                vec![HookType::PreCommit, HookType::PreMergeCommit, HookType::PrePush, HookType::PostCommit]
-            }),
-        ),
+        Command::Uninstall { hook_types: h } => {
+            commands::install::uninstall(&session, &hook_types(&h).unwrap_or_else(|| HookType::ALL.to_vec()))
+        }
         Command::Lock => commands::lock::lock(&session),
         Command::Update { cooldown_days } => commands::lock::update(&session, cooldown_days),
         Command::Init { write } => commands::init::init(&session, write),

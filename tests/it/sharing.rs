@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -527,4 +528,55 @@ fn a_passing_push_publishes_its_verdicts_in_the_background_once_a_key_is_configu
         let (payload, signature) = envelope(line);
         assert!(openssh_verifies(&a, &allowed, "a@example.org", &payload, &signature), "{payload}");
     }
+}
+
+/// Waits (polling, up to two minutes) until `ctx`'s clone has `refs/notes/hookgate`: the
+/// detached `verdicts pull` a hook started has finished.
+fn wait_for_notes(ctx: &TestContext) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ctx.git_out(&["rev-parse", "--verify", "--quiet", "refs/notes/hookgate"]).status.success() {
+        let log = std::fs::read_to_string(ctx.work.join(".git/hookgate/background.log")).unwrap_or_default();
+        assert!(Instant::now() < deadline, "the background pull never brought the notes:\n{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn checkouts_and_pulls_fetch_the_shared_verdicts_in_the_background_once_sharing_is_set_up() {
+    let (a, _key, _allowed, tree) = teammate_a();
+    let b = clone_of(&a);
+    b.install();
+    // On CI with no key and no one trusted (the default branch names no ci-signers), a
+    // checkout pulls nothing.
+    b.env_mut("CI", "true");
+    let out = b.git_out(&["checkout", "-q", "-b", "topic"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("pulling the shared verdicts"), "{}", text(&out));
+    // Trusting someone: the next branch checkout pulls, detached; a checkout of files does not.
+    b.git(&["config", "hookgate.trust", "a@example.org"]);
+    let out = b.git_out(&["checkout", "-q", "HEAD", "--", "README.md"]);
+    assert!(!text(&out).contains("pulling the shared verdicts"), "{}", text(&out));
+    let out = b.git_out(&["checkout", "-q", "main"]);
+    assert!(text(&out).contains("pulling the shared verdicts in the background"), "{}", text(&out));
+    wait_for_notes(&b);
+    assert_eq!(note_lines(&b, &b.work.join(".git"), &tree).len(), 2);
+    // The run itself fetched nothing: it answers from the notes the hook brought.
+    let (v, stderr) = run_json(&b, &[]);
+    assert!(cached(&v, "ok") && cached(&v, "other"), "{v}\n{stderr}");
+    assert_eq!(checks(&v)["ok"]["source"], "a@example.org", "{v}");
+
+    // `git pull` (post-merge) in a clone whose signing key is set up.
+    let c = clone_of(&a);
+    c.install();
+    let (c_key, _) = keygen(&c, "id_c", "c@example.org");
+    sign_as(&c, &c_key, "c@example.org");
+    a.write("NEWS.md", "news\n");
+    a.git(&["add", "NEWS.md"]);
+    a.git(&["commit", "-q", "--no-verify", "-m", "news"]);
+    a.git(&["push", "-q", "--no-verify", "origin", "main"]);
+    assert!(!c.git_out(&["rev-parse", "--verify", "--quiet", "refs/notes/hookgate"]).status.success());
+    let out = c.git_out(&["pull", "-q", "--ff-only", "origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("pulling the shared verdicts in the background"), "{}", text(&out));
+    wait_for_notes(&c);
 }
