@@ -189,12 +189,20 @@ pub enum VerdictsAction {
         /// Sign each statement with the configured key (git config hookgate.signingKey).
         #[arg(long)]
         sign: bool,
+        /// The verdicts of a run that tested these dists (`run --dists DIR`): their keys.
+        #[arg(long, value_name = "DIR")]
+        dists: Option<std::path::PathBuf>,
     },
     /// Sign the cached verdicts of a tree, note them on it and push `refs/notes/hookgate`.
     Push {
         /// The tree of this revision (default: HEAD).
-        #[arg(long, value_name = "REV")]
+        #[arg(long, value_name = "REV", conflicts_with = "statements")]
         tree: Option<String>,
+        /// Sign the statements of this file instead (JSON lines, as `verdicts export` prints
+        /// them; each is noted on its own tree): CI's signing job signs what its check jobs
+        /// exported, so the key never meets the project's code.
+        #[arg(long, value_name = "FILE")]
+        statements: Option<std::path::PathBuf>,
         /// The remote to push to.
         #[arg(long, default_value = "origin")]
         remote: String,

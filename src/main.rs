@@ -71,11 +71,14 @@ fn main() -> ExitCode {
             commands::cache::gc(&session, max_age, depth, dry_run)
         }
         Command::Verdicts { action } => match action {
-            cli::VerdictsAction::Export { tree, sign } => {
-                commands::verdicts::export(&session, tree.as_deref(), sign)
+            cli::VerdictsAction::Export { tree, sign, dists } => {
+                commands::verdicts::export(&session, tree.as_deref(), sign, dists.as_deref())
             }
-            cli::VerdictsAction::Push { tree, remote } => {
+            cli::VerdictsAction::Push { tree, statements: None, remote } => {
                 commands::verdicts::push(&session, tree.as_deref(), &remote)
+            }
+            cli::VerdictsAction::Push { statements: Some(file), remote, .. } => {
+                commands::verdicts::push_statements(&session, &file, &remote)
             }
             cli::VerdictsAction::Pull { remote } => commands::verdicts::pull(&session, &remote),
         },

@@ -84,7 +84,7 @@ team-checks = ["ok"]
 
 /// A fresh ed25519 key made by `ssh-keygen` in the context's HOME; its path and the
 /// `allowed_signers` line for `principal`.
-fn keygen(ctx: &TestContext, name: &str, principal: &str) -> (PathBuf, String) {
+pub(crate) fn keygen(ctx: &TestContext, name: &str, principal: &str) -> (PathBuf, String) {
     let path = ctx.home.join(name);
     let out = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", principal, "-f"])
@@ -579,4 +579,22 @@ fn checkouts_and_pulls_fetch_the_shared_verdicts_in_the_background_once_sharing_
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("pulling the shared verdicts in the background"), "{}", text(&out));
     wait_for_notes(&c);
+}
+
+#[test]
+fn signing_a_file_of_statements_refuses_anything_hookgate_did_not_make() {
+    let ctx = TestContext::new("clean");
+    let (key, _) = keygen(&ctx, "id_ci", "ci@example.org");
+    sign_as(&ctx, &key, "ci@example.org");
+    let file = ctx.tmp.join("statements.jsonl");
+    for (content, why) in [
+        ("not json\n", "not a statement hookgate made"),
+        (r#"{"_type": "https://in-toto.io/Statement/v1"}"#, "not a test result"),
+    ] {
+        std::fs::write(&file, content).unwrap();
+        let out = ctx.hookgate(&["verdicts", "push", "--statements", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains(why) && text(&out).contains("statements.jsonl:1"), "{}", text(&out));
+    }
+    assert!(ctx.git_out(&["rev-parse", "--verify", "--quiet", "refs/notes/hookgate"]).stdout.is_empty());
 }
