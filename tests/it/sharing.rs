@@ -598,3 +598,38 @@ fn signing_a_file_of_statements_refuses_anything_hookgate_did_not_make() {
     }
     assert!(ctx.git_out(&["rev-parse", "--verify", "--quiet", "refs/notes/hookgate"]).stdout.is_empty());
 }
+
+#[test]
+fn cache_gc_drops_old_shared_verdicts_of_trees_no_remote_branch_has() {
+    let (a, _key, _allowed, tree) = teammate_a();
+    let genuine = note_lines(&a, &a.work.join(".git"), &tree);
+    // Two trees no branch has: one noted with lines that are no statements (no date: old),
+    // one with statements issued just now.
+    let stray_tree = |content: &str| {
+        a.write("stray.txt", content);
+        a.git(&["add", "stray.txt"]);
+        let t = a.git(&["write-tree"]);
+        a.git(&["reset", "-q"]);
+        t
+    };
+    let (old, fresh) = (stray_tree("old\n"), stray_tree("fresh\n"));
+    set_note(&a, &old, &["junk".into()]);
+    set_note(&a, &fresh, &genuine);
+    let noted = |t: &str| a.git_out(&["notes", "--ref=hookgate", "show", t]).status.success();
+    let gc = |args: &[&str]| {
+        let mut all = vec!["cache", "gc"];
+        all.extend_from_slice(args);
+        let out = a.hookgate(&all);
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = gc(&["--dry-run"]);
+    assert!(shown.contains("would drop the shared verdicts of 1 tree(s)"), "{shown}");
+    assert!(noted(&old) && noted(&fresh));
+    let shown = gc(&[]);
+    assert!(shown.contains("dropped the shared verdicts of 1 tree(s)"), "{shown}");
+    assert!(!noted(&old) && noted(&fresh) && noted(&tree));
+    // Older than 0 days is everything; the tree of the remote's main keeps its verdicts.
+    gc(&["--max-age", "0"]);
+    assert!(!noted(&fresh) && noted(&tree));
+}
