@@ -503,7 +503,15 @@ impl Repo {
 
     /// The `(path, object id)` pairs a check's `inputs` select in `tree`: a plain path names a
     /// subtree or blob directly; a pattern with glob characters is matched against every blob.
-    pub fn input_ids(&self, tree: Oid, patterns: &[String]) -> Result<Vec<(String, Oid)>> {
+    ///
+    /// `blobs` holds every blob path of the tree once a glob needed them: a plan's checks share
+    /// one walk of the tree, however many of them have glob `inputs`.
+    pub fn input_ids(
+        &self,
+        tree: Oid,
+        patterns: &[String],
+        blobs: &std::cell::OnceCell<Vec<(String, Oid)>>,
+    ) -> Result<Vec<(String, Oid)>> {
         let root = self.inner.find_tree(tree).context("finding the tree under test")?;
         let mut out = Vec::new();
         let mut globs = GlobSetBuilder::new();
@@ -521,16 +529,22 @@ impl Repo {
         }
         if any_glob {
             let set = globs.build().context("building `inputs` globs")?;
-            root.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-                if entry.kind() == Some(ObjectType::Blob) {
-                    let path = format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes()));
-                    if set.is_match(&path) {
-                        out.push((path, entry.id()));
+            if blobs.get().is_none() {
+                let mut all = Vec::new();
+                root.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                    if entry.kind() == Some(ObjectType::Blob) {
+                        all.push((
+                            format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes())),
+                            entry.id(),
+                        ));
                     }
-                }
-                git2::TreeWalkResult::Ok
-            })
-            .context("walking the tree for `inputs`")?;
+                    git2::TreeWalkResult::Ok
+                })
+                .context("walking the tree for `inputs`")?;
+                blobs.set(all).ok();
+            }
+            let all = blobs.get().map(Vec::as_slice).unwrap_or_default();
+            out.extend(all.iter().filter(|(path, _)| set.is_match(path)).cloned());
         }
         out.sort();
         out.dedup();
