@@ -1,10 +1,12 @@
 //! Interpreters and virtualenvs. Finding the interpreter is on the cached path, so it spawns
 //! nothing for a plain interpreter (`interpreter.rs`; pyenv shims are resolved by pyenv's rules
 //! in `pyenv.rs`). Venvs are made by `uv venv` + `uv pip install`, or, when no working uv is
-//! found, by `python -m venv` + pip.
+//! found, by `python -m venv` + pip. With uv, an environment that holds exactly a resolved
+//! requirement set is built once and each check gets a private hard-linked copy (`shared.rs`).
 
 mod interpreter;
 mod pyenv;
+pub mod shared;
 
 use std::collections::BTreeMap;
 use std::fs::File;
