@@ -240,9 +240,16 @@ fn build(
         return Ok(Err(exit));
     }
     let constraints = spec.constraints.display().to_string();
-    let install = Cmd::new(&uv, &["pip", "install", "--quiet", "--python", &py], cwd, spec.env.clone())
-        .args(spec.requirements.iter().cloned())
-        .args(["-c".to_string(), constraints]);
+    // Copied out of uv's cache, not linked: a write through a check's copy reaches this
+    // environment at most, never uv's cache, so discarding it is enough.
+    let install = Cmd::new(
+        &uv,
+        &["pip", "install", "--quiet", "--link-mode", "copy", "--python", &py],
+        cwd,
+        spec.env.clone(),
+    )
+    .args(spec.requirements.iter().cloned())
+    .args(["-c".to_string(), constraints]);
     let exit = install.run_logged(log, deadline, cancel)?;
     if !exit.success() {
         return Ok(Err(exit));

@@ -11,6 +11,7 @@ mod background;
 mod cache_gc;
 mod ci;
 mod env;
+mod envs;
 mod force;
 mod gate;
 mod gitedge;
