@@ -12,7 +12,8 @@ Then the same with a pytest hook added to the pre-push stage ("+tests" rows).
 Each push goes to a fresh remote branch that is deleted (untimed) afterwards, so every tool
 sees a new branch with all files to check. Hook time = median push time - median no-verify.
 
-Usage: python3 bench/bench.py [--runs N] [--out FILE]   (prints a Markdown table)
+Usage: python3 bench/bench.py [--runs N] [--slow-runs N] [--no-tests] [--hookgate BIN] [--out FILE]
+(prints a Markdown table)
 """
 
 from __future__ import annotations
@@ -93,12 +94,15 @@ def env_for(home: Path) -> dict:
     return env
 
 
-def tools() -> tuple[Path, Path]:
-    """A venv with pre-commit and prek from PyPI; the release hookgate binary."""
+def tools(hookgate: str | None = None) -> tuple[Path, Path]:
+    """A venv with pre-commit and prek from PyPI; the release hookgate binary (or `hookgate`,
+    e.g. an older build to compare with)."""
     venv = WORK / "tools"
     if not (venv / "bin" / "prek").exists():
         run(["uv", "venv", "--quiet", str(venv)])
         run(["uv", "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "pre-commit", "prek"])
+    if hookgate:
+        return venv / "bin", Path(hookgate).resolve()
     run(["cargo", "build", "--quiet", "--release", "--locked"], cwd=ROOT)
     return venv / "bin", ROOT / "target" / "release" / "hookgate"
 
@@ -170,15 +174,17 @@ def main():
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--slow-runs", type=int, default=5, help="runs for scenarios that take seconds")
     ap.add_argument("--out")
+    ap.add_argument("--hookgate", help="time this hookgate binary instead of building the release one")
+    ap.add_argument("--no-tests", action="store_true", help="only the lint + format group")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     home = WORK / "home"
     home.mkdir(exist_ok=True)
     env = env_for(home)
-    bins, hookgate = tools()
+    bins, hookgate = tools(args.hookgate)
 
     rows = []
-    for with_tests in (False, True):
+    for with_tests in (False,) if args.no_tests else (False, True):
         suffix = " +tests" if with_tests else ""
         results = {}
         for tool in ("no-verify", "hookgate-cached", "hookgate-cold", "prek", "pre-commit"):

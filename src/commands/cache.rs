@@ -88,9 +88,13 @@ pub fn gc(s: &Session, max_age_days: u64, depth: usize, dry_run: bool) -> Result
         if envs.envs > 0 {
             writeln!(
                 out,
-                "hookgate: {verb} {} in {} environments unused for {max_age_days} days ({})",
+                "hookgate: {verb} {} in {} unused for {max_age_days} days ({})",
                 gc::human(envs.bytes),
-                envs.envs,
+                if envs.envs == 1 {
+                    "1 environment".to_string()
+                } else {
+                    format!("{} environments", envs.envs)
+                },
                 store.display()
             )
             .context("writing")?;

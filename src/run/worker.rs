@@ -1,6 +1,7 @@
 //! One check's run, on a worker thread, as named steps: take the key's lock (or use the
 //! verdict of the run we waited for), open the log, make the scratch directory and export the
-//! tree, create the venv, prepare (while the needs still run), wait for the needs, execute,
+//! tree, make the venv (a private copy of an environment built once, when it can be),
+//! prepare (while the needs still run), wait for the needs, execute,
 //! and record the verdict. Only a check's own answer is recorded; setup errors, timeouts,
 //! unknowns and interruptions leave no record.
 
@@ -91,7 +92,7 @@ impl Worker<'_> {
         let start = Instant::now();
         let log = self.open_log(plan, c)?;
         let repo = Repo::open(self.git_dir)?;
-        let scratch = Scratch::create(&self.host.tmp_root, &repo, plan.tree.id)?;
+        let scratch = Scratch::create(&self.host.tmp_root, &repo, plan.tree.id, self.cancel)?;
         drop(repo);
         let reports = self.cache.reports_dir(&c.key);
         std::fs::remove_dir_all(&reports).ok();

@@ -441,6 +441,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_environment_is_never_shared_across_interpreters_resolutions_or_installers() {
+        let used = Used {
+            set: "s".into(),
+            id: "p".into(),
+            source: String::new(),
+            requirements: vec!["ruff".into()],
+            packages: vec!["ruff==1".into()],
+        };
+        let interp = Interpreter {
+            found: "/py/bin/python3".into(),
+            executable: "/py/bin/python3".into(),
+            version: "3.12.1".into(),
+            platform: "linux-x86_64".into(),
+        };
+        let env = BTreeMap::new();
+        let spec = |used: &Used, interp: &Interpreter, uv: &str| {
+            Spec {
+                used,
+                requirements: &[],
+                constraints: Path::new("c"),
+                interp,
+                uv: Path::new(uv),
+                env: &env,
+            }
+            .id()
+        };
+        let base = spec(&used, &interp, "/uv");
+        assert_eq!(base, spec(&used, &interp, "/uv"));
+        let other_python = Interpreter { version: "3.12.2".into(), ..interp.clone() };
+        let other_packages = Used { id: "q".into(), ..used.clone() };
+        assert_ne!(base, spec(&used, &other_python, "/uv"));
+        assert_ne!(base, spec(&other_packages, &interp, "/uv"));
+        assert_ne!(base, spec(&used, &interp, "/other/uv"));
+    }
+
+    #[test]
     fn a_private_copy_shares_files_but_not_directories() {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().join("base");

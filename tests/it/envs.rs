@@ -65,7 +65,11 @@ fn a_second_tree_reuses_the_environment_and_gc_drops_it_when_unused() {
     marker.set_modified(SystemTime::now() - Duration::from_secs(40 * 86_400)).unwrap();
     let out = ctx.hookgate(&["cache", "gc", "--max-age", "30"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 environments unused"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("in 1 environment unused for 30 days"),
+        "{}",
+        text(&out)
+    );
     assert!(envs_in(&store).is_empty());
 }
 

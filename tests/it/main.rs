@@ -20,6 +20,7 @@ mod index;
 mod init;
 mod install_script;
 mod interpreter;
+mod interrupt;
 mod lock;
 mod newcomer;
 mod output;
