@@ -226,9 +226,22 @@ impl Invocation<'_> {
             uv,
             env: &self.setup_env,
         };
-        let base = match store.ensure(&spec, &mut self.log, self.deadline, self.cancel)? {
-            Ok(base) => base,
-            Err(exit) => return Ok(Some(exit)),
+        let base = match store.ensure(&spec, &mut self.log, self.deadline, self.cancel) {
+            Ok(Ok(base)) => base,
+            Ok(Err(exit)) => return Ok(Some(exit)),
+            Err(e)
+                if matches!(
+                    e.downcast_ref::<crate::error::Error>(),
+                    Some(crate::error::Error::Interrupted)
+                ) =>
+            {
+                return Err(e);
+            }
+            // A store that cannot be written (a read-only cache) costs the reuse, not the check.
+            Err(e) => {
+                self.note(&format!("environments cannot be shared ({e:#}): installing into the check's own"));
+                return Ok(None);
+            }
         };
         let started = Instant::now();
         match crate::venv::shared::link_copy(&base.dir, &self.venv) {

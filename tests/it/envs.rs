@@ -174,3 +174,14 @@ fn a_partial_or_changed_environment_is_rebuilt_not_trusted() {
     assert!(log.contains("incomplete or changed: rebuilding") && log.contains(BUILT), "{log}");
     assert!(log.contains("All checks passed"), "{log}");
 }
+
+#[test]
+fn a_store_that_cannot_be_written_costs_the_reuse_not_the_check() {
+    let ctx = TestContext::new("clean");
+    let store = private_store(&ctx, &ctx.home.join("user-cache"));
+    std::fs::create_dir_all(store.parent().unwrap()).unwrap();
+    std::fs::write(&store, "not a directory").unwrap();
+    let v = run_ok(&ctx, &["run", "lint"]);
+    let log = log_of(&v, "lint");
+    assert!(log.contains("environments cannot be shared") && log.contains("All checks passed"), "{log}");
+}
