@@ -4,7 +4,8 @@
 Scenarios (same fixture package, same ruff version, same hooks, pre-push stage):
   no-verify        git push --no-verify (the floor)
   hookgate-cached  hookgate, every verdict already cached (the hot path)
-  hookgate-cold    hookgate, cache emptied before each push (fresh venvs, real ruff)
+  hookgate-cold    hookgate, verdicts removed before each push (the checks run: export, a
+                   private copy of the environment built once per user, real ruff)
   prek             prek with `repo: local` ruff check + ruff format --check hooks
   pre-commit       pre-commit with the same config
 Then the same with a pytest hook added to the pre-push stage ("+tests" rows).
