@@ -185,3 +185,20 @@ fn a_store_that_cannot_be_written_costs_the_reuse_not_the_check() {
     let log = log_of(&v, "lint");
     assert!(log.contains("environments cannot be shared") && log.contains("All checks passed"), "{log}");
 }
+
+#[test]
+fn the_test_check_copies_its_requirements_environment_and_adds_only_the_wheel() {
+    let ctx = TestContext::new("clean");
+    let store = private_store(&ctx, &ctx.home.join("user-cache"));
+    let v = run_ok(&ctx, &["run", "test"]);
+    assert!(log_of(&v, "test").contains(BUILT), "{}", log_of(&v, "test"));
+    edit(&ctx, 1);
+    let v = run_ok(&ctx, &["run", "test"]);
+    let log = log_of(&v, "test");
+    assert!(log.contains(REUSED), "{log}");
+    let installs: Vec<&str> = log.lines().filter(|l| l.contains(" pip install ")).collect();
+    assert_eq!(installs.len(), 1, "only the wheel is installed: {installs:#?}");
+    assert!(installs[0].contains(".whl"), "{}", installs[0]);
+    assert!(log.contains("passed"), "{log}");
+    assert_eq!(envs_in(&store).len(), 1, "pytest's environment, built once");
+}
