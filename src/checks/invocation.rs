@@ -251,7 +251,7 @@ impl Invocation<'_> {
                 let what = if base.built { "built now" } else { "reused, nothing installed" };
                 self.note(&format!(
                     "environment {} {what}: private copy in {:.3}s ({how})",
-                    &base.marker.id[..12],
+                    crate::venv::shared::short(&base.marker.id),
                     started.elapsed().as_secs_f64()
                 ));
                 self.base = Some(base);
@@ -279,7 +279,7 @@ impl Invocation<'_> {
         self.note(&format!(
             "the shared environment {} changed while the check ran (a file written in place through \
              its private copy): discarded; the next run builds it anew",
-            &id[..12]
+            crate::venv::shared::short(&id)
         ));
         false
     }

@@ -269,8 +269,9 @@ fn build(
     Ok(Ok(marker))
 }
 
-fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
+/// The first 12 characters of an environment id, as logs show it.
+pub fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
 }
 
 fn read_marker(dir: &Path) -> Option<Marker> {
