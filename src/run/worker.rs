@@ -143,8 +143,8 @@ impl Worker<'_> {
         }
         if !inv.shared_intact() && matches!(ended, Ended::Pass | Ended::Fail(_)) {
             ended = Ended::Error(
-                "the check wrote into files of its shared environment in place; the environment \
-                 was discarded"
+                "the shared environment this check's venv links to changed while it ran (a file \
+                 written in place through a link); it was discarded, so this result is not a verdict"
                     .into(),
             );
         }
