@@ -558,13 +558,22 @@ impl Repo {
     /// (`O_EXCL`: an existing path, a symlink included, is an error), and symlinks come last,
     /// so nothing is ever written through one.
     pub fn export(&self, tree: Oid, dest: &Path) -> Result<()> {
+        self.export_until(tree, dest, &|| false)
+    }
+
+    /// [`Repo::export`], giving up with [`crate::error::Error::Interrupted`] as soon as `stop`
+    /// says so (Ctrl-C or SIGTERM during a big export): it is asked every few entries.
+    pub fn export_until(&self, tree: Oid, dest: &Path, stop: &dyn Fn() -> bool) -> Result<()> {
         use std::io::Write;
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let root = self.inner.find_tree(tree).context("finding the tree to export")?;
         let mut items = Vec::new();
         self.plan_export(&root, tree, &[], &mut items)?;
         let (links, rest): (Vec<_>, Vec<_>) = items.into_iter().partition(|i| i.mode == 0o120000);
-        for item in rest.iter().chain(&links) {
+        for (n, item) in rest.iter().chain(&links).enumerate() {
+            if n % 64 == 0 && stop() {
+                return Err(crate::error::Error::Interrupted.into());
+            }
             let path = dest.join(OsStr::from_bytes(&item.path));
             match item.mode {
                 0o040000 | 0o160000 => {
