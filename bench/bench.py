@@ -4,7 +4,8 @@
 Scenarios (same fixture package, same ruff version, same hooks, pre-push stage):
   no-verify        git push --no-verify (the floor)
   hookgate-cached  hookgate, every verdict already cached (the hot path)
-  hookgate-cold    hookgate, cache emptied before each push (fresh venvs, real ruff)
+  hookgate-cold    hookgate, verdicts removed before each push (the checks run: export, a
+                   private copy of the environment built once per user, real ruff)
   prek             prek with `repo: local` ruff check + ruff format --check hooks
   pre-commit       pre-commit with the same config
 Then the same with a pytest hook added to the pre-push stage ("+tests" rows).
@@ -12,7 +13,9 @@ Then the same with a pytest hook added to the pre-push stage ("+tests" rows).
 Each push goes to a fresh remote branch that is deleted (untimed) afterwards, so every tool
 sees a new branch with all files to check. Hook time = median push time - median no-verify.
 
-Usage: python3 bench/bench.py [--runs N] [--out FILE]   (prints a Markdown table)
+Usage: python3 bench/bench.py [--runs N] [--slow-runs N] [--no-tests] [--interleave ROUNDS]
+                             [--hookgate BIN] [--out FILE]
+(prints a Markdown table)
 """
 
 from __future__ import annotations
@@ -93,12 +96,15 @@ def env_for(home: Path) -> dict:
     return env
 
 
-def tools() -> tuple[Path, Path]:
-    """A venv with pre-commit and prek from PyPI; the release hookgate binary."""
+def tools(hookgate: str | None = None) -> tuple[Path, Path]:
+    """A venv with pre-commit and prek from PyPI; the release hookgate binary (or `hookgate`,
+    e.g. an older build to compare with)."""
     venv = WORK / "tools"
     if not (venv / "bin" / "prek").exists():
         run(["uv", "venv", "--quiet", str(venv)])
         run(["uv", "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "pre-commit", "prek"])
+    if hookgate:
+        return venv / "bin", Path(hookgate).resolve()
     run(["cargo", "build", "--quiet", "--release", "--locked"], cwd=ROOT)
     return venv / "bin", ROOT / "target" / "release" / "hookgate"
 
@@ -140,11 +146,13 @@ def time_pushes(repo: Path, env: dict, runs: int, no_verify=False, before=None) 
     return samples
 
 
-def scenario(label, tool, with_tests, runs, bins, hookgate, env):
+def setup(label, tool, with_tests, bins, hookgate, env):
+    """The scenario's repository with its hook installed and warmed up, and what to do before
+    each timed push."""
     repo = make_repo(label.replace(" ", "_").replace("+", "plus_"), tool, with_tests, env)
     before = None
     if tool == "no-verify":
-        return time_pushes(repo, env, runs, no_verify=True)
+        return repo, before
     if tool.startswith("hookgate"):
         run([str(hookgate), "install", "--hook-type", "pre-push"], cwd=repo, env=env)
         verdicts = repo / ".git" / "hookgate" / "verdicts"
@@ -154,7 +162,33 @@ def scenario(label, tool, with_tests, runs, bins, hookgate, env):
         exe = bins / ("prek" if tool == "prek" else "pre-commit")
         run([str(exe), "install", "--hook-type", "pre-push"], cwd=repo, env=env)
     time_pushes(repo, env, 1, before=None)  # warm-up: tool envs, caches, page cache
-    return time_pushes(repo, env, runs, before=before)
+    return repo, before
+
+
+def scenario(label, tool, with_tests, runs, bins, hookgate, env):
+    repo, before = setup(label, tool, with_tests, bins, hookgate, env)
+    return time_pushes(repo, env, runs, no_verify=tool == "no-verify", before=before)
+
+
+def interleaved(rounds, with_tests, bins, hookgate, env):
+    """One push per tool per round, in turn, so a busy machine slows every tool alike."""
+    suffix = " +tests" if with_tests else ""
+    tools = ("no-verify", "hookgate-cold", "prek", "pre-commit")
+    ready = {t: setup(t + suffix, t, with_tests, bins, hookgate, env) for t in tools}
+    samples = {t: [] for t in tools}
+    for _ in range(rounds):
+        for t in tools:
+            repo, before = ready[t]
+            samples[t] += time_pushes(repo, env, 1, no_verify=t == "no-verify", before=before)
+    floor = statistics.median(samples["no-verify"])
+    hook = {t: statistics.median(v) - floor for t, v in samples.items()}
+    rows = [
+        f"Interleaved, {rounds} rounds{suffix}: hook time hookgate-cold {hook['hookgate-cold'] * 1000:.1f} ms, "
+        f"prek {hook['prek'] * 1000:.1f} ms, pre-commit {hook['pre-commit'] * 1000:.1f} ms; "
+        f"hookgate-cold vs prek {hook['hookgate-cold'] / hook['prek']:.2f}x, "
+        f"vs pre-commit {hook['hookgate-cold'] / hook['pre-commit']:.2f}x."
+    ]
+    return rows
 
 
 def publish(lines: list[str], out: str | None) -> None:
@@ -170,15 +204,25 @@ def main():
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--slow-runs", type=int, default=5, help="runs for scenarios that take seconds")
     ap.add_argument("--out")
+    ap.add_argument("--hookgate", help="time this hookgate binary instead of building the release one")
+    ap.add_argument("--no-tests", action="store_true", help="only the lint + format group")
+    ap.add_argument("--interleave", type=int, metavar="ROUNDS",
+                    help="only the cold scenarios, one push of each tool per round, in turn")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     home = WORK / "home"
     home.mkdir(exist_ok=True)
     env = env_for(home)
-    bins, hookgate = tools()
+    bins, hookgate = tools(args.hookgate)
+    if args.interleave:
+        lines = []
+        for with_tests in (False,) if args.no_tests else (False, True):
+            lines += interleaved(args.interleave, with_tests, bins, hookgate, env)
+        publish(lines, args.out)
+        return
 
     rows = []
-    for with_tests in (False, True):
+    for with_tests in (False,) if args.no_tests else (False, True):
         suffix = " +tests" if with_tests else ""
         results = {}
         for tool in ("no-verify", "hookgate-cached", "hookgate-cold", "prek", "pre-commit"):

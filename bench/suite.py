@@ -11,7 +11,7 @@
 uv package cache stays warm for every tool alike. "warm": run again with nothing changed.
 The version check asks a pypiserver on 127.0.0.1 so the timing does not depend on PyPI.
 
-Usage: python3 bench/suite.py [--runs N] [--out FILE]   (prints a Markdown table)
+Usage: python3 bench/suite.py [--runs N] [--hookgate BIN] [--out FILE]   (prints a Markdown table)
 """
 
 from __future__ import annotations
@@ -77,14 +77,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out")
+    ap.add_argument("--hookgate", help="time this hookgate binary instead of building the release one")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     tools = WORK / "tools"
     if not (tools / "bin" / "tox").exists():
         sh(["uv", "venv", "--quiet", str(tools)])
         sh(["uv", "pip", "install", "--quiet", "--python", str(tools / "bin" / "python"), "tox", "pypiserver"])
-    sh(["cargo", "build", "--quiet", "--release", "--locked"], cwd=ROOT)
-    hookgate = ROOT / "target" / "release" / "hookgate"
+    if args.hookgate:
+        hookgate = Path(args.hookgate).resolve()
+    else:
+        sh(["cargo", "build", "--quiet", "--release", "--locked"], cwd=ROOT)
+        hookgate = ROOT / "target" / "release" / "hookgate"
 
     repo = WORK / "sample"
     shutil.rmtree(repo, ignore_errors=True)

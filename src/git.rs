@@ -503,7 +503,15 @@ impl Repo {
 
     /// The `(path, object id)` pairs a check's `inputs` select in `tree`: a plain path names a
     /// subtree or blob directly; a pattern with glob characters is matched against every blob.
-    pub fn input_ids(&self, tree: Oid, patterns: &[String]) -> Result<Vec<(String, Oid)>> {
+    ///
+    /// `blobs` holds every blob path of the tree once a glob needed them: a plan's checks share
+    /// one walk of the tree, however many of them have glob `inputs`.
+    pub fn input_ids(
+        &self,
+        tree: Oid,
+        patterns: &[String],
+        blobs: &std::cell::OnceCell<Vec<(String, Oid)>>,
+    ) -> Result<Vec<(String, Oid)>> {
         let root = self.inner.find_tree(tree).context("finding the tree under test")?;
         let mut out = Vec::new();
         let mut globs = GlobSetBuilder::new();
@@ -521,16 +529,22 @@ impl Repo {
         }
         if any_glob {
             let set = globs.build().context("building `inputs` globs")?;
-            root.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-                if entry.kind() == Some(ObjectType::Blob) {
-                    let path = format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes()));
-                    if set.is_match(&path) {
-                        out.push((path, entry.id()));
+            if blobs.get().is_none() {
+                let mut all = Vec::new();
+                root.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                    if entry.kind() == Some(ObjectType::Blob) {
+                        all.push((
+                            format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes())),
+                            entry.id(),
+                        ));
                     }
-                }
-                git2::TreeWalkResult::Ok
-            })
-            .context("walking the tree for `inputs`")?;
+                    git2::TreeWalkResult::Ok
+                })
+                .context("walking the tree for `inputs`")?;
+                blobs.set(all).ok();
+            }
+            let all = blobs.get().map(Vec::as_slice).unwrap_or_default();
+            out.extend(all.iter().filter(|(path, _)| set.is_match(path)).cloned());
         }
         out.sort();
         out.dedup();
@@ -544,13 +558,22 @@ impl Repo {
     /// (`O_EXCL`: an existing path, a symlink included, is an error), and symlinks come last,
     /// so nothing is ever written through one.
     pub fn export(&self, tree: Oid, dest: &Path) -> Result<()> {
+        self.export_until(tree, dest, &|| false)
+    }
+
+    /// [`Repo::export`], giving up with [`crate::error::Error::Interrupted`] as soon as `stop`
+    /// says so (Ctrl-C or SIGTERM during a big export): it is asked every few entries.
+    pub fn export_until(&self, tree: Oid, dest: &Path, stop: &dyn Fn() -> bool) -> Result<()> {
         use std::io::Write;
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let root = self.inner.find_tree(tree).context("finding the tree to export")?;
         let mut items = Vec::new();
         self.plan_export(&root, tree, &[], &mut items)?;
         let (links, rest): (Vec<_>, Vec<_>) = items.into_iter().partition(|i| i.mode == 0o120000);
-        for item in rest.iter().chain(&links) {
+        for (n, item) in rest.iter().chain(&links).enumerate() {
+            if n % 64 == 0 && stop() {
+                return Err(crate::error::Error::Interrupted.into());
+            }
             let path = dest.join(OsStr::from_bytes(&item.path));
             match item.mode {
                 0o040000 | 0o160000 => {

@@ -199,6 +199,8 @@ pub fn build_with(
     let dists_key: Option<Vec<Value>> =
         dists.map(|ds| ds.iter().map(|d| json!([d.file, d.sha256])).collect());
     let no_tree_env = BTreeMap::new();
+    // Every blob path of the tree, walked once for all the checks with glob `inputs`.
+    let blobs = OnceCell::new();
     let hasher = KeyHasher::new(Cache::new(repo.common_dir()).root());
     let host_env = host_key(host, &hasher)?;
     let allowed = Allowed { repo, host, from_git: OnceCell::new() };
@@ -212,7 +214,7 @@ pub fn build_with(
         let input = if def.inputs.is_empty() {
             json!({ "tree": tree.id.to_string() })
         } else {
-            let ids = repo.input_ids(tree.id, &def.inputs)?;
+            let ids = repo.input_ids(tree.id, &def.inputs, &blobs)?;
             json!({ "paths": ids.iter().map(|(p, o)| json!([p, o.to_string()])).collect::<Vec<_>>() })
         };
         // A withheld variable is keyed as absent: the check runs without it.

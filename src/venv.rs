@@ -1,10 +1,12 @@
 //! Interpreters and virtualenvs. Finding the interpreter is on the cached path, so it spawns
 //! nothing for a plain interpreter (`interpreter.rs`; pyenv shims are resolved by pyenv's rules
 //! in `pyenv.rs`). Venvs are made by `uv venv` + `uv pip install`, or, when no working uv is
-//! found, by `python -m venv` + pip.
+//! found, by `python -m venv` + pip. With uv, an environment that holds exactly a resolved
+//! requirement set is built once and each check gets a private hard-linked copy (`shared.rs`).
 
 mod interpreter;
 mod pyenv;
+pub mod shared;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -33,8 +35,8 @@ pub enum Installer {
 
 /// Finds uv: `HOOKGATE_UV` (`none` forces pip), else beside the interpreter's real executable
 /// (where `pip install uv` puts it, skipping slow shims), else on PATH. A uv that does not run
-/// (a pyenv shim for a version without uv exits 127) counts as missing. This runs `uv
-/// --version`, so it belongs on the miss path only.
+/// (a pyenv shim for a version without uv exits 127) counts as missing: a candidate that is
+/// not a native executable is asked `uv --version`, so this belongs on the miss path only.
 pub fn find_installer(interp: &Interpreter, host: &HostEnv) -> Installer {
     let root = Path::new("/");
     let mut candidates: Vec<PathBuf> = Vec::new();
@@ -61,6 +63,11 @@ pub fn find_installer(interp: &Interpreter, host: &HostEnv) -> Installer {
         if tried.contains(&uv) {
             continue;
         }
+        // uv ships as a native executable, which runs; what may not is a wrapper (a pyenv shim
+        // for a version without uv exits 127), so only a script is asked.
+        if is_native_executable(&uv) {
+            return Installer::Uv(uv);
+        }
         let probe = Cmd::new(uv.display().to_string(), &["--version"], root, host.interpreter_env());
         if probe.capture().is_some() {
             return Installer::Uv(uv);
@@ -70,6 +77,17 @@ pub fn find_installer(interp: &Interpreter, host: &HostEnv) -> Installer {
     }
     let why = if unusable.is_empty() { "uv was not found".to_string() } else { unusable.join("; ") };
     Installer::Pip { why }
+}
+
+/// Whether `path` resolves to an executable ELF file (not a `#!` script).
+fn is_native_executable(path: &Path) -> bool {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(real) = std::fs::canonicalize(path) else { return false };
+    let executable =
+        std::fs::metadata(&real).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    let mut magic = [0u8; 4];
+    executable && File::open(&real).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"\x7fELF"
 }
 
 /// A venv being prepared for one check; every step is logged into the check's log.

@@ -14,7 +14,8 @@ use anyhow::{Context, Result};
 use crate::config::CheckDef;
 use crate::process::{Cancel, Cmd, Exit};
 use crate::resolve::{Compile, Resolver};
-use crate::venv::{Installer, Interpreter};
+use crate::venv::shared::{Base, Spec, Store};
+use crate::venv::{Installer, Interpreter, VenvBuilder};
 
 /// One check's execution context.
 pub struct Invocation<'a> {
@@ -56,6 +57,13 @@ pub struct Invocation<'a> {
     pub git_dir: &'a Path,
     /// The tree under test.
     pub tree: &'a crate::git::TreeRef,
+    /// Where environments built once are kept (`None`: every venv is built for the check, as
+    /// with pip).
+    pub envs: Option<Store>,
+    /// The shared environment the venv is a private copy of.
+    pub base: Option<Base>,
+    /// Whether anything was installed into the venv beyond its shared base.
+    pub installed_more: bool,
 }
 
 /// Runs a setup step (an install, a tool's environment) and returns early from the kind with
@@ -148,27 +156,151 @@ impl Invocation<'_> {
     }
 
     /// The command that installs requirement arguments (names, paths, `-r FILE`, flags),
-    /// constrained to the resolution of the check's requirement set (see [`crate::resolve`]).
+    /// constrained to the resolution of the check's requirement set (see [`crate::resolve`]),
+    /// into the check's venv (created first if it is not there yet).
     pub fn install_cmd(&mut self, args: &[String]) -> Result<Cmd> {
-        let mut args = args.to_vec();
-        if let Some(constraints) = self.constrain(&args)? {
-            args.extend(["-c".to_string(), constraints]);
+        let (constraints, _) = self.constrain(args)?;
+        let exit = self.ensure_venv()?;
+        if !exit.success() {
+            anyhow::bail!("creating the check's venv failed ({exit:?}; see the log)");
         }
-        Ok(crate::venv::install_cmd(self.installer, &self.python(), &self.src, &self.setup_env, &args))
+        Ok(self.plain_install_cmd(args, constraints))
     }
 
-    /// Installs requirement arguments (names, paths, `-r FILE`, flags) into the venv.
+    fn plain_install_cmd(&mut self, args: &[String], constraints: Option<String>) -> Cmd {
+        let mut args = args.to_vec();
+        if let Some(c) = constraints {
+            args.extend(["-c".to_string(), c]);
+        }
+        self.installed_more = true;
+        crate::venv::install_cmd(self.installer, &self.python(), &self.src, &self.setup_env, &args)
+    }
+
+    /// Installs requirement arguments (names, paths, `-r FILE`, flags) into the venv. The first
+    /// install into a fresh venv, when it is a resolved set of plain requirements, takes the
+    /// environment built once for that resolution (see [`crate::venv::shared`]) as a private
+    /// copy instead of installing.
     pub fn install(&mut self, args: &[String]) -> Result<Exit> {
         if args.is_empty() {
             return Ok(Exit::Code(0));
         }
-        let cmd = self.install_cmd(args)?;
+        let (constraints, plain) = self.constrain(args)?;
+        if !self.venv.exists() {
+            if plain
+                && let Some(c) = &constraints
+                && let Some(exit) = self.install_shared(c)?
+            {
+                return Ok(exit);
+            }
+            let exit = self.ensure_venv()?;
+            if !exit.success() {
+                return Ok(exit);
+            }
+        }
+        let cmd = self.plain_install_cmd(args, constraints);
         self.run(&cmd)
     }
 
+    /// Creates the check's venv, empty, unless it is there already.
+    pub fn ensure_venv(&mut self) -> Result<Exit> {
+        if self.venv.exists() {
+            return Ok(Exit::Code(0));
+        }
+        let builder = VenvBuilder {
+            dir: self.venv.clone(),
+            interp: self.interp,
+            installer: self.installer,
+            env: self.setup_env.clone(),
+            cwd: self.src.clone(),
+        };
+        builder.create(&[], &mut self.log, self.deadline, self.cancel)
+    }
+
+    /// The venv as a private copy of the environment built for the resolution just made;
+    /// `None` when there is no store or the copy failed (then the caller installs as usual).
+    fn install_shared(&mut self, constraints: &str) -> Result<Option<Exit>> {
+        let (Some(store), Installer::Uv(uv), Some(used)) =
+            (self.envs.clone(), self.installer, self.resolver.used.last().cloned())
+        else {
+            return Ok(None);
+        };
+        let spec = Spec {
+            used: &used,
+            requirements: &used.requirements,
+            constraints: Path::new(constraints),
+            interp: self.interp,
+            uv,
+            env: &self.setup_env,
+        };
+        let base = match store.ensure(&spec, &mut self.log, self.deadline, self.cancel) {
+            Ok(Ok(base)) => base,
+            Ok(Err(exit)) => return Ok(Some(exit)),
+            Err(e)
+                if matches!(
+                    e.downcast_ref::<crate::error::Error>(),
+                    Some(crate::error::Error::Interrupted)
+                ) =>
+            {
+                return Err(e);
+            }
+            // A store that cannot be written (a read-only cache) costs the reuse, not the check.
+            Err(e) => {
+                self.note(&format!("environments cannot be shared ({e:#}): installing into the check's own"));
+                return Ok(None);
+            }
+        };
+        let started = Instant::now();
+        match crate::venv::shared::link_copy(&base.dir, &self.venv) {
+            Ok(copied) => {
+                let how =
+                    if copied == 0 { "hard links".to_string() } else { format!("{copied} files copied") };
+                let what = if base.built { "built now" } else { "reused, nothing installed" };
+                self.note(&format!(
+                    "environment {} {what}: private copy in {:.3}s ({how})",
+                    crate::venv::shared::short(&base.marker.id),
+                    started.elapsed().as_secs_f64()
+                ));
+                self.base = Some(base);
+                Ok(Some(Exit::Code(0)))
+            }
+            Err(e) => {
+                self.note(&format!(
+                    "could not copy the environment {} ({e}): installing",
+                    base.dir.display()
+                ));
+                std::fs::remove_dir_all(&self.venv).ok();
+                Ok(None)
+            }
+        }
+    }
+
+    /// After the run: whether the shared environment the venv was copied from is unchanged. One
+    /// that changed (a file written in place through a link) is discarded.
+    pub fn shared_intact(&mut self) -> bool {
+        let (Some(store), Some(base)) = (&self.envs, &self.base) else { return true };
+        if store.still_intact(base) {
+            return true;
+        }
+        let id = base.marker.id.clone();
+        self.note(&format!(
+            "the shared environment {} changed while the check ran (a file written in place through \
+             its private copy): discarded; the next run builds it anew",
+            crate::venv::shared::short(&id)
+        ));
+        false
+    }
+
+    /// What the venv holds, when known without asking the installer: the shared base's list
+    /// when nothing was installed beyond it.
+    pub fn known_installed(&self) -> Option<Vec<String>> {
+        self.base.as_ref().filter(|_| !self.installed_more).map(|b| b.marker.installed.clone())
+    }
+
     /// Adds what `args` install to the requirement set, resolves it and writes the constraints
-    /// file the install is held to; `None` when nothing can be resolved ahead.
-    fn constrain(&mut self, args: &[String]) -> Result<Option<String>> {
+    /// file the install is held to; `None` when nothing can be resolved ahead. The flag says
+    /// whether `args` are plain requirements only (no path, URL, option or hashed lock), which
+    /// a shared environment can hold.
+    fn constrain(&mut self, args: &[String]) -> Result<(Option<String>, bool)> {
         let c = crate::resolve::contribution(args, &self.src, &self.scratch);
         for w in &c.as_written {
             self.note(&format!("installed as written, not resolved ahead: {w}"));
@@ -176,10 +308,14 @@ impl Invocation<'_> {
         if c.locked {
             self.note("installing from a hashed lock file: its pins decide the versions");
             self.resolver.requirements.extend(c.requirements);
-            return Ok(None);
+            return Ok((None, false));
         }
+        let mut options = args.iter().filter(|a| a.starts_with('-'));
+        let plain = c.as_written.is_empty()
+            && !c.requirements.is_empty()
+            && options.all(|a| a == "-r" || a == "--requirement");
         if c.requirements.is_empty() && self.resolver.used.is_empty() {
-            return Ok(None);
+            return Ok((None, false));
         }
         let python_version = self.resolver.python_version.clone();
         let compile = match self.installer {
@@ -199,7 +335,7 @@ impl Invocation<'_> {
                 "not resolved ahead (resolving needs uv): the versions are whatever pip picks; \
                  the record lists what was installed",
             );
-            return Ok(None);
+            return Ok((None, false));
         };
         self.note(&format!(
             "environment resolved ({}): {}",
@@ -209,7 +345,7 @@ impl Invocation<'_> {
         let path = self.scratch.join(format!("hookgate-constraints-{}.txt", self.resolver.used.len()));
         std::fs::write(&path, used.packages.join("\n") + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
-        Ok(Some(path.display().to_string()))
+        Ok((Some(path.display().to_string()), plain))
     }
 
     /// Writes a line to the log.

@@ -81,6 +81,25 @@ pub fn gc(s: &Session, max_age_days: u64, depth: usize, dry_run: bool) -> Result
         cache.root().display()
     )
     .context("writing")?;
+    // Environments built once (per user, shared by every repository) go when no run has used
+    // them for as long.
+    if let Some(store) = s.host.user_cache_dir().map(|d| d.join("hookgate").join("envs")) {
+        let envs = venv::shared::collect(&store, policy.max_age, dry_run);
+        if envs.envs > 0 {
+            writeln!(
+                out,
+                "hookgate: {verb} {} in {} unused for {max_age_days} days ({})",
+                gc::human(envs.bytes),
+                if envs.envs == 1 {
+                    "1 environment".to_string()
+                } else {
+                    format!("{} environments", envs.envs)
+                },
+                store.display()
+            )
+            .context("writing")?;
+        }
+    }
     prune_notes(s, &repo, max_age_days, dry_run, &mut out)?;
     Ok(ExitStatus::Success)
 }

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use tempfile::TempDir;
 
+use crate::error::Error;
 use crate::git::{Repo, short};
+use crate::process::Cancel;
 
 /// One check's scratch directory.
 pub struct Scratch {
@@ -17,8 +19,9 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// Creates a scratch directory under `tmp_root` and exports `tree` into its `src/`.
-    pub fn create(tmp_root: &Path, repo: &Repo, tree: git2::Oid) -> Result<Scratch> {
+    /// Creates a scratch directory under `tmp_root` and exports `tree` into its `src/`; a
+    /// cancelled run stops exporting at once (the directory is removed on the way out).
+    pub fn create(tmp_root: &Path, repo: &Repo, tree: git2::Oid, cancel: &Cancel) -> Result<Scratch> {
         std::fs::create_dir_all(tmp_root).ok();
         let dir = tempfile::Builder::new()
             .prefix(&format!("hookgate-{}-", std::process::id()))
@@ -29,7 +32,11 @@ impl Scratch {
         std::fs::create_dir(scratch.src()).context("creating the snapshot directory")?;
         std::fs::create_dir(scratch.tmp()).context("creating the check's TMPDIR")?;
         std::fs::create_dir(scratch.artifacts()).context("creating the artifacts directory")?;
-        repo.export(tree, &scratch.src()).with_context(|| format!("exporting tree {}", short(tree)))?;
+        let stop = || cancel.is_cancelled();
+        match repo.export_until(tree, &scratch.src(), &stop) {
+            Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => return Err(e),
+            r => r.with_context(|| format!("exporting tree {}", short(tree)))?,
+        }
         Ok(scratch)
     }
 

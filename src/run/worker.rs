@@ -1,6 +1,7 @@
 //! One check's run, on a worker thread, as named steps: take the key's lock (or use the
 //! verdict of the run we waited for), open the log, make the scratch directory and export the
-//! tree, create the venv, prepare (while the needs still run), wait for the needs, execute,
+//! tree, make the venv (a private copy of an environment built once, when it can be),
+//! prepare (while the needs still run), wait for the needs, execute,
 //! and record the verdict. Only a check's own answer is recorded; setup errors, timeouts,
 //! unknowns and interruptions leave no record.
 
@@ -25,7 +26,8 @@ use crate::outcome::{Ended, Outcome, Status, Verdict};
 use crate::plan::{Plan, PlannedCheck};
 use crate::process::Cancel;
 use crate::resolve::{self, Resolver, UsedRef};
-use crate::venv::{Installer, Interpreter, VenvBuilder};
+use crate::venv::shared::Store;
+use crate::venv::{Installer, Interpreter};
 
 /// What a worker thread needs to run one check (all shareable across threads).
 pub struct Worker<'a> {
@@ -88,9 +90,9 @@ impl Worker<'_> {
     /// Runs check `c` whose key lock this process holds.
     fn run_locked(&self, plan: &Plan, c: &PlannedCheck, permit: Permit<'_>) -> Result<Outcome> {
         let start = Instant::now();
-        let mut log = self.open_log(plan, c)?;
+        let log = self.open_log(plan, c)?;
         let repo = Repo::open(self.git_dir)?;
-        let scratch = Scratch::create(&self.host.tmp_root, &repo, plan.tree.id)?;
+        let scratch = Scratch::create(&self.host.tmp_root, &repo, plan.tree.id, self.cancel)?;
         drop(repo);
         let reports = self.cache.reports_dir(&c.key);
         std::fs::remove_dir_all(&reports).ok();
@@ -105,15 +107,21 @@ impl Worker<'_> {
             ));
         }
         let mut waited = Duration::ZERO;
-        let mut ended = self.create_venv(c, &scratch, &inv.setup_env, &mut log.file, inv.deadline)?;
+        // The venv is made by the first install (a private copy of an environment built once
+        // when it can be), or empty before the kind runs.
+        let mut ended = Ended::Pass;
         let deps = c.def.kind.venv_deps(&c.def);
-        if ended.is_pass() && c.def.kind.needs_venv() && !deps.is_empty() {
+        if c.def.kind.needs_venv() && !deps.is_empty() {
             ended = catch(&mut inv, |inv| {
                 Ok(Ended::of_setup(inv.install(deps)?, "installing the check's requirements"))
             });
         }
         if ended.is_pass() {
             ended = catch(&mut inv, |inv| c.def.kind.prepare(inv, &plan.config));
+        }
+        if ended.is_pass() && c.def.kind.needs_venv() {
+            ended =
+                catch(&mut inv, |inv| Ok(Ended::of_setup(inv.ensure_venv()?, "creating the check's venv")));
         }
         if ended.is_pass() && !c.needs.is_empty() {
             // Waiting uses no CPU: give the job slot to another check meanwhile.
@@ -133,10 +141,17 @@ impl Worker<'_> {
         if ended.is_pass() {
             ended = catch(&mut inv, |inv| c.def.kind.execute(inv, &plan.config));
         }
-        let tools = if matches!(ended, Ended::Pass | Ended::Fail(_)) {
-            crate::venv::freeze(&scratch.venv(), self.installer, &inv.setup_env)
-        } else {
-            Vec::new()
+        if !inv.shared_intact() && matches!(ended, Ended::Pass | Ended::Fail(_)) {
+            ended = Ended::Error(
+                "the shared environment this check's venv links to changed while it ran (a file \
+                 written in place through a link); it was discarded, so this result is not a verdict"
+                    .into(),
+            );
+        }
+        let tools = match inv.known_installed() {
+            _ if !matches!(ended, Ended::Pass | Ended::Fail(_)) => Vec::new(),
+            Some(installed) => installed,
+            None => crate::venv::freeze(&scratch.venv(), self.installer, &inv.setup_env),
         };
         let resolutions: Vec<UsedRef> = inv.resolver.used.iter().map(UsedRef::from).collect();
         drop(inv);
@@ -263,6 +278,9 @@ impl Worker<'_> {
             dists: plan.dists.as_deref(),
             git_dir: self.git_dir,
             tree: &plan.tree,
+            envs: self.env_store(),
+            base: None,
+            installed_more: false,
         })
     }
 
@@ -287,27 +305,14 @@ impl Worker<'_> {
         }
     }
 
-    /// A fresh venv (the kind's requirements are installed through its invocation).
-    fn create_venv(
-        &self,
-        c: &PlannedCheck,
-        scratch: &Scratch,
-        env: &BTreeMap<String, String>,
-        log: &mut File,
-        deadline: Instant,
-    ) -> Result<Ended> {
-        let venv = VenvBuilder {
-            dir: scratch.venv(),
-            interp: self.interp,
-            installer: self.installer,
-            env: env.clone(),
-            cwd: scratch.src(),
-        };
-        if !c.def.kind.needs_venv() {
-            return Ok(Ended::Pass);
+    /// Where environments built once are kept: with uv, in the user's cache.
+    fn env_store(&self) -> Option<Store> {
+        match self.installer {
+            Installer::Uv(_) => {
+                self.host.user_cache_dir().map(|d| Store::new(d.join("hookgate").join("envs")))
+            }
+            Installer::Pip { .. } => None,
         }
-        let exit = venv.create(&[], log, deadline, self.cancel)?;
-        Ok(Ended::of_setup(exit, "creating the check's venv"))
     }
 
     /// Why a need did not pass, from its outcome when this run knows it.

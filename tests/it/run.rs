@@ -130,11 +130,25 @@ fn inputs_limit_the_key_so_unrelated_edits_stay_cached() {
 [checks.src-only]
 run = "true"
 inputs = ["src", "*.toml"]
+[checks.py-only]
+run = "true"
+inputs = ["**/*.py"]
 [checks.whole]
 run = "true"
 "#,
     );
     let (v1, _) = ctx.json(&["run"]);
+    // Two checks with glob inputs share one walk of the tree, each matching its own globs.
+    ctx.write(
+        "pyproject.toml",
+        &format!("{}\n", std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap()),
+    );
+    ctx.git(&["commit", "-q", "-am", "toml"]);
+    let (v0, _) = ctx.json(&["run"]);
+    assert_eq!(checks(&v0)["src-only"]["cached"], false);
+    assert_eq!(checks(&v0)["py-only"]["cached"], true);
+    assert_eq!(checks(&v1)["py-only"]["key"], checks(&v0)["py-only"]["key"]);
+    let v1 = v0;
     ctx.write("README.md", "edited\n");
     ctx.git(&["commit", "-q", "-am", "docs"]);
     let (v2, _) = ctx.json(&["run"]);

@@ -1,0 +1,204 @@
+//! Environments built once and reused (#12 item 1): a second tree's check takes the environment
+//! already built for its resolution (no install), each check works in a private copy, an
+//! environment a check wrote into is discarded, concurrent runs build one environment once, a
+//! partial or changed one is rebuilt, and `cache gc` drops unused ones. Each test has its own
+//! user cache, so what it builds is its own to count.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, SystemTime};
+
+use crate::common::{TestContext, checks, log_of, text};
+
+const BUILT: &str = "built now: private copy";
+const REUSED: &str = "reused, nothing installed";
+
+/// Gives `ctx` its own user cache (resolutions and environments); returns the store.
+fn private_store(ctx: &TestContext, cache: &Path) -> PathBuf {
+    ctx.env_mut("XDG_CACHE_HOME", cache.to_str().unwrap());
+    cache.join("hookgate").join("envs")
+}
+
+/// The built environments in `store`.
+fn envs_in(store: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(store).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    v.retain(|p| p.is_dir() && p.file_name().is_some_and(|n| n.len() == 64));
+    v.sort();
+    v
+}
+
+/// Commits a one-line edit, so the next run checks a new tree.
+fn edit(ctx: &TestContext, n: u32) {
+    ctx.write("README.md", &format!("edit {n}\n"));
+    ctx.git(&["commit", "-q", "--no-verify", "-am", &format!("edit {n}")]);
+}
+
+fn run_ok(ctx: &TestContext, args: &[&str]) -> serde_json::Value {
+    let (v, out) = ctx.json(args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    v
+}
+
+#[test]
+fn a_second_tree_reuses_the_environment_and_gc_drops_it_when_unused() {
+    let ctx = TestContext::new("clean");
+    let store = private_store(&ctx, &ctx.home.join("user-cache"));
+    let v = run_ok(&ctx, &["run", "lint"]);
+    assert!(log_of(&v, "lint").contains(BUILT), "{}", log_of(&v, "lint"));
+    edit(&ctx, 1);
+    let v = run_ok(&ctx, &["run", "lint"]);
+    assert_eq!(checks(&v)["lint"]["cached"], false, "a new tree runs the check");
+    let log = log_of(&v, "lint");
+    assert!(log.contains(REUSED), "{log}");
+    assert!(log.contains("All checks passed"), "ruff ran:\n{log}");
+    assert!(!log.contains("uv venv") && !log.contains("pip install"), "nothing installed:\n{log}");
+    let envs = envs_in(&store);
+    assert_eq!(envs.len(), 1, "{envs:?}");
+
+    // `cache gc` keeps an environment used recently and drops one unused for longer than
+    // `--max-age`.
+    let out = ctx.hookgate(&["cache", "gc", "--max-age", "30"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(envs_in(&store).len(), 1, "{}", text(&out));
+    let marker = std::fs::File::options().append(true).open(envs[0].join(".hookgate-env.json")).unwrap();
+    marker.set_modified(SystemTime::now() - Duration::from_secs(40 * 86_400)).unwrap();
+    let out = ctx.hookgate(&["cache", "gc", "--max-age", "30"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("in 1 environment unused for 30 days"),
+        "{}",
+        text(&out)
+    );
+    assert!(envs_in(&store).is_empty());
+}
+
+const TAMPER: &str = r#"defaults = false
+
+[checks.adder]
+deps = ["iniconfig"]
+run = ["python", "-c", """
+import os, site
+d = os.path.join(site.getsitepackages()[0], 'evil-1.0.dist-info')
+os.mkdir(d)
+open(os.path.join(d, 'METADATA'), 'w').write('Metadata-Version: 2.1\\nName: evil\\nVersion: 1.0\\n')
+"""]
+
+[checks.reader]
+deps = ["iniconfig"]
+run = ["python", "-c", """
+import importlib.metadata as m
+names = {d.metadata['Name'] for d in m.distributions()}
+assert 'evil' not in names, names
+assert not m.distribution('iniconfig').read_text('METADATA').endswith('#'), 'tampered'
+print('clean environment')
+"""]
+
+[checks.tamper]
+deps = ["iniconfig"]
+run = ["python", "-c", """
+import importlib.metadata as m
+open(m.distribution('iniconfig')._path / 'METADATA', 'a').write('#')
+"""]
+"#;
+
+#[test]
+fn what_a_check_does_to_its_copy_stays_there_and_a_shared_environment_it_changed_is_discarded() {
+    let ctx = TestContext::new("clean");
+    ctx.commit_config(TAMPER);
+    let store = private_store(&ctx, &ctx.home.join("user-cache"));
+    // A check that installs into its environment does so into its private copy.
+    let v = run_ok(&ctx, &["run", "adder"]);
+    assert!(log_of(&v, "adder").contains(BUILT), "{}", log_of(&v, "adder"));
+    let v = run_ok(&ctx, &["run", "reader"]);
+    let log = log_of(&v, "reader");
+    assert!(log.contains(REUSED) && log.contains("clean environment"), "{log}");
+
+    // Writing in place through the copy's links reaches the shared environment: it is
+    // discarded, and the check's result is not a verdict.
+    let (v, out) = ctx.json(&["run", "tamper"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(checks(&v)["tamper"]["status"], "error");
+    assert!(log_of(&v, "tamper").contains("discarded"), "{}", log_of(&v, "tamper"));
+    assert!(envs_in(&store).is_empty(), "the changed environment is gone");
+    let v = run_ok(&ctx, &["run", "reader", "--force"]);
+    let log = log_of(&v, "reader");
+    assert!(log.contains(BUILT) && log.contains("clean environment"), "{log}");
+}
+
+#[test]
+fn concurrent_runs_of_two_repositories_build_one_environment_once() {
+    let (a, b) = (TestContext::new("clean"), TestContext::new("clean"));
+    let cache = a.home.join("user-cache");
+    let store = private_store(&a, &cache);
+    private_store(&b, &cache);
+    let spawn = |ctx: &TestContext| {
+        ctx.hookgate_cmd(&["run", "lint", "format", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (ra, rb) = (spawn(&a), spawn(&b));
+    let mut logs = Vec::new();
+    for child in [ra, rb] {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        logs.push(log_of(&v, "lint"));
+        logs.push(log_of(&v, "format"));
+    }
+    let built = logs.iter().filter(|l| l.contains(BUILT)).count();
+    let reused = logs.iter().filter(|l| l.contains(REUSED)).count();
+    assert_eq!((built, reused), (1, 3), "{logs:#?}");
+    assert_eq!(envs_in(&store).len(), 1);
+}
+
+#[test]
+fn a_partial_or_changed_environment_is_rebuilt_not_trusted() {
+    let ctx = TestContext::new("clean");
+    let store = private_store(&ctx, &ctx.home.join("user-cache"));
+    run_ok(&ctx, &["run", "lint"]);
+    let env = envs_in(&store).pop().expect("an environment was built");
+    // A file gone from it.
+    std::fs::remove_file(env.join("bin").join("ruff")).unwrap();
+    edit(&ctx, 1);
+    let v = run_ok(&ctx, &["run", "lint"]);
+    let log = log_of(&v, "lint");
+    assert!(log.contains("incomplete or changed: rebuilding") && log.contains(BUILT), "{log}");
+    // A build that never finished (no marker).
+    std::fs::remove_file(env.join(".hookgate-env.json")).unwrap();
+    edit(&ctx, 2);
+    let v = run_ok(&ctx, &["run", "lint"]);
+    let log = log_of(&v, "lint");
+    assert!(log.contains("incomplete or changed: rebuilding") && log.contains(BUILT), "{log}");
+    assert!(log.contains("All checks passed"), "{log}");
+}
+
+#[test]
+fn a_store_that_cannot_be_written_costs_the_reuse_not_the_check() {
+    let ctx = TestContext::new("clean");
+    let store = private_store(&ctx, &ctx.home.join("user-cache"));
+    std::fs::create_dir_all(store.parent().unwrap()).unwrap();
+    std::fs::write(&store, "not a directory").unwrap();
+    let v = run_ok(&ctx, &["run", "lint"]);
+    let log = log_of(&v, "lint");
+    assert!(log.contains("environments cannot be shared") && log.contains("All checks passed"), "{log}");
+}
+
+#[test]
+fn the_test_check_copies_its_requirements_environment_and_adds_only_the_wheel() {
+    let ctx = TestContext::new("clean");
+    let store = private_store(&ctx, &ctx.home.join("user-cache"));
+    let v = run_ok(&ctx, &["run", "test"]);
+    assert!(log_of(&v, "test").contains(BUILT), "{}", log_of(&v, "test"));
+    edit(&ctx, 1);
+    let v = run_ok(&ctx, &["run", "test"]);
+    let log = log_of(&v, "test");
+    assert!(log.contains(REUSED), "{log}");
+    let installs: Vec<&str> = log.lines().filter(|l| l.contains(" pip install ")).collect();
+    assert_eq!(installs.len(), 1, "only the wheel is installed: {installs:#?}");
+    assert!(installs[0].contains(".whl"), "{}", installs[0]);
+    assert!(log.contains("passed"), "{log}");
+    assert_eq!(envs_in(&store).len(), 1, "pytest's environment, built once");
+}
