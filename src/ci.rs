@@ -163,10 +163,11 @@ jobs:
       matrix:
         python-version: [{matrix}]
     steps:
-{setup_matrix}{download}      - name: Run every check on those dists
+{setup_matrix}{download}{fetch}      - name: Run every check on those dists
 "#,
         setup_matrix = setup("${{ matrix.python-version }}", &install),
         download = DOWNLOAD_DISTS,
+        fetch = if config.ci_signer.is_some() { FETCH_VERDICTS } else { "" },
         // One group per matrix leg: legs of one run never cancel each other.
         concurrency_check = concurrency("check-${{ matrix.python-version }}"),
     ));
@@ -186,7 +187,13 @@ jobs:
           path: |
             hookgate-junit.xml
             .git/hookgate/reports/
-
+"#,
+    );
+    if config.ci_signer.is_some() {
+        w.push_str(EXPORT_VERDICTS);
+    }
+    w.push_str(
+        r#"
   publish-testpypi:
     name: publish to TestPyPI
     needs: [build, check]
@@ -259,6 +266,9 @@ jobs:
             download = DOWNLOAD_DISTS,
         ));
     }
+    if let Some(principal) = &config.ci_signer {
+        w.push_str(&share_job(principal, &latest, &install, main));
+    }
     w.push_str(
         r#"  publish-pypi:
     name: publish to PyPI
@@ -288,6 +298,75 @@ jobs:
 "#,
     );
     w
+}
+
+/// With `[share] ci-signers`: the check job fetches the verdicts CI signed before, so
+/// `hookgate run --all` answers from them (CI trusts only its own signers: see
+/// [`crate::verdicts::trust`]). The checkout keeps no credentials; the job's read-only token
+/// is handed to this one fetch through git's environment config.
+const FETCH_VERDICTS: &str = r#"      - name: Fetch the verdicts CI signed before (refs/notes/hookgate)
+        env:
+          TOKEN: ${{ github.token }}
+        run: |
+          GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=http.extraheader \
+            GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $(printf 'x-access-token:%s' "$TOKEN" | base64 -w0)" \
+            hookgate verdicts pull || echo "no shared verdicts fetched; every check runs"
+"#;
+
+/// With `[share] ci-signers`, on pushes: the check job exports its own verdicts (unsigned:
+/// this job runs the project's code and never sees the key) for the signing job.
+const EXPORT_VERDICTS: &str = r#"      - name: Export this job's verdicts for the signing job
+        if: github.event_name == 'push'
+        run: hookgate verdicts export --dists dist > hookgate-verdicts.jsonl
+      - name: Upload them
+        if: github.event_name == 'push'
+        uses: actions/upload-artifact@v4
+        with:
+          name: hookgate-verdicts-${{ matrix.python-version }}
+          path: hookgate-verdicts.jsonl
+"#;
+
+/// The job that signs the verdicts the check jobs reached on `main` and tags as `principal`
+/// and pushes them to `refs/notes/hookgate`: the only job with the signing key (a secret of
+/// the `hookgate-verdicts` environment) and, with the tag job, `contents: write`. It runs no
+/// project code.
+fn share_job(principal: &str, python: &str, install: &str, main: &str) -> String {
+    format!(
+        r#"  share-verdicts:
+    name: sign and share the verdicts
+    needs: [build, check]
+    if: github.event_name == 'push' && (github.ref == 'refs/heads/{main}' || startsWith(github.ref, 'refs/tags/v'))
+    runs-on: ubuntu-latest
+    environment:
+      name: hookgate-verdicts # holds HOOKGATE_SIGNING_KEY; restrict it to {main} and v* tags
+    permissions:
+      contents: write # pushes refs/notes/hookgate
+    steps:
+{setup}      - name: Download the check jobs' verdicts
+        uses: actions/download-artifact@v4
+        with:
+          pattern: hookgate-verdicts-*
+          path: verdicts
+          merge-multiple: true
+      - name: Sign them as {principal} and push them (refs/notes/hookgate)
+        env:
+          SIGNING_KEY: ${{{{ secrets.HOOKGATE_SIGNING_KEY }}}}
+          TOKEN: ${{{{ github.token }}}}
+        run: |
+          umask 077
+          # The key as pasted, without blank lines (which the OpenSSH key format refuses).
+          printf '%s\n' "$SIGNING_KEY" | sed '/^[[:space:]]*$/d' > "$RUNNER_TEMP/hookgate-signing-key"
+          git config hookgate.signingKey "$RUNNER_TEMP/hookgate-signing-key"
+          git config hookgate.principal '{principal}'
+          cat verdicts/*.jsonl > "$RUNNER_TEMP/statements.jsonl"
+          GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=http.extraheader \
+            GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $(printf 'x-access-token:%s' "$TOKEN" | base64 -w0)" \
+            hookgate verdicts push --statements "$RUNNER_TEMP/statements.jsonl"
+          rm -f "$RUNNER_TEMP/hookgate-signing-key"
+
+"#,
+        setup = setup(&format!("\"{python}\""), install),
+    )
 }
 
 /// `.github/dependabot.yml`: weekly updates of the actions the workflow uses.

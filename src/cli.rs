@@ -41,8 +41,8 @@ pub struct Cli {
 pub enum Command {
     /// Install the git hooks in this clone (keeps and chains a hook already there).
     Install {
-        /// Which hooks (repeatable); default: pre-commit, pre-merge-commit and pre-push, plus
-        /// post-commit when the config says `background = true`.
+        /// Which hooks (repeatable); default: pre-commit, pre-merge-commit, pre-push,
+        /// post-merge and post-checkout, plus post-commit when the config says `background = true`.
         #[arg(long = "hook-type", short = 't', value_enum)]
         hook_types: Vec<HookArg>,
     },
@@ -189,12 +189,20 @@ pub enum VerdictsAction {
         /// Sign each statement with the configured key (git config hookgate.signingKey).
         #[arg(long)]
         sign: bool,
+        /// The verdicts of a run that tested these dists (`run --dists DIR`): their keys.
+        #[arg(long, value_name = "DIR")]
+        dists: Option<std::path::PathBuf>,
     },
     /// Sign the cached verdicts of a tree, note them on it and push `refs/notes/hookgate`.
     Push {
         /// The tree of this revision (default: HEAD).
-        #[arg(long, value_name = "REV")]
+        #[arg(long, value_name = "REV", conflicts_with = "statements")]
         tree: Option<String>,
+        /// Sign the statements of this file instead (JSON lines, as `verdicts export` prints
+        /// them; each is noted on its own tree): CI's signing job signs what its check jobs
+        /// exported, so the key never meets the project's code.
+        #[arg(long, value_name = "FILE")]
+        statements: Option<std::path::PathBuf>,
         /// The remote to push to.
         #[arg(long, default_value = "origin")]
         remote: String,
@@ -301,4 +309,8 @@ pub enum HookArg {
     PrePush,
     /// Starts the pre-push checks of the new commit in the background (pre-warms the push).
     PostCommit,
+    /// Pulls the shared verdicts in the background after a merge or pull (once sharing is set up).
+    PostMerge,
+    /// Pulls the shared verdicts in the background after a branch checkout (the same).
+    PostCheckout,
 }

@@ -129,6 +129,10 @@ pub struct Config {
     pub main_branch: String,
     /// `ci-install`: the shell step that installs hookgate in CI.
     pub ci_install: Option<String>,
+    /// The first of `[share] ci-signers` when it is a plain principal (letters, digits and
+    /// `@._+-`): the generated workflow signs CI's verdicts as it. Trust is never read from
+    /// here (see [`crate::verdicts::trust`]).
+    pub ci_signer: Option<String>,
 }
 
 impl Config {
@@ -306,8 +310,7 @@ struct RawConfig {
     main_branch: Option<String>,
     ci_install: Option<String>,
     /// The sharing policy: read by [`crate::verdicts::trust`] from the default branch's tree
-    /// only, never from the tree under test; accepted (and ignored) here.
-    #[allow(dead_code)]
+    /// only, never from the tree under test; here only CI's principal, for the workflow.
     share: Option<toml::Value>,
     #[serde(default)]
     checks: BTreeMap<String, Spanned<RawCheck>>,
@@ -626,6 +629,13 @@ fn resolve(raw: RawConfig, source: ConfigSource, text: &str, project: &Project) 
         background: raw.background.unwrap_or(false),
         python_versions: raw.python_versions.unwrap_or_default(),
         main_branch: raw.main_branch.unwrap_or_else(|| "main".into()),
+        ci_signer: raw
+            .share
+            .as_ref()
+            .and_then(|t| t.get("ci-signers")?.as_array()?.first()?.as_str().map(str::to_string))
+            .filter(|p| {
+                !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"@._+-".contains(&b))
+            }),
         ci_install: raw.ci_install,
     })
 }

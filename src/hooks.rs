@@ -31,6 +31,11 @@ pub enum HookType {
     PrePush,
     /// Starts a background pre-push run on the new commit, so the push finds it cached.
     PostCommit,
+    /// After `git merge`/`git pull`: fetches the shared verdicts in the background, once
+    /// sharing is set up (see [`crate::verdicts`]).
+    PostMerge,
+    /// After `git checkout`/`git switch` of a branch: the same as post-merge.
+    PostCheckout,
 }
 
 impl HookType {
@@ -41,12 +46,20 @@ impl HookType {
             HookType::PreMergeCommit => "pre-merge-commit",
             HookType::PrePush => "pre-push",
             HookType::PostCommit => "post-commit",
+            HookType::PostMerge => "post-merge",
+            HookType::PostCheckout => "post-checkout",
         }
     }
 
     /// Every hook, for reading back the install record.
-    const ALL: [HookType; 4] =
-        [HookType::PreCommit, HookType::PreMergeCommit, HookType::PrePush, HookType::PostCommit];
+    pub const ALL: [HookType; 6] = [
+        HookType::PreCommit,
+        HookType::PreMergeCommit,
+        HookType::PrePush,
+        HookType::PostCommit,
+        HookType::PostMerge,
+        HookType::PostCheckout,
+    ];
 
     fn git_command(self) -> &'static str {
         match self {
@@ -54,6 +67,8 @@ impl HookType {
             HookType::PreMergeCommit => "merge",
             HookType::PrePush => "push",
             HookType::PostCommit => "commit",
+            HookType::PostMerge => "merge",
+            HookType::PostCheckout => "checkout",
         }
     }
 }

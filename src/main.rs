@@ -24,6 +24,8 @@ fn hook_type(h: HookArg) -> HookType {
         HookArg::PreMergeCommit => HookType::PreMergeCommit,
         HookArg::PrePush => HookType::PrePush,
         HookArg::PostCommit => HookType::PostCommit,
+        HookArg::PostMerge => HookType::PostMerge,
+        HookArg::PostCheckout => HookType::PostCheckout,
     }
 }
 
@@ -46,12 +48,9 @@ fn main() -> ExitCode {
     let session = Session { host: HostEnv::from_process(), cancel, cwd };
     let result = match cli.command {
         Command::Install { hook_types: h } => commands::install::install(&session, hook_types(&h)),
-        Command::Uninstall { hook_types: h } => commands::install::uninstall(
-            &session,
-            &hook_types(&h).unwrap_or_else(|| {
-                vec![HookType::PreCommit, HookType::PreMergeCommit, HookType::PrePush, HookType::PostCommit]
-            }),
-        ),
+        Command::Uninstall { hook_types: h } => {
+            commands::install::uninstall(&session, &hook_types(&h).unwrap_or_else(|| HookType::ALL.to_vec()))
+        }
         Command::Lock => commands::lock::lock(&session),
         Command::Update { cooldown_days } => commands::lock::update(&session, cooldown_days),
         Command::Init { write } => commands::init::init(&session, write),
@@ -72,11 +71,14 @@ fn main() -> ExitCode {
             commands::cache::gc(&session, max_age, depth, dry_run)
         }
         Command::Verdicts { action } => match action {
-            cli::VerdictsAction::Export { tree, sign } => {
-                commands::verdicts::export(&session, tree.as_deref(), sign)
+            cli::VerdictsAction::Export { tree, sign, dists } => {
+                commands::verdicts::export(&session, tree.as_deref(), sign, dists.as_deref())
             }
-            cli::VerdictsAction::Push { tree, remote } => {
+            cli::VerdictsAction::Push { tree, statements: None, remote } => {
                 commands::verdicts::push(&session, tree.as_deref(), &remote)
+            }
+            cli::VerdictsAction::Push { statements: Some(file), remote, .. } => {
+                commands::verdicts::push_statements(&session, &file, &remote)
             }
             cli::VerdictsAction::Pull { remote } => commands::verdicts::pull(&session, &remote),
         },

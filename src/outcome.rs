@@ -133,9 +133,38 @@ pub struct Outcome {
     /// Why it was skipped or what went wrong beyond the log (e.g. a timeout).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Who vouched for a cached verdict taken from a shared statement (its signer).
+    /// Where the verdict came from: `local` (this clone reached it) or the principal of the
+    /// signer of the shared statement it was taken from; `None` when there is no verdict.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// For a verdict taken from a shared statement: seconds since the signer's run finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_age_s: Option<u64>,
+}
+
+/// The `source` of a verdict this clone reached itself.
+pub const LOCAL: &str = "local";
+
+impl Outcome {
+    /// Where a shared verdict came from, for people: `ci@example.org 2h ago`; `None` for one
+    /// this clone reached.
+    pub fn provenance(&self) -> Option<String> {
+        let who = self.source.as_deref().filter(|s| *s != LOCAL)?;
+        Some(match self.source_age_s {
+            Some(age) => format!("{who} {} ago", ago(age)),
+            None => who.to_string(),
+        })
+    }
+}
+
+/// A duration in seconds, as its largest whole unit: `45s`, `12m`, `2h`, `3d`.
+pub fn ago(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86400),
+    }
 }
 
 /// hookgate's exit status, as uv and prek type theirs.
@@ -196,6 +225,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ages_read_in_their_largest_unit() {
+        let shown: Vec<String> = [0, 59, 60, 3599, 7200, 86400 * 3].map(super::ago).to_vec();
+        assert_eq!(shown, ["0s", "59s", "1m", "59m", "2h", "3d"]);
+    }
+
+    #[test]
     fn setup_failures_are_errors_and_check_failures_are_verdicts() {
         assert_eq!(Ended::of_check(Exit::Code(1)), Ended::Fail(None));
         assert!(
@@ -217,6 +252,7 @@ mod tests {
             reports: vec![],
             reason: None,
             source: None,
+            source_age_s: None,
         };
         assert_eq!(ExitStatus::of(&[o(Status::Pass), o(Status::Skipped)]), ExitStatus::Success);
         assert_eq!(ExitStatus::of(&[o(Status::Fail), o(Status::Unknown)]), ExitStatus::Failure);

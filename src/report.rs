@@ -103,7 +103,11 @@ impl TreeReport<'_> {
             let word = o.status.word();
             let cached = if o.cached { "yes" } else { "no" };
             let time = format!("{:.2}s", o.duration_ms as f64 / 1000.0);
-            let note = o.reason.as_deref().map(|r| format!("  ({r})")).unwrap_or_default();
+            let note = match (o.reason.as_deref(), o.provenance()) {
+                (Some(r), _) => format!("  ({r})"),
+                (None, Some(from)) => format!("  (cached · {from})"),
+                (None, None) => String::new(),
+            };
             writeln!(
                 out,
                 "  {:<width$}  {}  {:<6}  {:>8}{}",

@@ -100,5 +100,40 @@ pub fn gc(s: &Session, max_age_days: u64, depth: usize, dry_run: bool) -> Result
             .context("writing")?;
         }
     }
+    prune_notes(s, &repo, max_age_days, dry_run, &mut out)?;
     Ok(ExitStatus::Success)
+}
+
+/// The shared verdicts' part of `gc`: the notes (`refs/notes/hookgate`) of trees that no
+/// commit of the remote's branches has and whose newest statement is older than
+/// `max_age_days`. Without remote-tracking branches nothing is pruned.
+fn prune_notes(
+    s: &Session,
+    repo: &Repo,
+    max_age_days: u64,
+    dry_run: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    use crate::verdicts::notes;
+    let git = repo.git2();
+    if !notes::exists(git) {
+        return Ok(());
+    }
+    let Some(keep) = notes::remote_trees(git)? else {
+        writeln!(out, "hookgate: no remote branches fetched: shared verdicts kept").context("writing")?;
+        return Ok(());
+    };
+    let cutoff = crate::cache::now_secs().saturating_sub(max_age_days.saturating_mul(86_400));
+    let prunable = notes::prunable(git, &keep, cutoff)?;
+    if !dry_run {
+        notes::remove(repo.git_dir(), &s.host, &prunable)?;
+    }
+    let verb = if dry_run { "would drop" } else { "dropped" };
+    writeln!(
+        out,
+        "hookgate: {verb} the shared verdicts of {} tree(s) no remote branch has, older than {max_age_days} days",
+        prunable.len()
+    )
+    .context("writing")?;
+    Ok(())
 }

@@ -36,6 +36,7 @@ pub fn hook(s: &Session, hook: HookType, hook_dir: Option<&Path>, args: &[String
     }
     let (stage, trees) = match hook {
         HookType::PostCommit => return start_background(&repo),
+        HookType::PostMerge | HookType::PostCheckout => return pull_in_background(s, &repo, hook, args),
         HookType::PreCommit | HookType::PreMergeCommit => {
             (Stage::PreCommit, vec![repo.index_tree(s.host.index_file.as_deref())?])
         }
@@ -132,6 +133,36 @@ fn publish_in_background(s: &Session, repo: &Repo, trees: &[TreeRef], remote: &s
             Err(e) => crate::report::warn(format_args!("verdicts of {} not published: {e:#}", short(commit))),
         }
     }
+}
+
+/// After a merge (`git pull`) or a branch checkout, once sharing is set up (a signing key, or
+/// anyone to trust): `hookgate verdicts pull` from `origin`, detached, so that the run path
+/// finds the notes already here and never touches the network. A checkout of files (git's
+/// third post-checkout argument `0`) pulls nothing; neither does a clone without `origin`.
+/// Never fails the git command: a failure to start is said.
+fn pull_in_background(s: &Session, repo: &Repo, hook: HookType, args: &[String]) -> Result<ExitStatus> {
+    if hook == HookType::PostCheckout && args.get(2).map(String::as_str) == Some("0") {
+        return Ok(ExitStatus::Success);
+    }
+    let has_origin = repo.config_values("remote.origin.url").is_ok_and(|v| !v.is_empty());
+    if !has_origin || !sharing_set_up(s, repo) {
+        return Ok(ExitStatus::Success);
+    }
+    match detached(repo, &["verdicts", "pull", "--remote=origin"]) {
+        Ok(pid) => {
+            crate::report::note(format_args!("pulling the shared verdicts in the background (pid {pid})"));
+        }
+        Err(e) => crate::report::warn(format_args!("shared verdicts not pulled: {e:#}")),
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Whether this clone shares verdicts: a signing key is configured, or the trust policy (the
+/// default branch's signers and policy, the user's git config) names anyone. Reads only
+/// local git data.
+fn sharing_set_up(s: &Session, repo: &Repo) -> bool {
+    matches!(crate::verdicts::signing::Signer::configured(repo, &s.host), Ok(Some(_)))
+        || crate::verdicts::trust::Policy::load(repo, &s.host).is_ok_and(|p| !p.is_empty())
 }
 
 /// Starts `hookgate <args>` detached (own process group, stdio to

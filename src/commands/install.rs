@@ -8,12 +8,19 @@ use crate::git::Repo;
 use crate::hooks::{self, HookBinary, HookType};
 use crate::outcome::ExitStatus;
 
-/// `hookgate install`: the named hooks, or pre-commit + pre-merge-commit + pre-push
+/// `hookgate install`: the named hooks, or pre-commit + pre-merge-commit + pre-push +
+/// post-merge + post-checkout (which pull shared verdicts only once sharing is set up)
 /// (+ post-commit when HEAD's config says `background = true`).
 pub fn install(s: &Session, hooks: Option<Vec<HookType>>) -> Result<ExitStatus> {
     let repo = Repo::discover(&s.cwd, &s.host)?;
     let hooks = hooks.unwrap_or_else(|| {
-        let mut h = vec![HookType::PreCommit, HookType::PreMergeCommit, HookType::PrePush];
+        let mut h = vec![
+            HookType::PreCommit,
+            HookType::PreMergeCommit,
+            HookType::PrePush,
+            HookType::PostMerge,
+            HookType::PostCheckout,
+        ];
         let background =
             repo.head().ok().and_then(|t| load_config(&repo, &t).ok()).is_some_and(|c| c.background);
         if background {

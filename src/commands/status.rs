@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::cache::Cache;
 use crate::gate::{Session, load_config};
 use crate::git::{Repo, TreeRef, short};
-use crate::outcome::{ExitStatus, Status};
+use crate::outcome::{ExitStatus, Outcome, Status};
 use crate::plan::{self, Selection};
 use crate::run::known_outcomes;
 use crate::venv;
@@ -25,6 +25,14 @@ fn word(status: Option<Status>) -> &'static str {
     }
 }
 
+/// One check of one commit as `status` shows it.
+struct Row {
+    name: String,
+    word: &'static str,
+    /// Its known outcome, which says where a verdict came from.
+    outcome: Option<Outcome>,
+}
+
 /// `hookgate status`.
 pub fn status(s: &Session, count: usize, as_json: bool) -> Result<ExitStatus> {
     let repo = Repo::discover(&s.cwd, &s.host)?;
@@ -36,18 +44,22 @@ pub fn status(s: &Session, count: usize, as_json: bool) -> Result<ExitStatus> {
     let mut rows = Vec::new();
     for (commit, tree, subject) in repo.recent_commits(count)? {
         let tref = TreeRef { id: tree, commit: Some(commit), label: short(commit) };
-        let verdicts: Vec<(String, &str)> = match load_config(&repo, &tref).and_then(|config| {
+        let verdicts: Vec<Row> = match load_config(&repo, &tref).and_then(|config| {
             let interp = venv::find_interpreter(config.python.as_deref(), &s.host, &s.cwd, cache.root())?;
             plan::build(&repo, &tref, &config, &Selection::All, &interp, &s.host)
         }) {
             Ok(plan) => known_outcomes(&plan, &cache)
-                .iter()
+                .into_iter()
                 .zip(&plan.checks)
-                .map(|(o, c)| (c.def.name.clone(), word(o.as_ref().map(|o| o.status))))
+                .map(|(o, c)| Row {
+                    name: c.def.name.clone(),
+                    word: word(o.as_ref().map(|o| o.status)),
+                    outcome: o,
+                })
                 .collect(),
             Err(e) => {
                 crate::report::note(format_args!("{}: {e:#}", short(commit)));
-                vec![("config".to_string(), "error")]
+                vec![Row { name: "config".to_string(), word: "error", outcome: None }]
             }
         };
         rows.push((commit, tree, subject, verdicts));
@@ -58,8 +70,22 @@ pub fn status(s: &Session, count: usize, as_json: bool) -> Result<ExitStatus> {
             .iter()
             .map(|(c, t, subj, v)| {
                 let checks: serde_json::Map<String, serde_json::Value> =
-                    v.iter().map(|(n, s)| (n.clone(), json!(s))).collect();
-                json!({"commit": c.to_string(), "tree": t.to_string(), "subject": subj, "checks": checks})
+                    v.iter().map(|r| (r.name.clone(), json!(r.word))).collect();
+                // Where each verdict came from: `local`, or a signer with the age of its run.
+                let sources: serde_json::Map<String, serde_json::Value> = v
+                    .iter()
+                    .filter_map(|r| {
+                        let o = r.outcome.as_ref()?;
+                        let source = o.source.as_ref()?;
+                        let mut entry = json!({ "source": source });
+                        if let Some(age) = o.source_age_s {
+                            entry["source_age_s"] = json!(age);
+                        }
+                        Some((r.name.clone(), entry))
+                    })
+                    .collect();
+                json!({"commit": c.to_string(), "tree": t.to_string(), "subject": subj, "checks": checks,
+                       "sources": sources})
             })
             .collect();
         writeln!(out, "{}", json!({ "head": repo.head_description(), "commits": commits }))
@@ -70,7 +96,13 @@ pub fn status(s: &Session, count: usize, as_json: bool) -> Result<ExitStatus> {
         .context("writing the status")?;
     for (c, _, subj, v) in rows {
         let subj: String = subj.chars().take(40).collect();
-        let verdicts: Vec<String> = v.iter().map(|(n, s)| format!("{n}:{s}")).collect();
+        let verdicts: Vec<String> = v
+            .iter()
+            .map(|r| match r.outcome.as_ref().and_then(Outcome::provenance) {
+                Some(from) => format!("{}:{} ({from})", r.name, r.word),
+                None => format!("{}:{}", r.name, r.word),
+            })
+            .collect();
         writeln!(out, "  {}  {:<40}  {}", short(c), subj, verdicts.join(" "))
             .context("writing the status")?;
     }

@@ -76,6 +76,7 @@ pub fn skipped(c: &PlannedCheck, reason: String) -> Outcome {
         reports: Vec::new(),
         reason: Some(reason),
         source: None,
+        source_age_s: None,
     }
 }
 
@@ -102,6 +103,7 @@ pub fn from_record(c: &PlannedCheck, r: &Record) -> Outcome {
         log: Some(r.log.clone()),
         reports: r.reports.clone(),
         reason: None,
-        source: r.source.clone(),
+        source: Some(r.source.clone().unwrap_or_else(|| crate::outcome::LOCAL.to_string())),
+        source_age_s: r.source.as_ref().map(|_| crate::cache::now_secs().saturating_sub(r.finished_at)),
     }
 }

@@ -396,7 +396,8 @@ impl Worker<'_> {
             log: Some(log.path),
             reports: report_files,
             reason,
-            source: None,
+            source: verdict.map(|_| crate::outcome::LOCAL.to_string()),
+            source_age_s: None,
         })
     }
 }

@@ -75,6 +75,71 @@ pub fn append(repo: &Repository, object: Oid, lines: &[String]) -> Result<usize>
     Ok(added)
 }
 
+/// The trees of every commit reachable from the remote-tracking branches (`refs/remotes/`);
+/// `None` when there are none (no remote fetched: nothing can be called unreachable).
+pub fn remote_trees(repo: &Repository) -> Result<Option<std::collections::HashSet<Oid>>> {
+    let mut walk = repo.revwalk().context("walking the history")?;
+    let mut any = false;
+    for r in repo.references_glob("refs/remotes/*").context("listing the remote branches")?.flatten() {
+        if let Ok(commit) = r.peel_to_commit() {
+            walk.push(commit.id()).context("walking the history")?;
+            any = true;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    let mut trees = std::collections::HashSet::new();
+    for id in walk {
+        let commit = repo.find_commit(id.context("walking the history")?).context("reading a commit")?;
+        trees.insert(commit.tree_id());
+    }
+    Ok(Some(trees))
+}
+
+/// When the newest statement of a note was issued (seconds since the epoch; 0 when no line
+/// is a statement).
+fn newest_issued(lines: &[String]) -> u64 {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Envelope>(l).ok())
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.payload).ok())
+        .filter_map(|v| v["predicate"]["configuration"][0]["annotations"]["issuedAt"].as_u64())
+        .max()
+        .unwrap_or(0)
+}
+
+/// The objects whose notes may go: not in `keep`, and whose newest statement was issued at or
+/// before `cutoff` (seconds since the epoch).
+pub fn prunable(repo: &Repository, keep: &std::collections::HashSet<Oid>, cutoff: u64) -> Result<Vec<Oid>> {
+    if !exists(repo) {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for pair in repo.notes(Some(NOTES_REF)).context("listing the notes")? {
+        let (_, object) = pair.context("listing the notes")?;
+        if !keep.contains(&object) && newest_issued(&read(repo, object)) <= cutoff {
+            out.push(object);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Removes the notes on `objects` (a notes commit per thousand objects).
+pub fn remove(git_dir: &Path, host: &HostEnv, objects: &[Oid]) -> Result<()> {
+    for chunk in objects.chunks(1000) {
+        let ids: Vec<String> = chunk.iter().map(Oid::to_string).collect();
+        let mut args = vec!["notes", "--ref", NOTES_REF, "remove", "--ignore-missing"];
+        args.extend(ids.iter().map(String::as_str));
+        let (ok, _, err) = git(git_dir, host, &args)?;
+        if !ok {
+            bail!("removing notes from {NOTES_REF} failed: {}", err.trim());
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a remote name git would read as an option.
 fn check_remote(remote: &str) -> Result<()> {
     if remote.starts_with('-') || remote.is_empty() {

@@ -231,3 +231,35 @@ fn requires_python_is_read_per_pep_440_for_the_matrix() {
     let workflow = generate(&ctx);
     assert!(workflow.contains(r#"python-version: ["3.10", "3.11", "3.12", "3.13", "3.14"]"#), "{workflow}");
 }
+
+#[test]
+fn with_ci_signers_the_check_job_uses_ci_verdicts_and_only_the_signing_job_holds_the_key() {
+    let ctx = TestContext::new("clean");
+    ctx.commit_config("[share]\nci-signers = [\"ci@example.org\"]\n");
+    let text = generate(&ctx);
+    let doc = parsed(&text);
+    let check: Vec<String> = steps(&doc, "check").into_iter().map(|(w, _)| w).collect();
+    let fetch =
+        check.iter().position(|w| w.starts_with("Fetch the verdicts CI signed")).expect("a fetch step");
+    let run = check.iter().position(|w| w == "Run every check on those dists").unwrap();
+    assert!(fetch < run, "{check:?}");
+    // Only the signing job sees the key; with the tag job, only it may write.
+    for (name, job) in doc["jobs"].as_hash().unwrap() {
+        let name = name.as_str().unwrap();
+        let holds_key =
+            job["steps"].as_vec().unwrap().iter().any(|s| format!("{s:?}").contains("HOOKGATE_SIGNING_KEY"));
+        assert_eq!(holds_key, name == "share-verdicts", "{name}");
+        let writes = job["permissions"]["contents"].as_str() == Some("write");
+        assert_eq!(writes, name == "share-verdicts" || name == "tag", "{name}");
+    }
+    let share = steps(&doc, "share-verdicts");
+    assert!(share.iter().any(|(_, r)| r.contains("hookgate verdicts push --statements")), "{share:?}");
+    assert!(share.iter().all(|(_, r)| !r.contains("hookgate run")), "the signing job runs no checks");
+    assert_publish_jobs_only_upload(&doc);
+    assert_lints_clean(&ctx);
+
+    // A principal that is not a plain name never reaches the workflow's shell.
+    ctx.commit_config("[share]\nci-signers = [\"x' ; curl evil #\"]\n");
+    let text = generate(&ctx);
+    assert!(!text.contains("share-verdicts") && !text.contains("curl evil"), "{text}");
+}

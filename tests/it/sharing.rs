@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -83,7 +84,7 @@ team-checks = ["ok"]
 
 /// A fresh ed25519 key made by `ssh-keygen` in the context's HOME; its path and the
 /// `allowed_signers` line for `principal`.
-fn keygen(ctx: &TestContext, name: &str, principal: &str) -> (PathBuf, String) {
+pub(crate) fn keygen(ctx: &TestContext, name: &str, principal: &str) -> (PathBuf, String) {
     let path = ctx.home.join(name);
     let out = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", principal, "-f"])
@@ -226,9 +227,28 @@ fn a_trusted_signers_verdicts_answer_another_clone_and_an_untrusted_ones_do_not(
     assert!(stderr.contains("ok: verdict from a@example.org"), "{stderr}");
     assert!(!cached(&v, "other"), "{v}\n{stderr}");
     assert!(stderr.contains("a@example.org is not trusted for `other`"), "{stderr}");
+    // Where each verdict came from: the signer with the age of its run, or this clone.
     let ok = &checks(&v)["ok"];
     assert_eq!(ok["source"], "a@example.org", "{v}");
-    assert!(checks(&v)["other"].get("source").is_none(), "{v}");
+    assert!(ok["source_age_s"].is_u64(), "{v}");
+    assert_eq!(checks(&v)["other"]["source"], "local", "{v}");
+    assert!(checks(&v)["other"].get("source_age_s").is_none(), "{v}");
+    let out = b.hookgate(&["run"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("(cached · a@example.org ") && table.contains(" ago)"), "{table}");
+    let (status, _) = b.json(&["status", "-n", "1"]);
+    let sources = &status["commits"][0]["sources"];
+    assert_eq!(sources["ok"]["source"], "a@example.org", "{status}");
+    assert!(sources["ok"]["source_age_s"].is_u64(), "{status}");
+    assert_eq!(sources["other"]["source"], "local", "{status}");
+    let out = b.hookgate(&["status", "-n", "1"]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("ok:pass (a@example.org ")
+            && shown.contains("other:pass")
+            && !shown.contains("other:pass ("),
+        "{shown}"
+    );
     let log = std::fs::read_to_string(ok["log"].as_str().unwrap()).unwrap();
     assert!(log.contains("signed by a@example.org"), "{log}");
 
@@ -508,4 +528,108 @@ fn a_passing_push_publishes_its_verdicts_in_the_background_once_a_key_is_configu
         let (payload, signature) = envelope(line);
         assert!(openssh_verifies(&a, &allowed, "a@example.org", &payload, &signature), "{payload}");
     }
+}
+
+/// Waits (polling, up to two minutes) until `ctx`'s clone has `refs/notes/hookgate`: the
+/// detached `verdicts pull` a hook started has finished.
+fn wait_for_notes(ctx: &TestContext) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ctx.git_out(&["rev-parse", "--verify", "--quiet", "refs/notes/hookgate"]).status.success() {
+        let log = std::fs::read_to_string(ctx.work.join(".git/hookgate/background.log")).unwrap_or_default();
+        assert!(Instant::now() < deadline, "the background pull never brought the notes:\n{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn checkouts_and_pulls_fetch_the_shared_verdicts_in_the_background_once_sharing_is_set_up() {
+    let (a, _key, _allowed, tree) = teammate_a();
+    let b = clone_of(&a);
+    b.install();
+    // On CI with no key and no one trusted (the default branch names no ci-signers), a
+    // checkout pulls nothing.
+    b.env_mut("CI", "true");
+    let out = b.git_out(&["checkout", "-q", "-b", "topic"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("pulling the shared verdicts"), "{}", text(&out));
+    // Trusting someone: the next branch checkout pulls, detached; a checkout of files does not.
+    b.git(&["config", "hookgate.trust", "a@example.org"]);
+    let out = b.git_out(&["checkout", "-q", "HEAD", "--", "README.md"]);
+    assert!(!text(&out).contains("pulling the shared verdicts"), "{}", text(&out));
+    let out = b.git_out(&["checkout", "-q", "main"]);
+    assert!(text(&out).contains("pulling the shared verdicts in the background"), "{}", text(&out));
+    wait_for_notes(&b);
+    assert_eq!(note_lines(&b, &b.work.join(".git"), &tree).len(), 2);
+    // The run itself fetched nothing: it answers from the notes the hook brought.
+    let (v, stderr) = run_json(&b, &[]);
+    assert!(cached(&v, "ok") && cached(&v, "other"), "{v}\n{stderr}");
+    assert_eq!(checks(&v)["ok"]["source"], "a@example.org", "{v}");
+
+    // `git pull` (post-merge) in a clone whose signing key is set up.
+    let c = clone_of(&a);
+    c.install();
+    let (c_key, _) = keygen(&c, "id_c", "c@example.org");
+    sign_as(&c, &c_key, "c@example.org");
+    a.write("NEWS.md", "news\n");
+    a.git(&["add", "NEWS.md"]);
+    a.git(&["commit", "-q", "--no-verify", "-m", "news"]);
+    a.git(&["push", "-q", "--no-verify", "origin", "main"]);
+    assert!(!c.git_out(&["rev-parse", "--verify", "--quiet", "refs/notes/hookgate"]).status.success());
+    let out = c.git_out(&["pull", "-q", "--ff-only", "origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("pulling the shared verdicts in the background"), "{}", text(&out));
+    wait_for_notes(&c);
+}
+
+#[test]
+fn signing_a_file_of_statements_refuses_anything_hookgate_did_not_make() {
+    let ctx = TestContext::new("clean");
+    let (key, _) = keygen(&ctx, "id_ci", "ci@example.org");
+    sign_as(&ctx, &key, "ci@example.org");
+    let file = ctx.tmp.join("statements.jsonl");
+    for (content, why) in [
+        ("not json\n", "not a statement hookgate made"),
+        (r#"{"_type": "https://in-toto.io/Statement/v1"}"#, "not a test result"),
+    ] {
+        std::fs::write(&file, content).unwrap();
+        let out = ctx.hookgate(&["verdicts", "push", "--statements", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains(why) && text(&out).contains("statements.jsonl:1"), "{}", text(&out));
+    }
+    assert!(ctx.git_out(&["rev-parse", "--verify", "--quiet", "refs/notes/hookgate"]).stdout.is_empty());
+}
+
+#[test]
+fn cache_gc_drops_old_shared_verdicts_of_trees_no_remote_branch_has() {
+    let (a, _key, _allowed, tree) = teammate_a();
+    let genuine = note_lines(&a, &a.work.join(".git"), &tree);
+    // Two trees no branch has: one noted with lines that are no statements (no date: old),
+    // one with statements issued just now.
+    let stray_tree = |content: &str| {
+        a.write("stray.txt", content);
+        a.git(&["add", "stray.txt"]);
+        let t = a.git(&["write-tree"]);
+        a.git(&["reset", "-q"]);
+        t
+    };
+    let (old, fresh) = (stray_tree("old\n"), stray_tree("fresh\n"));
+    set_note(&a, &old, &["junk".into()]);
+    set_note(&a, &fresh, &genuine);
+    let noted = |t: &str| a.git_out(&["notes", "--ref=hookgate", "show", t]).status.success();
+    let gc = |args: &[&str]| {
+        let mut all = vec!["cache", "gc"];
+        all.extend_from_slice(args);
+        let out = a.hookgate(&all);
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = gc(&["--dry-run"]);
+    assert!(shown.contains("would drop the shared verdicts of 1 tree(s)"), "{shown}");
+    assert!(noted(&old) && noted(&fresh));
+    let shown = gc(&[]);
+    assert!(shown.contains("dropped the shared verdicts of 1 tree(s)"), "{shown}");
+    assert!(!noted(&old) && noted(&fresh) && noted(&tree));
+    // Older than 0 days is everything; the tree of the remote's main keeps its verdicts.
+    gc(&["--max-age", "0"]);
+    assert!(!noted(&fresh) && noted(&tree));
 }

@@ -37,6 +37,8 @@ struct Runner<'a> {
     pypi: &'a Server,
     /// `HOOKGATE_SKIP` of the run steps (a repository variable, in real CI).
     skip: &'static str,
+    /// The repository's secrets (`secrets.NAME`).
+    secrets: BTreeMap<String, String>,
 }
 
 /// What one run of the workflow did.
@@ -52,6 +54,8 @@ struct RunRecord {
     ran_hookgate: Vec<String>,
     /// Jobs that failed, with the failing step's name and output.
     failed: BTreeMap<String, (String, String)>,
+    /// Per job: the output of its `run:` steps.
+    output: BTreeMap<String, String>,
 }
 
 fn sha256(path: &Path) -> String {
@@ -80,6 +84,13 @@ impl Runner<'_> {
     /// `always()`, literals and context paths (unknown paths are empty, as on GitHub).
     fn eval(&self, expr: &str, ctx: &BTreeMap<String, String>) -> String {
         let expr = expr.trim();
+        if let Some(inner) = expr.strip_prefix('(').and_then(|r| r.strip_suffix(')'))
+            && split_top(expr, "||").is_none()
+            && split_top(expr, "&&").is_none()
+            && split_top(inner, ")").is_none()
+        {
+            return self.eval(inner, ctx);
+        }
         if let Some(parts) = split_top(expr, "||") {
             return parts.iter().map(|p| self.eval(p, ctx)).find(|v| !v.is_empty()).unwrap_or_default();
         }
@@ -160,6 +171,9 @@ impl Runner<'_> {
                 let mut ctx: BTreeMap<String, String> =
                     event.github.iter().map(|(k, v)| (format!("github.{k}"), v.clone())).collect();
                 ctx_insert(&mut ctx, "github.server_url", &self.server_url);
+                for (k, v) in &self.secrets {
+                    ctx_insert(&mut ctx, &format!("secrets.{k}"), v);
+                }
                 for n in &needs {
                     for (k, v) in done[n].iter().flatten() {
                         ctx_insert(&mut ctx, &format!("needs.{n}.outputs.{k}"), v);
@@ -223,8 +237,20 @@ impl Runner<'_> {
                     }
                 }
                 Some(u) if u.starts_with("actions/download-artifact@") => {
-                    let from = artifacts.join(with("name").unwrap());
-                    crate::common::copy_dir(&from, &ws.join(with("path").unwrap()));
+                    let to = ws.join(with("path").unwrap());
+                    if let Some(pattern) = with("pattern") {
+                        // `prefix-*` with merge-multiple: every matching artifact, into one directory.
+                        assert_eq!(step["with"]["merge-multiple"].as_bool(), Some(true), "{name}");
+                        let prefix = pattern.strip_suffix('*').unwrap();
+                        std::fs::create_dir_all(&to).unwrap();
+                        for dir in std::fs::read_dir(&artifacts).unwrap().flatten() {
+                            if dir.file_name().to_string_lossy().starts_with(prefix) {
+                                crate::common::copy_dir(&dir.path(), &to);
+                            }
+                        }
+                    } else {
+                        crate::common::copy_dir(&artifacts.join(with("name").unwrap()), &to);
+                    }
                 }
                 Some(u) if u.starts_with("pypa/gh-action-pypi-publish@") => {
                     let server = match with("repository-url") {
@@ -284,6 +310,7 @@ impl Runner<'_> {
                         }
                     }
                     let out = cmd.output().unwrap();
+                    record.output.entry(name.to_string()).or_default().push_str(&text(&out));
                     if !out.status.success() {
                         record.failed.insert(name.to_string(), (step_name.to_string(), text(&out)));
                         Self::note_job(name, &ws, &hookgate_log, record);
@@ -421,11 +448,17 @@ struct World {
 
 impl World {
     fn new(fixture: &str) -> World {
+        World::with(fixture, "", |_| {})
+    }
+
+    /// A world whose config ends with `extra` and whose tree `prepare` has written into.
+    fn with(fixture: &str, extra: &str, prepare: impl FnOnce(&TestContext)) -> World {
         let (test_packages, pypi_packages) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let (testpypi, pypi) =
             (Server::pypiserver(test_packages.path()), Server::pypiserver(pypi_packages.path()));
         let ctx = TestContext::new(fixture);
-        ctx.commit_config(&format!("[checks.version]\nindex-url = \"{}/simple/\"\n", pypi.url));
+        prepare(&ctx);
+        ctx.commit_config(&format!("[checks.version]\nindex-url = \"{}/simple/\"\n{extra}", pypi.url));
         let out = ctx.hookgate(&["ci", "github"]);
         assert!(out.status.success(), "{}", text(&out));
         ctx.git(&["add", "-A"]);
@@ -451,6 +484,7 @@ impl World {
             testpypi: &self.testpypi,
             pypi: &self.pypi,
             skip: "lint,format,docs,coverage",
+            secrets: BTreeMap::new(),
         }
     }
 }
@@ -585,4 +619,84 @@ fn a_pre_release_is_not_tagged_and_a_tag_that_is_not_the_version_publishes_nothi
     assert!(release.uploads.is_empty());
     assert!(dists_in(world.pypi_packages.path()).is_empty());
     assert_eq!(release.failed.len(), 1, "{:#?}", release.failed);
+}
+
+/// The checks of the statements a run's check job exported for signing (its artifact).
+fn exported_checks(world: &World, run: u32) -> Vec<String> {
+    let artifacts = world.root.join("artifacts").join(format!("{}", 1000 + run));
+    let dir = std::fs::read_dir(&artifacts)
+        .unwrap()
+        .flatten()
+        .find(|d| d.file_name().to_string_lossy().starts_with("hookgate-verdicts-"))
+        .expect("the check job uploaded its verdicts");
+    let text = std::fs::read_to_string(dir.path().join("hookgate-verdicts.jsonl")).unwrap();
+    let mut names: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["predicate"]["configuration"][0]["annotations"]["check"].as_str().unwrap().to_string()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn main_signs_and_shares_ci_verdicts_and_the_next_run_of_the_tree_answers_from_them() {
+    // CI's key: its public half in the default branch's allowed_signers, its private half a
+    // secret of the signing job only.
+    let mut public = String::new();
+    let mut key_path = PathBuf::new();
+    let config = "[checks.hello]\nrun = [\"python\", \"-c\", \"print('hello')\"]\n\n\
+                  [share]\nci-signers = [\"ci@example.org\"]\n";
+    let world = World::with("clean", config, |ctx| {
+        let (path, allowed) = crate::sharing::keygen(ctx, "ci_key", "ci@example.org");
+        ctx.write(".hookgate/allowed_signers", &allowed);
+        (public, key_path) = (allowed, path);
+    });
+    assert!(world.workflow.contains("share-verdicts:"), "{}", world.workflow);
+    let mut runner = world.runner();
+    runner.skip = "lint,format,docs,coverage,test";
+    runner.secrets.insert("HOOKGATE_SIGNING_KEY".into(), std::fs::read_to_string(&key_path).unwrap());
+    let sha = world.ctx.git(&["rev-parse", "HEAD"]);
+    let tree = world.ctx.git(&["rev-parse", "HEAD^{tree}"]);
+
+    // A pull request: checked, nothing signed or pushed.
+    let pr =
+        runner.run_ok(&event("pull_request", "refs/pull/1/merge", &sha, "acme/sample", 1, "acme/sample"));
+    assert!(!pr.jobs.iter().any(|j| j == "share-verdicts"), "{:?}", pr.jobs);
+    assert!(runner.git(&world.bare, &["for-each-ref", "refs/notes/"]).is_empty());
+
+    // main: the check job's verdicts, signed by CI's key in the signing job, reach the remote.
+    let main = runner.run_ok(&event("push", "refs/heads/main", &sha, "acme/sample", 2, ""));
+    assert!(main.jobs.iter().any(|j| j == "share-verdicts"), "{:?}", main.jobs);
+    assert!(!main.ran_hookgate.is_empty());
+    let exported = exported_checks(&world, 2);
+    assert!(
+        exported.contains(&"hello".to_string()) && exported.contains(&"version".to_string()),
+        "{exported:?}"
+    );
+    let note = runner.git(&world.bare, &["notes", "--ref=hookgate", "show", &tree]);
+    let signed: Vec<serde_json::Value> = note.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(signed.len(), exported.len(), "{note}");
+    for envelope in &signed {
+        let payload: serde_json::Value = serde_json::from_str(envelope["payload"].as_str().unwrap()).unwrap();
+        assert_eq!(payload["predicate"]["configuration"][0]["annotations"]["producer"], "ci@example.org");
+    }
+    assert!(public.starts_with("ci@example.org ssh-ed25519 "), "{public}");
+
+    // The next run of the same tree fetches them and answers from them: what it reached
+    // itself (and exports) no longer includes the checks CI vouched for. (Not `version`: the
+    // tag job tagged this tree meanwhile, which is part of its key.)
+    let again = runner.run_ok(&event("push", "refs/heads/main", &sha, "acme/sample", 3, ""));
+    assert!(again.jobs.iter().any(|j| j == "share-verdicts"), "{:?}", again.jobs);
+    let log = &again.output["check"];
+    assert!(log.contains("hello: verdict from ci@example.org (signed, key matches)"), "{log}");
+    assert!(
+        log.contains("version: ignoring a shared verdict") && log.contains("(inputs that differ: variant)"),
+        "{log}"
+    );
+    let now = exported_checks(&world, 3);
+    assert!(!now.contains(&"hello".to_string()), "hello ran again: {now:?}");
+    assert!(now.contains(&"version".to_string()), "{now:?}");
 }
