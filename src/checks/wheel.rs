@@ -57,21 +57,15 @@ impl Check for Wheel {
         true
     }
 
-    /// The validators install while the build runs (see `execute`).
-    fn venv_deps<'d>(&self, _def: &'d CheckDef) -> &'d [String] {
-        &[]
-    }
-
-    /// Build (while the validators install), then validate (both validators at once); with
-    /// `run --dists`, validate the given dists instead of building.
+    /// Build (the validators are the check's requirements: with uv, a copy of the environment
+    /// built once for them), then validate (both validators at once); with `run --dists`,
+    /// validate the given dists instead of building.
     fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
         if let Some(given) = inv.dists {
             return validate_given(inv, given, config);
         }
         let out = inv.artifacts.display().to_string();
         let interp = inv.interp.executable.display().to_string();
-        let def = inv.def;
-        let validators = inv.install_cmd(&def.deps)?;
         if let Some(epoch) = inv.setup_env.get("SOURCE_DATE_EPOCH") {
             inv.note(&format!("SOURCE_DATE_EPOCH={epoch} (reproducible builds)"));
         }
@@ -81,18 +75,10 @@ impl Check for Wheel {
                     uv.display().to_string(),
                     &["build", "--python", &interp, "--out-dir", &out, "."],
                 );
-                let exits = inv.run_parallel(&[build, validators])?;
-                let exit = |i: usize| -> Result<Exit> { Ok(exits.get(i).copied().unwrap_or(Exit::Code(0))) };
-                // The build is the check's own answer; the validators' install is setup.
-                check!(exit(0));
-                setup!("installing the validators", exit(1));
+                check!(inv.run(&build));
             }
             Installer::Pip { .. } => {
-                setup!("installing the validators and `build`", {
-                    let mut deps = inv.def.deps.clone();
-                    deps.push("build".into());
-                    inv.install(&deps)
-                });
+                setup!("installing `build`", inv.install(&["build".to_string()]));
                 let python = inv.python().display().to_string();
                 check!(inv.run(&inv.setup_cmd(&python, &["-m", "build", "--outdir", &out, "."])));
             }
@@ -109,7 +95,6 @@ impl Check for Wheel {
 /// `run --dists`: the given files become this check's artifacts (what `test`, `version` and a
 /// release use), after checking they are this tree's project at this tree's version.
 fn validate_given(inv: &mut Invocation<'_>, given: &[Dist], config: &Config) -> Result<Ended> {
-    setup!("installing the validators", inv.install(&inv.def.deps.clone()));
     for d in given {
         inv.note(&format!("given {} sha256:{}", d.file, d.sha256));
         let to = inv.artifacts.join(&d.file);

@@ -192,6 +192,9 @@ fn the_test_check_copies_its_requirements_environment_and_adds_only_the_wheel() 
     let store = private_store(&ctx, &ctx.home.join("user-cache"));
     let v = run_ok(&ctx, &["run", "test"]);
     assert!(log_of(&v, "test").contains(BUILT), "{}", log_of(&v, "test"));
+    // pytest's environment and the wheel validators' (twine, check-wheel-contents).
+    assert!(log_of(&v, "wheel").contains(BUILT), "{}", log_of(&v, "wheel"));
+    assert_eq!(envs_in(&store).len(), 2);
     edit(&ctx, 1);
     let v = run_ok(&ctx, &["run", "test"]);
     let log = log_of(&v, "test");
@@ -200,5 +203,6 @@ fn the_test_check_copies_its_requirements_environment_and_adds_only_the_wheel() 
     assert_eq!(installs.len(), 1, "only the wheel is installed: {installs:#?}");
     assert!(installs[0].contains(".whl"), "{}", installs[0]);
     assert!(log.contains("passed"), "{log}");
-    assert_eq!(envs_in(&store).len(), 1, "pytest's environment, built once");
+    assert!(log_of(&v, "wheel").contains(REUSED), "{}", log_of(&v, "wheel"));
+    assert_eq!(envs_in(&store).len(), 2, "each environment built once");
 }
