@@ -54,6 +54,13 @@ pub struct DistMeta {
 
 /// Reads the name and version from the wheel's top-level `*.dist-info/METADATA`.
 pub fn wheel_metadata(wheel: &Path) -> Result<DistMeta> {
+    let (entry, text) = wheel_metadata_text(wheel)?;
+    parse_metadata(&text).with_context(|| format!("{entry} in {}", wheel.display()))
+}
+
+/// The wheel's top-level `*.dist-info/METADATA` (its entry name and its text, at most
+/// [`METADATA_LIMIT`] bytes): a wheel has exactly one.
+pub fn wheel_metadata_text(wheel: &Path) -> Result<(String, String)> {
     let file = std::fs::File::open(wheel).with_context(|| format!("opening {}", wheel.display()))?;
     let mut archive = zip::ZipArchive::new(file)
         .with_context(|| format!("{} is not a readable zip archive", wheel.display()))?;
@@ -76,7 +83,7 @@ pub fn wheel_metadata(wheel: &Path) -> Result<DistMeta> {
         .take(METADATA_LIMIT)
         .read_to_string(&mut text)
         .with_context(|| format!("reading {entry} in {} as UTF-8", wheel.display()))?;
-    parse_metadata(&text).with_context(|| format!("{entry} in {}", wheel.display()))
+    Ok((entry, text))
 }
 
 /// `NAME.dist-info/METADATA` at the archive's top level (not a vendored copy deeper down).

@@ -25,7 +25,6 @@
 //! (`--index-url`) into the installer's constraints file.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -336,15 +335,7 @@ fn pylock_pins(file: &Path) -> Vec<String> {
 /// A wheel's `Requires-Dist` for `extras`: requirements without an `extra` marker, and those
 /// whose `extra == "x"` names one of `extras` (the clause removed).
 pub fn wheel_requires(wheel: &Path, extras: &[String]) -> Result<Vec<String>> {
-    let file = std::fs::File::open(wheel).with_context(|| format!("opening {}", wheel.display()))?;
-    let mut archive = zip::ZipArchive::new(file).with_context(|| format!("reading {}", wheel.display()))?;
-    let entry = archive
-        .file_names()
-        .find(|n| matches!(n.split_once('/'), Some((d, "METADATA")) if d.ends_with(".dist-info")))
-        .map(String::from)
-        .context("no METADATA in the wheel")?;
-    let mut text = String::new();
-    archive.by_name(&entry)?.take(16 << 20).read_to_string(&mut text)?;
+    let (_, text) = crate::index::wheel_metadata_text(wheel)?;
     let wanted: Vec<String> = extras.iter().map(|e| normalize(e)).collect();
     let mut out = Vec::new();
     for line in text.lines() {
@@ -522,8 +513,7 @@ impl Resolver {
             }
             None => {}
         }
-        let file = self.dir.join(format!("{set}.json"));
-        let cached: Option<Entry> = std::fs::read(&file).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let cached = read_entry(&self.dir, &set);
         if let Some(e) = &cached
             && now_secs().saturating_sub(e.resolved_at) < TTL_DAYS * 86_400
             && e.id == packages_id(&e.packages)
@@ -547,6 +537,12 @@ impl Resolver {
         self.used.push(u.clone());
         Ok(Some(u))
     }
+}
+
+/// The cache entry of set `set`, if there is a readable one.
+pub fn read_entry(dir: &Path, set: &str) -> Option<Entry> {
+    let bytes = std::fs::read(dir.join(format!("{set}.json"))).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// Writes a cache entry atomically.

@@ -44,7 +44,7 @@ pub fn lock(s: &Session) -> Result<ExitStatus> {
             let packages = if used.source == resolve::FROM_LOCK {
                 old.as_ref().and_then(|l| l.find(&used.requirements)).map(|e| e.packages.clone())
             } else {
-                read_entry(&cache, &used.set).map(|e| e.packages)
+                resolve::read_entry(&cache.resolutions_dir(), &used.set).map(|e| e.packages)
             };
             let Some(packages) = packages else {
                 warn(format_args!(
@@ -175,10 +175,7 @@ fn refresh(
         else {
             continue;
         };
-        let Ok(old) = std::fs::read(&path)
-            .map_err(anyhow::Error::from)
-            .and_then(|b| Ok(serde_json::from_slice::<Entry>(&b)?))
-        else {
+        let Some(old) = resolve::read_entry(&dir, set) else {
             std::fs::remove_file(&path).ok();
             continue;
         };
@@ -200,11 +197,6 @@ fn refresh(
         if changed > 0 { ": the checks they touch run again" } else { "" }
     ))?;
     Ok(ExitStatus::Success)
-}
-
-fn read_entry(cache: &Cache, set: &str) -> Option<Entry> {
-    let bytes = std::fs::read(cache.resolutions_dir().join(format!("{set}.json"))).ok()?;
-    serde_json::from_slice(&bytes).ok()
 }
 
 fn read_lock(workdir: &Path) -> Result<Option<LockFile>> {

@@ -18,6 +18,20 @@ fn run_version(ctx: &TestContext, extra: &[&str]) -> (Value, std::process::Outpu
     ctx.json(&args)
 }
 
+/// Uploads to `url` with twine the dists the `wheel` check of run `v` built; returns their paths.
+fn upload_built_dists(ctx: &TestContext, v: &Value, url: &str) -> Vec<std::path::PathBuf> {
+    let wheel_key = checks(v)["wheel"]["key"].as_str().unwrap().to_string();
+    let artifacts = ctx.work.join(".git/hookgate/artifacts").join(wheel_key);
+    let dists: Vec<_> = std::fs::read_dir(&artifacts).unwrap().map(|e| e.unwrap().path()).collect();
+    let upload = Command::new(crate::common::test_tools().join("twine"))
+        .args(["upload", "--non-interactive", "--repository-url", url, "-u", "x", "-p", "x"])
+        .args(&dists)
+        .output()
+        .unwrap();
+    assert!(upload.status.success(), "{}", text(&upload));
+    dists
+}
+
 #[test]
 fn free_then_taken_on_pypiserver_after_a_twine_upload() {
     let packages = tempfile::tempdir().unwrap();
@@ -30,15 +44,7 @@ fn free_then_taken_on_pypiserver_after_a_twine_upload() {
     assert!(log_of(&v, "version").contains("0.1.0 is free"), "{}", log_of(&v, "version"));
 
     // Upload the very dists the wheel check built, then ask again.
-    let wheel_key = checks(&v)["wheel"]["key"].as_str().unwrap().to_string();
-    let artifacts = ctx.work.join(".git/hookgate/artifacts").join(wheel_key);
-    let dists: Vec<_> = std::fs::read_dir(&artifacts).unwrap().map(|e| e.unwrap().path()).collect();
-    let upload = Command::new(crate::common::test_tools().join("twine"))
-        .args(["upload", "--non-interactive", "--repository-url", &server.url, "-u", "x", "-p", "x"])
-        .args(&dists)
-        .output()
-        .unwrap();
-    assert!(upload.status.success(), "{}", text(&upload));
+    upload_built_dists(&ctx, &v, &server.url);
 
     // Within the ttl the pass would be reused; --force asks the index again.
     let (v, _) = run_version(&ctx, &[]);
@@ -134,15 +140,7 @@ fn a_taken_version_passes_only_for_the_tree_it_was_released_from() {
     let ctx = with_index(&index, "");
     let (v, out) = run_version(&ctx, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let wheel_key = checks(&v)["wheel"]["key"].as_str().unwrap().to_string();
-    let artifacts = ctx.work.join(".git/hookgate/artifacts").join(wheel_key);
-    let dists: Vec<_> = std::fs::read_dir(&artifacts).unwrap().map(|e| e.unwrap().path()).collect();
-    let upload = Command::new(crate::common::test_tools().join("twine"))
-        .args(["upload", "--non-interactive", "--repository-url", &server.url, "-u", "x", "-p", "x"])
-        .args(&dists)
-        .output()
-        .unwrap();
-    assert!(upload.status.success(), "{}", text(&upload));
+    upload_built_dists(&ctx, &v, &server.url);
 
     // Released: the tag v0.1.0 points to this commit. The tag changes the key, so the index is
     // asked again, and the taken version is this tree's own release.
@@ -176,16 +174,8 @@ fn a_version_from_git_released_from_this_tree_passes_and_the_same_version_elsewh
     ctx.git(&["tag", "v0.1.0"]);
     let (v, out) = run_version(&ctx, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let wheel_key = checks(&v)["wheel"]["key"].as_str().unwrap().to_string();
-    let artifacts = ctx.work.join(".git/hookgate/artifacts").join(wheel_key);
-    let dists: Vec<_> = std::fs::read_dir(&artifacts).unwrap().map(|e| e.unwrap().path()).collect();
+    let dists = upload_built_dists(&ctx, &v, &server.url);
     assert!(dists.iter().any(|d| d.to_string_lossy().ends_with("scm_pkg-0.1.0.tar.gz")), "{dists:?}");
-    let upload = Command::new(crate::common::test_tools().join("twine"))
-        .args(["upload", "--non-interactive", "--repository-url", &server.url, "-u", "x", "-p", "x"])
-        .args(&dists)
-        .output()
-        .unwrap();
-    assert!(upload.status.success(), "{}", text(&upload));
 
     // The tagged tree, asked again: taken, by its own release.
     let (v, out) = run_version(&ctx, &["--force"]);
