@@ -170,6 +170,8 @@ struct ProjectTable {
     dynamic: Vec<String>,
     #[serde(default, rename = "optional-dependencies")]
     optional_dependencies: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    dependencies: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -207,6 +209,9 @@ pub struct Project {
     pub scm: crate::scm::Settings,
     /// `[project.optional-dependencies]`.
     pub extras: BTreeMap<String, Vec<String>>,
+    /// `[project] dependencies`, when they and the extras are static (a `[project]` table that
+    /// lists neither in `dynamic`); `None` when only a build would tell.
+    pub dependencies: Option<Vec<String>>,
     /// `[dependency-groups]` (PEP 735), with `include-group` entries expanded.
     pub groups: BTreeMap<String, Vec<String>>,
     /// `[tool.coverage.report] fail_under`.
@@ -288,6 +293,11 @@ impl PyprojectDoc {
             version_from_git: dynamic && (scm_backend || scm_configured),
             scm,
             extras: self.project.as_ref().map(|p| p.optional_dependencies.clone()).unwrap_or_default(),
+            dependencies: self
+                .project
+                .as_ref()
+                .filter(|p| !p.dynamic.iter().any(|d| d == "dependencies" || d == "optional-dependencies"))
+                .map(|p| p.dependencies.clone()),
             groups: expand_groups(&self.dependency_groups),
             coverage_fail_under: tool
                 .and_then(|t| t.coverage.as_ref())

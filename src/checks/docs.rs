@@ -63,8 +63,14 @@ impl Check for Docs {
         test::environment_variant(config, repo, tree)
     }
 
-    fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
-        execute(inv, config)
+    /// Installs the docs' requirements and the package (a private copy of an environment built
+    /// once, when the package's requirements are static).
+    fn prepare(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
+        install(inv, config)
+    }
+
+    fn execute(&self, inv: &mut Invocation<'_>, _config: &Config) -> Result<Ended> {
+        build(inv)
     }
 }
 
@@ -111,13 +117,10 @@ const DOCS_REQUIREMENTS: &[&str] = &[
     "docs-requirements.txt",
 ];
 
-/// Install, then build.
-fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
-    let sphinx = inv.src.join("docs/conf.py").is_file();
-    let engine = if sphinx { "sphinx" } else { "mkdocs" };
-    let options = inv.def.options::<DocsOptions>();
-    let strict = options.and_then(|o| o.strict).unwrap_or(true);
-    let doctest = options.and_then(|o| o.doctest) == Some(true);
+/// Installs what the build needs: the lock file's docs environment, or the docs requirements
+/// with the package.
+fn install(inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
+    let engine = if inv.src.join("docs/conf.py").is_file() { "sphinx" } else { "mkdocs" };
     match &config.lock {
         Some(path) => {
             let pick = |names: &std::collections::BTreeMap<String, Vec<String>>| -> Vec<String> {
@@ -134,7 +137,7 @@ fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
             setup!("installing the package", inv.install(&["--no-deps".into(), ".".into()]));
         }
         None => {
-            let mut reqs = vec![".".to_string()];
+            let mut reqs = Vec::new();
             let mut from_project = false;
             if let Some((from, r)) = config.project.requirements_for(&["docs", "doc"], &["docs", "doc"]) {
                 inv.note(&format!("docs requirements from {from}"));
@@ -153,9 +156,29 @@ fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
             if !from_project && inv.def.deps.is_empty() {
                 reqs.push(engine.to_string());
             }
-            setup!("installing the docs requirements", inv.install(&reqs));
+            match static_requirements(&config.project, &reqs) {
+                // The environment of the package's requirements and the docs' is built once
+                // for every tree that resolves to it; only the package is added.
+                Some(all) => {
+                    setup!("installing the docs requirements", inv.install(&all));
+                    setup!("installing the package", inv.install(&["--no-deps".into(), ".".into()]));
+                }
+                None => {
+                    reqs.insert(0, ".".to_string());
+                    setup!("installing the docs requirements", inv.install(&reqs));
+                }
+            }
         }
     }
+    Ok(Ended::Pass)
+}
+
+/// Builds the docs (installed by [`install`]).
+fn build(inv: &mut Invocation<'_>) -> Result<Ended> {
+    let sphinx = inv.src.join("docs/conf.py").is_file();
+    let options = inv.def.options::<DocsOptions>();
+    let strict = options.and_then(|o| o.strict).unwrap_or(true);
+    let doctest = options.and_then(|o| o.doctest) == Some(true);
     let python = inv.python().display().to_string();
     if sphinx {
         let out = inv.reports.join("html").display().to_string();
@@ -184,6 +207,39 @@ fn execute(inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
         }
     }
     Ok(Ended::Pass)
+}
+
+/// The package's own requirements (static `[project] dependencies`, and the extras that
+/// `reqs` ask of the package itself, as `pkg[extra]`) with `reqs`, the package left out: what
+/// `. reqs...` installs besides the package. `None` when only a build would tell (dynamic
+/// dependencies, no `[project]` table, an extra not declared, a conditional self-requirement).
+fn static_requirements(project: &crate::config::Project, reqs: &[String]) -> Option<Vec<String>> {
+    let me = project.name.as_deref().map(crate::pins::normalize);
+    let mut out = project.dependencies.clone()?;
+    let mut extras: Vec<String> = Vec::new();
+    for r in reqs {
+        match super::testenv::self_extras(r, me.as_deref()) {
+            Some(_) if r.contains(';') => return None,
+            Some(e) => extras.extend(e),
+            None => out.push(r.clone()),
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(extra) = extras.pop() {
+        if !seen.insert(crate::pins::normalize(&extra)) {
+            continue;
+        }
+        let listed =
+            project.extras.iter().find(|(k, _)| crate::pins::normalize(k) == crate::pins::normalize(&extra));
+        for r in listed?.1 {
+            match super::testenv::self_extras(r, me.as_deref()) {
+                Some(_) if r.contains(';') => return None,
+                Some(e) => extras.extend(e),
+                None => out.push(r.clone()),
+            }
+        }
+    }
+    Some(out)
 }
 
 /// Whether an MkDocs log line says only that something on the network could not be reached
@@ -239,6 +295,26 @@ ERROR   -  mkdocstrings: Couldn't load inventory https://docs.python.org/3/objec
 WARNING -  Couldn't load inventory https://typing-extensions.readthedocs.io/en/latest/objects.inv\n\
 INFO    -  Documentation built in 0.42 seconds\n\
 Aborted with 2 warnings in strict mode!\n";
+
+    #[test]
+    fn static_requirements_expand_the_package_s_own_extras() {
+        let project = crate::config::Project {
+            name: Some("My_Pkg".into()),
+            dependencies: Some(vec!["attrs".into()]),
+            extras: [
+                ("docs".to_string(), vec!["sphinx".to_string(), "my-pkg[speed]".to_string()]),
+                ("speed".to_string(), vec!["ujson".to_string(), "my_pkg[docs]".to_string()]),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let got = static_requirements(&project, &["my-pkg[docs]".into(), "furo".into()]);
+        assert_eq!(got, Some(vec!["attrs".into(), "furo".into(), "sphinx".into(), "ujson".into()]));
+        assert_eq!(static_requirements(&project, &["my-pkg[nope]".into()]), None);
+        assert_eq!(static_requirements(&project, &["my-pkg[docs]; python_version<'3'".into()]), None);
+        let dynamic = crate::config::Project { dependencies: None, ..project };
+        assert_eq!(static_requirements(&dynamic, &["sphinx".into()]), None);
+    }
 
     #[test]
     fn mkdocs_offline_inventories_are_the_network_not_the_docs() {

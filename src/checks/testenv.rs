@@ -68,7 +68,7 @@ pub fn discover(src: &Path, project: &Project) -> TestEnv {
 }
 
 /// The extras of `requirement` if it names the package `me` itself (`me[a,b]` -> `[a, b]`).
-fn self_extras(requirement: &str, me: Option<&str>) -> Option<Vec<String>> {
+pub fn self_extras(requirement: &str, me: Option<&str>) -> Option<Vec<String>> {
     let me = me?;
     let req = requirement.split(';').next()?.trim();
     let end = req.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(req.len());

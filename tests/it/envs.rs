@@ -206,3 +206,35 @@ fn the_test_check_copies_its_requirements_environment_and_adds_only_the_wheel() 
     assert!(log_of(&v, "wheel").contains(REUSED), "{}", log_of(&v, "wheel"));
     assert_eq!(envs_in(&store).len(), 2, "each environment built once");
 }
+
+#[test]
+fn the_docs_check_copies_its_requirements_environment_and_adds_only_the_package() {
+    let ctx = TestContext::new("clean");
+    let store = private_store(&ctx, &ctx.home.join("user-cache"));
+    let v = run_ok(&ctx, &["run", "docs"]);
+    assert!(log_of(&v, "docs").contains(BUILT), "{}", log_of(&v, "docs"));
+    edit(&ctx, 1);
+    let v = run_ok(&ctx, &["run", "docs"]);
+    assert_eq!(checks(&v)["docs"]["cached"], false, "a new tree runs the check");
+    let log = log_of(&v, "docs");
+    assert!(log.contains(REUSED), "{log}");
+    let installs: Vec<&str> = log.lines().filter(|l| l.contains(" pip install ")).collect();
+    assert_eq!(installs.len(), 1, "only the package is installed: {installs:#?}");
+    assert!(installs[0].contains("--no-deps ."), "{}", installs[0]);
+    assert!(log.contains("build succeeded"), "Sphinx built the docs:\n{log}");
+    assert_eq!(envs_in(&store).len(), 1, "one environment, built once");
+    // The package's requirements are part of what the docs import: a dependency added to the
+    // project is in the next tree's environment.
+    let read = |f: &str| std::fs::read_to_string(ctx.work.join(f)).unwrap();
+    let pyproject = read("pyproject.toml").replace(
+        "requires-python = \">=3.9\"",
+        "requires-python = \">=3.9\"\ndependencies = [\"iniconfig\"]",
+    );
+    ctx.write("pyproject.toml", &pyproject);
+    ctx.write("docs/conf.py", &(read("docs/conf.py") + "\nimport iniconfig  # noqa: F401\n"));
+    ctx.git(&["commit", "-q", "--no-verify", "-am", "a dependency"]);
+    let v = run_ok(&ctx, &["run", "docs"]);
+    let log = log_of(&v, "docs");
+    assert!(log.contains(BUILT) && log.contains("iniconfig=="), "{log}");
+    assert_eq!(envs_in(&store).len(), 2);
+}
