@@ -274,6 +274,92 @@ impl Invocation<'_> {
         }
     }
 
+    /// A private copy, at `dest`, of the environment built once for `requirements` resolved on
+    /// their own (a build's `build-system.requires`: not added to the check's set, but recorded
+    /// with its resolutions). `None` when there is none to be had (pip, no store, a store that
+    /// cannot be written, nothing resolvable): the caller does without; `Some(Err(exit))` when
+    /// building it failed.
+    pub fn separate_env(
+        &mut self,
+        requirements: &[String],
+        dest: &Path,
+    ) -> Result<Option<std::result::Result<Base, Exit>>> {
+        let (Some(store), Installer::Uv(uv)) = (self.envs.clone(), self.installer) else { return Ok(None) };
+        let python_version = self.resolver.python_version.clone();
+        let compile = Compile {
+            uv,
+            env: &self.setup_env,
+            scratch: &self.scratch,
+            python_version: &python_version,
+            exclude_newer: None,
+            deadline: self.deadline,
+            cancel: self.cancel,
+        };
+        // Resolved on their own: the check's own set is put aside meanwhile.
+        let own = std::mem::take(&mut self.resolver.requirements);
+        let resolved = self.resolver.resolve(requirements, Some(&compile), &mut self.log);
+        self.resolver.requirements = own;
+        let Some(used) = resolved? else { return Ok(None) };
+        self.note(&format!("build environment resolved ({}): {}", used.source, used.packages.join(" ")));
+        let constraints = self.scratch.join("hookgate-constraints-build.txt");
+        std::fs::write(&constraints, used.packages.join("\n") + "\n")
+            .with_context(|| format!("writing {}", constraints.display()))?;
+        let spec = Spec {
+            used: &used,
+            requirements: &used.requirements,
+            constraints: &constraints,
+            interp: self.interp,
+            uv,
+            env: &self.setup_env,
+        };
+        let base = match store.ensure(&spec, &mut self.log, self.deadline, self.cancel) {
+            Ok(Ok(base)) => base,
+            Ok(Err(exit)) => return Ok(Some(Err(exit))),
+            Err(e)
+                if matches!(
+                    e.downcast_ref::<crate::error::Error>(),
+                    Some(crate::error::Error::Interrupted)
+                ) =>
+            {
+                return Err(e);
+            }
+            Err(e) => {
+                self.note(&format!("environments cannot be shared ({e:#})"));
+                return Ok(None);
+            }
+        };
+        match crate::venv::shared::link_copy(&base.dir, dest) {
+            Ok(_) => {
+                let what = if base.built { "built now" } else { "reused, nothing installed" };
+                self.note(&format!(
+                    "build environment {} {what}: private copy",
+                    crate::venv::shared::short(&base.marker.id)
+                ));
+                Ok(Some(Ok(base)))
+            }
+            Err(e) => {
+                self.note(&format!("could not copy the environment {} ({e})", base.dir.display()));
+                std::fs::remove_dir_all(dest).ok();
+                Ok(None)
+            }
+        }
+    }
+
+    /// Whether `base`, an environment handed out by [`Invocation::separate_env`], is unchanged
+    /// (one a build wrote into through a link is discarded).
+    pub fn separate_intact(&mut self, base: &Base) -> bool {
+        let Some(store) = &self.envs else { return true };
+        if store.still_intact(base) {
+            return true;
+        }
+        self.note(&format!(
+            "the shared environment {} changed while the check ran (a file written in place through \
+             its private copy): discarded; the next run builds it anew",
+            crate::venv::shared::short(&base.marker.id)
+        ));
+        false
+    }
+
     /// After the run: whether the shared environment the venv was copied from is unchanged. One
     /// that changed (a file written in place through a link) is discarded.
     pub fn shared_intact(&mut self) -> bool {

@@ -1,6 +1,8 @@
-//! Built-in `wheel`: builds the sdist and the wheel from the snapshot in an isolated build
-//! (`uv build`, which builds the wheel from the sdist as CI does; `python -m build` without
-//! uv), then validates them: `twine check` (metadata, and a long description that renders) and
+//! Built-in `wheel`: builds the sdist and the wheel from the snapshot (`uv build`, which builds
+//! the wheel from the sdist as CI does; `python -m build` without uv) — with uv, in a private
+//! copy of the environment built once for the resolved `build-system.requires`, falling back to
+//! uv's isolated build environments when that build fails or cannot be set up — then validates
+//! them: `twine check` (metadata, and a long description that renders) and
 //! `check-wheel-contents` (stray top-level packages such as `tests`, empty wheels, ...). The
 //! dists are kept as the check's artifacts, so `test`, `version` and a release reuse them.
 //! The build gets `SOURCE_DATE_EPOCH` from the commit (see `plan`), so backends that honour it
@@ -71,11 +73,20 @@ impl Check for Wheel {
         }
         match inv.installer {
             Installer::Uv(uv) => {
-                let build = inv.setup_cmd(
-                    uv.display().to_string(),
-                    &["build", "--python", &interp, "--out-dir", &out, "."],
-                );
-                check!(inv.run(&build));
+                let uv = uv.display().to_string();
+                let built = match build_requires(&inv.src) {
+                    Some(requires) => build_in_shared_env(inv, &uv, &requires, &out)?,
+                    None => Ended::Fail(None),
+                };
+                match built {
+                    Ended::Pass => {}
+                    Ended::Fail(_) => {
+                        let build =
+                            inv.setup_cmd(&uv, &["build", "--python", &interp, "--out-dir", &out, "."]);
+                        check!(inv.run(&build));
+                    }
+                    other => return Ok(other),
+                }
             }
             Installer::Pip { .. } => {
                 setup!("installing `build`", inv.install(&["build".to_string()]));
@@ -90,6 +101,60 @@ impl Check for Wheel {
         }
         validate(inv)
     }
+}
+
+/// `[build-system] requires` of the snapshot's `pyproject.toml`, when every entry is a plain
+/// requirement a shared environment can hold (no path, URL or option); `None` otherwise (no
+/// `pyproject.toml`, no `[build-system]`: uv's legacy setuptools default, built isolated).
+fn build_requires(src: &std::path::Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(src.join("pyproject.toml")).ok()?;
+    let doc: toml::Table = text.parse().ok()?;
+    let requires = doc.get("build-system")?.get("requires")?.as_array()?;
+    let mut out = Vec::new();
+    for r in requires {
+        let r = r.as_str()?.trim();
+        let plain = !r.is_empty()
+            && r.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && !r.contains('@')
+            && !r.contains("://")
+            && !r.contains('/');
+        if !plain {
+            return None;
+        }
+        out.push(r.to_string());
+    }
+    Some(out)
+}
+
+/// Builds the sdist and the wheel with `--no-build-isolation` in a private copy of the
+/// environment built once for the resolved `build-system.requires` (two isolated build
+/// environments per build otherwise). `Fail` means "build isolated instead": the environment
+/// could not be had, or the build failed without isolation (a backend that asks for more than
+/// its `requires`, `get_requires_for_build_*`), so the isolated build, as CI runs it, decides.
+fn build_in_shared_env(inv: &mut Invocation<'_>, uv: &str, requires: &[String], out: &str) -> Result<Ended> {
+    let dir = inv.scratch.join("build-env");
+    let base = match inv.separate_env(requires, &dir)? {
+        Some(Ok(base)) => base,
+        Some(Err(exit)) => {
+            inv.note(&format!("the build environment could not be built ({exit:?}): building isolated"));
+            return Ok(Ended::Fail(None));
+        }
+        None => return Ok(Ended::Fail(None)),
+    };
+    let python = dir.join("bin").join("python").display().to_string();
+    let build =
+        inv.setup_cmd(uv, &["build", "--no-build-isolation", "--python", &python, "--out-dir", out, "."]);
+    let ended = Ended::of_check(inv.run(&build)?);
+    if !inv.separate_intact(&base) {
+        return Ok(Ended::Error("the shared build environment changed while the build ran".into()));
+    }
+    if let Ended::Fail(_) = ended {
+        inv.note("the build failed without isolation: building in isolated environments, as CI does");
+        for file in list_files(&inv.artifacts)? {
+            std::fs::remove_file(&file).ok();
+        }
+    }
+    Ok(ended)
 }
 
 /// `run --dists`: the given files become this check's artifacts (what `test`, `version` and a

@@ -14,7 +14,19 @@ const BUILT: &str = "built now: private copy";
 const REUSED: &str = "reused, nothing installed";
 
 /// Gives `ctx` its own user cache (resolutions and environments); returns the store.
+/// The resolutions already made by other tests are copied in (resolving is not under test
+/// here, and costs seconds per set).
 fn private_store(ctx: &TestContext, cache: &Path) -> PathBuf {
+    let shared = Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-cache/hookgate/resolutions"));
+    let to = cache.join("hookgate").join("resolutions");
+    std::fs::create_dir_all(&to).unwrap();
+    // Other tests write there meanwhile: a file gone or half-written is simply not copied.
+    for e in std::fs::read_dir(shared).into_iter().flatten().flatten() {
+        let name = e.file_name();
+        if !name.to_string_lossy().starts_with('.') {
+            std::fs::copy(e.path(), to.join(name)).ok();
+        }
+    }
     ctx.env_mut("XDG_CACHE_HOME", cache.to_str().unwrap());
     cache.join("hookgate").join("envs")
 }
@@ -192,9 +204,11 @@ fn the_test_check_copies_its_requirements_environment_and_adds_only_the_wheel() 
     let store = private_store(&ctx, &ctx.home.join("user-cache"));
     let v = run_ok(&ctx, &["run", "test"]);
     assert!(log_of(&v, "test").contains(BUILT), "{}", log_of(&v, "test"));
-    // pytest's environment and the wheel validators' (twine, check-wheel-contents).
+    // pytest's environment, the wheel validators' (twine, check-wheel-contents) and the build's
+    // (hatchling).
     assert!(log_of(&v, "wheel").contains(BUILT), "{}", log_of(&v, "wheel"));
-    assert_eq!(envs_in(&store).len(), 2);
+    assert!(log_of(&v, "wheel").contains("build environment"), "{}", log_of(&v, "wheel"));
+    assert_eq!(envs_in(&store).len(), 3);
     edit(&ctx, 1);
     let v = run_ok(&ctx, &["run", "test"]);
     let log = log_of(&v, "test");
@@ -203,8 +217,11 @@ fn the_test_check_copies_its_requirements_environment_and_adds_only_the_wheel() 
     assert_eq!(installs.len(), 1, "only the wheel is installed: {installs:#?}");
     assert!(installs[0].contains(".whl"), "{}", installs[0]);
     assert!(log.contains("passed"), "{log}");
-    assert!(log_of(&v, "wheel").contains(REUSED), "{}", log_of(&v, "wheel"));
-    assert_eq!(envs_in(&store).len(), 2, "each environment built once");
+    let wheel = log_of(&v, "wheel");
+    assert!(wheel.contains(REUSED), "{wheel}");
+    assert!(wheel.contains("--no-build-isolation"), "built in the shared build environment:\n{wheel}");
+    assert!(!wheel.contains("building in isolated"), "{wheel}");
+    assert_eq!(envs_in(&store).len(), 3, "each environment built once");
 }
 
 #[test]
@@ -237,4 +254,40 @@ fn the_docs_check_copies_its_requirements_environment_and_adds_only_the_package(
     let log = log_of(&v, "docs");
     assert!(log.contains(BUILT) && log.contains("iniconfig=="), "{log}");
     assert_eq!(envs_in(&store).len(), 2);
+}
+
+/// An in-tree backend (hatchling's, wrapped) that asks for more than its `requires` through
+/// `get_requires_for_build_wheel` and imports it while building.
+const ASKING_BACKEND: &str = r#"from hatchling.build import *  # noqa: F403
+from hatchling.build import build_wheel as _build_wheel
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return ["iniconfig"]
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    import iniconfig  # noqa: F401  (only in the isolated build environment)
+
+    return _build_wheel(wheel_directory, config_settings, metadata_directory)
+"#;
+
+#[test]
+fn a_backend_that_asks_for_more_than_its_requires_is_built_isolated_as_ci_builds_it() {
+    let ctx = TestContext::new("clean");
+    private_store(&ctx, &ctx.home.join("user-cache"));
+    let read = |f: &str| std::fs::read_to_string(ctx.work.join(f)).unwrap();
+    let pyproject = read("pyproject.toml").replace(
+        "build-backend = \"hatchling.build\"",
+        "build-backend = \"asking\"\nbackend-path = [\"_backend\"]",
+    );
+    ctx.write("pyproject.toml", &pyproject);
+    ctx.write("_backend/asking.py", ASKING_BACKEND);
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "--no-verify", "-m", "an asking backend"]);
+    let v = run_ok(&ctx, &["run", "wheel"]);
+    let log = log_of(&v, "wheel");
+    assert!(log.contains("--no-build-isolation"), "tried in the shared build environment first:\n{log}");
+    assert!(log.contains("building in isolated environments"), "{log}");
+    assert!(log.contains("PASSED"), "the isolated build's dists were validated:\n{log}");
 }
