@@ -633,3 +633,166 @@ fn cache_gc_drops_old_shared_verdicts_of_trees_no_remote_branch_has() {
     gc(&["--max-age", "0"]);
     assert!(!noted(&fresh) && noted(&tree));
 }
+
+/// A package index on loopback that knows no project: every version is free.
+const EMPTY_INDEX: &str = r#"
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(404); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+/// The checks of the standard suite that run on the `clean` fixture (the docs build is not
+/// under test here: skipped).
+const SUITE: [&str; 6] = ["lint", "format", "wheel", "test", "coverage", "version"];
+
+/// The checks of a report that were not skipped, and every one's `(status, cached, source)`.
+fn verdicts(v: &Value) -> BTreeMap<String, (String, bool, String)> {
+    checks(v)
+        .into_iter()
+        .filter(|(_, c)| c["status"] != "skipped")
+        .map(|(name, c)| {
+            let status = c["status"].as_str().unwrap().to_string();
+            let source = c["source"].as_str().unwrap_or_default().to_string();
+            (name, (status, c["cached"].as_bool().unwrap(), source))
+        })
+        .collect()
+}
+
+/// The logs in `ctx`'s store, by file name.
+fn logs(ctx: &TestContext) -> BTreeMap<String, String> {
+    let dir = ctx.work.join(".git/hookgate/logs");
+    std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "log"))
+                .map(|p| {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    (p.file_name().unwrap().to_string_lossy().into_owned(), text)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_teammates_gate_answers_the_whole_suite_and_a_check_that_reads_its_files_rebuilds_them() {
+    let port = crate::common::free_port();
+    let mut index = Command::new("python3");
+    index.args(["-c", EMPTY_INDEX, &port.to_string()]);
+    let index = crate::common::Server::start(index, port);
+    // A: the team's keys on `main`; the gate passes, and A pushes its signed verdicts.
+    let a = TestContext::new("clean");
+    let (a_key, allowed) = keygen(&a, "id_a", "a@example.org");
+    a.write(".hookgate/allowed_signers", &allowed);
+    a.commit_config(&format!("[checks.version]\nindex-url = \"{}/simple/\"\n", index.url));
+    a.git(&["push", "-q", "origin", "main"]);
+    a.env_mut("HOOKGATE_SKIP", "docs");
+    let (v, stderr) = run_json(&a, &["--all"]);
+    let ran = verdicts(&v);
+    let mut suite = SUITE.to_vec();
+    suite.sort_unstable();
+    assert_eq!(ran.keys().map(String::as_str).collect::<Vec<_>>(), suite, "{v}");
+    for (name, (status, cached, source)) in &ran {
+        assert_eq!(
+            (status.as_str(), *cached, source.as_str()),
+            ("pass", false, "local"),
+            "{name}: {v}\n{stderr}"
+        );
+    }
+    sign_as(&a, &a_key, "a@example.org");
+    let out = a.hookgate(&["verdicts", "push"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let tree = a.git(&["rev-parse", "HEAD^{tree}"]);
+    assert_eq!(note_lines(&a, &a.remote, &tree).len(), SUITE.len());
+
+    // B, with a key of its own, trusts A: the same tree runs nothing, and names A everywhere.
+    let b = clone_of(&a);
+    b.env_mut("HOOKGATE_SKIP", "docs");
+    b.env_mut("CI", "");
+    let (b_key, _) = keygen(&b, "id_b", "b@example.org");
+    sign_as(&b, &b_key, "b@example.org");
+    b.git(&["config", "hookgate.trust", "a@example.org"]);
+    let out = b.hookgate(&["verdicts", "pull"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (v, stderr) = run_json(&b, &["--all"]);
+    let answered = verdicts(&v);
+    assert_eq!(answered.len(), SUITE.len(), "{v}");
+    for (name, (status, cached, source)) in &answered {
+        assert_eq!(
+            (status.as_str(), *cached, source.as_str()),
+            ("pass", true, "a@example.org"),
+            "{name}: {v}\n{stderr}"
+        );
+        assert!(stderr.contains(&format!("{name}: verdict from a@example.org")), "{stderr}");
+    }
+    // Nothing ran: every log in B's store is the statement a verdict was taken from, no check
+    // kept a file, and there are no dists to list.
+    let taken = logs(&b);
+    assert_eq!(taken.len(), SUITE.len(), "{taken:?}");
+    assert!(taken.values().all(|l| l.starts_with("hookgate: verdict `pass` of ")), "{taken:?}");
+    assert!(!b.work.join(".git/hookgate/artifacts").exists());
+    assert_eq!(v["dists"], serde_json::json!([]), "{v}");
+
+    // B loses `version`'s statement (a remote may withhold notes) and its pass of `version`
+    // goes out of date (its ttl): `version` asks the index again, and it reads the wheel, whose
+    // dists B never had: `wheel` runs again here; `test` and `coverage` keep A's verdicts.
+    let without = |ctx: &TestContext, check: &str| {
+        let kept: Vec<String> = note_lines(ctx, &ctx.work.join(".git"), &tree)
+            .into_iter()
+            .filter(|l| !envelope(l).0.contains(&format!("\"check\":\"{check}\"")))
+            .collect();
+        assert_eq!(kept.len(), SUITE.len() - 1);
+        set_note(ctx, &tree, &kept);
+    };
+    without(&b, "version");
+    let version_key = checks(&v)["version"]["key"].as_str().unwrap().to_string();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    b.edit_record(&version_key, |r| r["finished_at"] = (now - 7200).into());
+    let (v, stderr) = run_json(&b, &["--all"]);
+    for (name, (status, cached, source)) in &verdicts(&v) {
+        let expected = match name.as_str() {
+            "wheel" | "version" => ("pass", false, "local"),
+            _ => ("pass", true, "a@example.org"),
+        };
+        assert_eq!((status.as_str(), *cached, source.as_str()), expected, "{name}: {v}\n{stderr}");
+    }
+    let wheel_log = crate::common::log_of(&v, "wheel");
+    assert!(wheel_log.contains("check-wheel-contents"), "{wheel_log}");
+    assert!(crate::common::log_of(&v, "version").contains("0.1.0 is free"), "{v}");
+    assert_eq!(v["dists"].as_array().map(Vec::len), Some(2), "{v}");
+
+    // D trusts A, but has no statement for `coverage`: coverage runs and reads `test`'s coverage
+    // data, so A's `test` is not taken, nor its `wheel` (the test installs the dists).
+    let d = clone_of(&a);
+    d.env_mut("HOOKGATE_SKIP", "docs");
+    d.git(&["config", "hookgate.trust", "a@example.org"]);
+    d.hookgate(&["verdicts", "pull"]);
+    without(&d, "coverage");
+    let (v, stderr) = run_json(&d, &["--all"]);
+    for (name, (status, cached, source)) in &verdicts(&v) {
+        let expected = match name.as_str() {
+            "wheel" | "test" | "coverage" => ("pass", false, "local"),
+            _ => ("pass", true, "a@example.org"),
+        };
+        assert_eq!((status.as_str(), *cached, source.as_str()), expected, "{name}: {v}\n{stderr}");
+    }
+    for (check, reader) in [("test", "coverage"), ("wheel", "test")] {
+        let why = format!(
+            "{check}: not taking the verdict from a@example.org: `{reader}` runs here and reads the files it keeps"
+        );
+        assert!(stderr.contains(&why), "{stderr}");
+    }
+
+    // C trusts no one (on CI, no teammate is trusted): it runs everything itself.
+    let c = clone_of(&a);
+    c.env_mut("HOOKGATE_SKIP", "docs");
+    c.env_mut("CI", "true");
+    c.hookgate(&["verdicts", "pull"]);
+    let (v, stderr) = run_json(&c, &["--all"]);
+    assert_eq!(verdicts(&v), ran, "{v}\n{stderr}");
+    assert!(!stderr.contains("verdict from"), "{stderr}");
+}
