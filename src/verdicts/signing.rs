@@ -3,15 +3,18 @@
 //! crate: verifying a shared verdict costs no process. The key is the one git config names:
 //! `hookgate.signingKey`, else `user.signingKey` when `gpg.format` is `ssh`; the signer's
 //! principal is `hookgate.principal`, else `user.email`. A key hookgate cannot use itself (one
-//! behind a passphrase, or a public key whose private half an ssh-agent holds, as git's own
-//! SSH signing allows) is handed to `ssh-keygen -Y sign`, as git does: only signing, never
-//! verifying, then costs a process.
+//! behind a passphrase, a public key whose private half an ssh-agent holds, as git's own SSH
+//! signing allows, or a security key, whose private half is the authenticator's) is handed to
+//! `ssh-keygen -Y sign`, as git does: only signing, never verifying, then costs a process.
+//! Verified in process: Ed25519, ECDSA (NIST P-256, P-384, P-521) and the security-key kinds
+//! `sk-ssh-ed25519@openssh.com` and `sk-ecdsa-sha2-nistp256@openssh.com`; not RSA or DSA
+//! ([`verifies`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use ssh_key::{HashAlg, LineEnding, PrivateKey, SshSig};
+use ssh_key::{Algorithm, HashAlg, LineEnding, PrivateKey, SshSig};
 
 use crate::env::HostEnv;
 use crate::error::Error;
@@ -88,7 +91,7 @@ impl Signer {
             Key::OpenSsh { file: file.to_path_buf(), env, scratch: host.tmp_root.clone() }
         };
         let key = match PrivateKey::read_openssh_file(&private) {
-            Ok(key) if !key.is_encrypted() => Key::InProcess(key),
+            Ok(key) if !key.is_encrypted() && signs_in_process(&key.algorithm()) => Key::InProcess(key),
             Ok(_) => external(&private),
             Err(_) if path.is_file() && private != path => external(path),
             Err(e) => {
@@ -132,6 +135,22 @@ impl Signer {
             }
         }
     }
+}
+
+/// Whether a private key of `algorithm` signs here: Ed25519 and ECDSA. A security key's
+/// private half is a handle for its authenticator, which only `ssh-keygen` talks to.
+fn signs_in_process(algorithm: &Algorithm) -> bool {
+    matches!(algorithm, Algorithm::Ed25519 | Algorithm::Ecdsa { .. })
+}
+
+/// Whether hookgate verifies signatures of keys of `algorithm` (the features of `ssh-key` it
+/// is built with): not RSA, whose crate costs more build than its share of keys is worth, nor
+/// DSA, which OpenSSH itself no longer accepts.
+pub fn verifies(algorithm: &Algorithm) -> bool {
+    matches!(
+        algorithm,
+        Algorithm::Ed25519 | Algorithm::Ecdsa { .. } | Algorithm::SkEd25519 | Algorithm::SkEcdsaSha2NistP256
+    )
 }
 
 /// Parses an armored SSHSIG signature.

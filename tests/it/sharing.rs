@@ -85,9 +85,15 @@ team-checks = ["ok"]
 /// A fresh ed25519 key made by `ssh-keygen` in the context's HOME; its path and the
 /// `allowed_signers` line for `principal`.
 pub(crate) fn keygen(ctx: &TestContext, name: &str, principal: &str) -> (PathBuf, String) {
+    keygen_of(ctx, &["-t", "ed25519"], name, principal)
+}
+
+/// [`keygen`] of the type `kind` names (`-t ecdsa -b 384`, ...).
+fn keygen_of(ctx: &TestContext, kind: &[&str], name: &str, principal: &str) -> (PathBuf, String) {
     let path = ctx.home.join(name);
     let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", principal, "-f"])
+        .args(kind)
+        .args(["-q", "-N", "", "-C", principal, "-f"])
         .arg(&path)
         .output()
         .expect("ssh-keygen is installed (openssh-client)");
@@ -798,4 +804,62 @@ fn a_teammates_gate_answers_the_whole_suite_and_a_check_that_reads_its_files_reb
     let (v, stderr) = run_json(&c, &["--all"]);
     assert_eq!(verdicts(&v), ran, "{v}\n{stderr}");
     assert!(!stderr.contains("verdict from"), "{stderr}");
+}
+
+#[test]
+fn ecdsa_keys_sign_and_verify_in_process_and_an_rsa_key_says_it_is_not_verified() {
+    let a = TestContext::new("clean");
+    let kinds: [(&str, &[&str]); 4] = [
+        ("p256", &["-t", "ecdsa", "-b", "256"]),
+        ("p384", &["-t", "ecdsa", "-b", "384"]),
+        ("p521", &["-t", "ecdsa", "-b", "521"]),
+        ("rsa", &["-t", "rsa", "-b", "2048"]),
+    ];
+    // One principal per key type, every one listed on `main` and trusted by B.
+    let mut allowed = String::new();
+    let mut keys = Vec::new();
+    for (name, kind) in kinds {
+        let principal = format!("{name}@example.org");
+        let (key, line) = keygen_of(&a, kind, &format!("id_{name}"), &principal);
+        allowed.push_str(&line);
+        keys.push((name, principal, key));
+    }
+    a.write(".hookgate/allowed_signers", &allowed);
+    a.commit_config(SHARED);
+    a.git(&["push", "-q", "origin", "main"]);
+    run_json(&a, &[]);
+    let tree = a.git(&["rev-parse", "HEAD^{tree}"]);
+    let b = clone_of(&a);
+    for (_, principal, _) in &keys {
+        b.git(&["config", "--add", "hookgate.trust", principal]);
+    }
+    for (name, principal, key) in &keys {
+        // hookgate signs (ECDSA in process, RSA through ssh-keygen); OpenSSH verifies.
+        sign_as(&a, key, principal);
+        let out = a.hookgate(&["verdicts", "export", "--sign"]);
+        assert!(out.status.success(), "{name}: {}", text(&out));
+        let lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        for line in &lines {
+            let (payload, signature) = envelope(line);
+            assert!(openssh_verifies(&a, &allowed, principal, &payload, &signature), "{name}: {payload}");
+        }
+        // hookgate verifies hookgate's signature of one statement and OpenSSH's of the other.
+        let (payload, _) = envelope(&lines[1]);
+        let by_openssh = make_envelope(&payload, &openssh_sign(&a, key, &payload));
+        std::fs::remove_dir_all(b.work.join(".git/hookgate/verdicts")).ok();
+        set_note(&b, &tree, &[lines[0].clone(), by_openssh]);
+        let (v, stderr) = run_json(&b, &[]);
+        if *name == "rsa" {
+            assert!(!cached(&v, "ok") && !cached(&v, "other"), "{v}\n{stderr}");
+            assert!(
+                stderr.contains("signed with a key of type ssh-rsa, which hookgate does not verify"),
+                "{stderr}"
+            );
+        } else {
+            for check in ["ok", "other"] {
+                assert_eq!(checks(&v)[check]["source"], principal.as_str(), "{name}: {v}\n{stderr}");
+            }
+        }
+    }
 }
