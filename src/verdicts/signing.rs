@@ -35,7 +35,7 @@ pub struct Signer {
 /// How a signature gets made.
 enum Key {
     /// With a private key read here.
-    InProcess(PrivateKey),
+    InProcess(Box<PrivateKey>),
     /// By `ssh-keygen -Y sign -f <file>` (a passphrase it asks for on the terminal, or an agent
     /// at `SSH_AUTH_SOCK`), in this environment.
     OpenSsh { file: PathBuf, env: BTreeMap<String, String>, scratch: PathBuf },
@@ -91,7 +91,9 @@ impl Signer {
             Key::OpenSsh { file: file.to_path_buf(), env, scratch: host.tmp_root.clone() }
         };
         let key = match PrivateKey::read_openssh_file(&private) {
-            Ok(key) if !key.is_encrypted() && signs_in_process(&key.algorithm()) => Key::InProcess(key),
+            Ok(key) if !key.is_encrypted() && signs_in_process(&key.algorithm()) => {
+                Key::InProcess(Box::new(key))
+            }
             Ok(_) => external(&private),
             Err(_) if path.is_file() && private != path => external(path),
             Err(e) => {
