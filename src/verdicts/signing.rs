@@ -68,9 +68,10 @@ impl Signer {
         Ok(Some(Signer::from_file(&expand(&path, host), principal, host)?))
     }
 
-    /// The key at `path`: an unencrypted OpenSSH private key is used in process (also when
-    /// `path` names its `.pub` half, as `user.signingKey` often does); anything else (a
-    /// passphrase, a public key whose private half is in an agent) goes to `ssh-keygen`.
+    /// The key at `path`: an unencrypted Ed25519 or ECDSA OpenSSH private key is used in
+    /// process (also when `path` names its `.pub` half, as `user.signingKey` often does);
+    /// anything else (a passphrase, a public key whose private half is in an agent, a security
+    /// key, a key file this crate cannot read) goes to `ssh-keygen`.
     pub fn from_file(path: &Path, principal: String, host: &HostEnv) -> Result<Signer> {
         if path.to_string_lossy().starts_with("key::") {
             bail!(
@@ -95,6 +96,9 @@ impl Signer {
                 Key::InProcess(Box::new(key))
             }
             Ok(_) => external(&private),
+            // A key this crate cannot read (some P-521 keys: a scalar with a leading zero byte)
+            // is still OpenSSH's to use.
+            Err(_) if private.is_file() => external(&private),
             Err(_) if path.is_file() && private != path => external(path),
             Err(e) => {
                 return Err(anyhow::anyhow!("{e}"))
