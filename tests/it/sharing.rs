@@ -16,7 +16,7 @@ use crate::common::{TestContext, checks, text};
 const ALL: &str = "lint,format,wheel,test,coverage,version,docs,ci-sync";
 
 /// A second clone of `ctx`'s remote, in its own directory with its own HOME and TMPDIR.
-fn clone_of(ctx: &TestContext) -> TestContext {
+pub(crate) fn clone_of(ctx: &TestContext) -> TestContext {
     let other = TestContext::bare_dir();
     other.git(&["clone", "-q", "-b", "main", ctx.remote.to_str().unwrap(), "."]);
     other
@@ -188,7 +188,7 @@ fn openssh_sign(ctx: &TestContext, key: &Path, payload: &str) -> String {
 
 /// A: a repository whose `main` holds [`SHARED`] and `a@example.org`'s key in
 /// `.hookgate/allowed_signers`; its checks pass and it pushes the signed verdicts.
-fn teammate_a() -> (TestContext, PathBuf, String, String) {
+pub(crate) fn teammate_a() -> (TestContext, PathBuf, String, String) {
     let a = TestContext::new("clean");
     let (key, allowed) = keygen(&a, "id_a", "a@example.org");
     a.write(".hookgate/allowed_signers", &allowed);
