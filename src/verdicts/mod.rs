@@ -182,7 +182,7 @@ pub fn adopt(repo: &Repo, plan: &Plan, cache: &Cache, host: &HostEnv, wanted: &[
         if decided.runs[i] {
             let why = match decided.reader(&nodes, i) {
                 Some(d) => format!("`{}` runs here and reads the files it keeps", plan.checks[d].def.name),
-                None => "the files it keeps are wanted here".to_string(),
+                None => "this command uses the files it keeps".to_string(),
             };
             crate::report::note(format_args!("{}: not taking the verdict from {who}: {why}", c.def.name));
             continue;
