@@ -796,6 +796,19 @@ fn a_teammates_gate_answers_the_whole_suite_and_a_check_that_reads_its_files_reb
         assert!(stderr.contains(&why), "{stderr}");
     }
 
+    // `run wheel --json` lists the dists (CI's build job uploads them): E trusts A, and
+    // builds them anyway.
+    let e = clone_of(&a);
+    e.git(&["config", "hookgate.trust", "a@example.org"]);
+    e.hookgate(&["verdicts", "pull"]);
+    let (v, stderr) = run_json(&e, &["wheel"]);
+    assert_eq!(verdicts(&v)["wheel"], ("pass".to_string(), false, "local".to_string()), "{v}\n{stderr}");
+    assert!(
+        stderr.contains("wheel: not taking the verdict from a@example.org: this command uses"),
+        "{stderr}"
+    );
+    assert_eq!(v["dists"].as_array().map(Vec::len), Some(2), "{v}");
+
     // C trusts no one (on CI, no teammate is trusted): it runs everything itself.
     let c = clone_of(&a);
     c.env_mut("HOOKGATE_SKIP", "docs");
