@@ -833,7 +833,18 @@ fn ecdsa_keys_sign_and_verify_in_process_and_an_rsa_key_says_it_is_not_verified(
     let mut keys = Vec::new();
     for (name, kind) in kinds {
         let principal = format!("{name}@example.org");
-        let (key, line) = keygen_of(&a, kind, &format!("id_{name}"), &principal);
+        let mut made = keygen_of(&a, kind, &format!("id_{name}"), &principal);
+        // A P-521 key whose scalar starts with a zero byte is one the `ssh-key` crate cannot
+        // read: hookgate signs with it through ssh-keygen. Take such a key when one comes.
+        for _ in 0..16 {
+            if name != "p521" || ssh_key::PrivateKey::read_openssh_file(&made.0).is_err() {
+                break;
+            }
+            std::fs::remove_file(&made.0).unwrap();
+            std::fs::remove_file(made.0.with_extension("pub")).unwrap();
+            made = keygen_of(&a, kind, &format!("id_{name}"), &principal);
+        }
+        let (key, line) = made;
         allowed.push_str(&line);
         keys.push((name, principal, key));
     }
