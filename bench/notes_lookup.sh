@@ -1,27 +1,24 @@
 #!/usr/bin/env bash
 # Shared verdicts at scale (issue #11 item 8): a repository whose refs/notes/hookgate holds N
 # notes (one signed-statement-sized line each, on N distinct objects, as hookgate writes them),
-# for each N given (default 1000 10000). Reports what a `verdicts pull` would fetch (the
-# notes ref as a bundle) and the time of one note lookup (`git notes show`, which reads the
-# fanned-out notes tree as hookgate's in-process lookup does), minus git's start-up time.
+# for each N given (default 1000 10000 100000). Reports what a `verdicts pull` would fetch (the
+# notes ref as a bundle) and the time of one note lookup in process, as `verdicts::adopt` does
+# it (examples/notes_lookup.rs, built here with --release): in a repository opened for it (one
+# hook run: open, check the ref, read one note; the opening itself subtracted) and in one
+# already open.
 #
 #   bench/notes_lookup.sh [N ...]
 set -euo pipefail
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000)
+[ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000 100000)
 lookups=200
+here=$(cd "$(dirname "$0")/.." && pwd)
+cargo build --quiet --release --example notes_lookup --manifest-path "$here/Cargo.toml"
+lookup="${CARGO_TARGET_DIR:-$here/target}/release/examples/notes_lookup"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
-us_per() { # us_per COMMAND...: mean microseconds of one run over $lookups runs
-    local start end
-    start=$(date +%s%N)
-    for _ in $(seq "$lookups"); do "$@" >/dev/null; done
-    end=$(date +%s%N)
-    echo $(( (end - start) / lookups / 1000 ))
-}
-
-printf '%8s  %12s  %14s\n' notes fetch_bytes lookup_us
+printf '%8s  %12s  %10s  %10s\n' notes fetch_bytes lookup_us warm_us
 for n in "${sizes[@]}"; do
     repo="$work/r$n"
     git init -q "$repo"
@@ -44,7 +41,7 @@ for n in "${sizes[@]}"; do
     git -C "$repo" bundle create -q "$work/notes.bundle" refs/notes/hookgate 2>/dev/null
     bytes=$(wc -c < "$work/notes.bundle")
     target=$(git -C "$repo" rev-parse "main~$(( n / 2 ))")
-    with=$(us_per git -C "$repo" notes --ref=hookgate show "$target")
-    without=$(us_per git -C "$repo" rev-parse --verify -q "$target")
-    printf '%8d  %12d  %14d\n' "$n" "$bytes" $(( with - without ))
+    read -r fresh warm lines < <("$lookup" "$repo" "$target" "$lookups")
+    [ "$lines" = 1 ] || { echo "the note on $target was not found" >&2; exit 1; }
+    printf '%8d  %12d  %10s  %10s\n' "$n" "$bytes" "$fresh" "$warm"
 done

@@ -42,6 +42,9 @@ pub struct RunSettings<'a> {
     pub dists: Option<&'a [crate::dists::Dist]>,
     /// Rely only on verdicts this clone reached (a release): none from shared statements.
     pub local_only: bool,
+    /// Checks whose kept files the caller reads (a release uploads `wheel`'s dists): one
+    /// answered by a record without them runs again.
+    pub wants_files: &'a [&'a str],
 }
 
 /// Reads the config of `tree` from its blobs (never from the working directory).
@@ -79,7 +82,7 @@ pub fn check_tree(
     selection: &Selection,
     settings: RunSettings<'_>,
 ) -> Result<(Plan, Vec<Outcome>)> {
-    let RunSettings { force, jobs, cancel, observer, dists, local_only } = settings;
+    let RunSettings { force, jobs, cancel, observer, dists, local_only, wants_files } = settings;
     let mut cache = Cache::for_user(repo.common_dir(), &s.host);
     if local_only {
         cache = cache.local_only();
@@ -94,13 +97,23 @@ pub fn check_tree(
     if !force && !local_only {
         // Signed verdicts pulled from the remote, where trusted and keyed as here. Failing to
         // read them costs a run, never the run.
-        if let Err(e) = crate::verdicts::adopt(repo, &plan, &cache, &s.host) {
+        if let Err(e) = crate::verdicts::adopt(repo, &plan, &cache, &s.host, wants_files) {
             crate::report::warn(format_args!("shared verdicts not used: {e:#}"));
         }
     }
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
     let cancel = cancel.unwrap_or(&s.cancel).clone();
-    let runner = Runner { repo, cache: &cache, interp: &interp, host: &host, cancel, jobs, force, observer };
+    let runner = Runner {
+        repo,
+        cache: &cache,
+        interp: &interp,
+        host: &host,
+        cancel,
+        jobs,
+        force,
+        observer,
+        wants_files,
+    };
     let outcomes = runner.execute(&plan)?;
     Ok((plan, outcomes))
 }

@@ -79,7 +79,7 @@ impl Check for Coverage {
 
     /// Combine, map, report, compare with the threshold.
     fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
-        let data_dir = inv.needs.get("test").cloned().unwrap_or_default();
+        let data_dir = inv.need_dir("test")?.to_path_buf();
         let script = inv.helper("hookgate_coverage_report.py", REPORT)?.display().to_string();
         let mut args = vec![
             script,

@@ -446,11 +446,20 @@ impl Invocation<'_> {
         Ok(path)
     }
 
-    /// The files in the artifacts directory of the needed check `name`.
-    pub fn needed_files(&self, name: &str) -> Result<Vec<PathBuf>> {
+    /// The artifacts directory of the needed check `name`. Files that are not there (removed
+    /// while this check waited) are an error, so a setup error, never this check's verdict.
+    pub fn need_dir(&self, name: &str) -> Result<&Path> {
         let dir =
             self.needs.get(name).with_context(|| format!("check `{}` needs `{name}`", self.def.name))?;
-        list_files(dir)
+        if !dir.is_dir() {
+            anyhow::bail!("the files `{name}` keeps are not here ({}); run again", dir.display());
+        }
+        Ok(dir)
+    }
+
+    /// The files in the artifacts directory of the needed check `name`.
+    pub fn needed_files(&self, name: &str) -> Result<Vec<PathBuf>> {
+        list_files(self.need_dir(name)?)
     }
 }
 

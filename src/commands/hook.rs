@@ -160,7 +160,7 @@ fn pull_in_background(s: &Session, repo: &Repo, hook: HookType, args: &[String])
 /// Whether this clone shares verdicts: a signing key is configured, or the trust policy (the
 /// default branch's signers and policy, the user's git config) names anyone. Reads only
 /// local git data.
-fn sharing_set_up(s: &Session, repo: &Repo) -> bool {
+pub(crate) fn sharing_set_up(s: &Session, repo: &Repo) -> bool {
     matches!(crate::verdicts::signing::Signer::configured(repo, &s.host), Ok(Some(_)))
         || crate::verdicts::trust::Policy::load(repo, &s.host).is_ok_and(|p| !p.is_empty())
 }

@@ -157,7 +157,7 @@ pub fn release(s: &Session, target: &Target, opts: &Options) -> Result<ExitStatu
         &repo,
         &head,
         &Selection::All,
-        RunSettings { local_only: true, ..RunSettings::default() },
+        RunSettings { local_only: true, wants_files: &["wheel"], ..RunSettings::default() },
     )?;
     let report = TreeReport { tree: &head, stage: &plan.stage, outcomes: &outcomes };
     report.write_human(&mut std::io::stderr(), console::colors_enabled_stderr()).ok();

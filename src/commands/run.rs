@@ -67,8 +67,17 @@ pub fn run(s: &Session, opts: &RunOptions) -> Result<ExitStatus> {
         Some(dir) => Some(crate::dists::read_dir(dir)?),
         None => None,
     };
-    let settings =
-        RunSettings { force: opts.force, jobs: opts.jobs, dists: given.as_deref(), ..RunSettings::default() };
+    // `run wheel --json` lists the dists `wheel` passed (CI's build job uploads them): named
+    // there, it builds them even when a shared verdict answers it.
+    let names_wheel = matches!(&opts.selection, Selection::Names(n) if n.iter().any(|n| n == "wheel"));
+    let wants_files: &[&str] = if opts.json && names_wheel { &["wheel"] } else { &[] };
+    let settings = RunSettings {
+        force: opts.force,
+        jobs: opts.jobs,
+        dists: given.as_deref(),
+        wants_files,
+        ..RunSettings::default()
+    };
     let (plan, outcomes) = check_tree(s, &repo, &tree, &opts.selection, settings)?;
     let report = TreeReport { tree: &tree, stage: &plan.stage, outcomes: &outcomes };
     if let Some(path) = &opts.junit {
@@ -91,7 +100,8 @@ pub fn run(s: &Session, opts: &RunOptions) -> Result<ExitStatus> {
 }
 
 /// The distributions the `wheel` check passed (built, or given with `--dists`), with their
-/// SHA-256: the bytes `test` installed and a release uploads. Empty when `wheel` did not pass.
+/// SHA-256: the bytes `test` installed and a release uploads. Empty when `wheel` did not pass,
+/// or its pass is a shared verdict that no check of this run needed the files of.
 fn tested_dists(repo: &Repo, plan: &crate::plan::Plan, outcomes: &[crate::outcome::Outcome]) -> Vec<Dist> {
     let Some(wheel) = outcomes.iter().find(|o| o.name == "wheel" && o.status == Status::Pass) else {
         return Vec::new();

@@ -2,7 +2,9 @@
 //! quiet moment (debounce), the tree `git add -A` would produce is computed in a throwaway
 //! index (the real index is never written) and the pre-push stage runs on it in the background.
 //! A newer tree cancels the run it supersedes (its children are killed). Committing exactly the
-//! watched content yields the same tree, so the push finds every verdict cached.
+//! watched content yields the same tree, so the push finds every verdict cached. Once sharing
+//! is set up, the shared verdicts are pulled from `origin` when watch starts, before its first
+//! run: the network is watch's, never the run path's.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -46,7 +48,8 @@ fn run_once(s: &Session, workdir: &Path, tree: &TreeRef, cancel: &crate::process
         let observer = move |o: &Outcome| {
             if json {
                 emit(&json!({"event": "verdict", "tree": tree_hex, "name": o.name, "status": o.status,
-                            "cached": o.cached, "duration_ms": o.duration_ms, "reason": o.reason}));
+                            "cached": o.cached, "duration_ms": o.duration_ms, "reason": o.reason,
+                            "source": o.source}));
             }
         };
         let how = RunSettings { cancel: Some(cancel), observer: Some(&observer), ..RunSettings::default() };
@@ -77,6 +80,25 @@ fn run_once(s: &Session, workdir: &Path, tree: &TreeRef, cancel: &crate::process
     }
 }
 
+/// Pulls the shared verdicts from `origin` when sharing is set up (as the post-merge and
+/// post-checkout hooks do); a failure is said, never fatal.
+fn pull_verdicts(s: &Session, repo: &Repo, json: bool) {
+    let has_origin = repo.config_values("remote.origin.url").is_ok_and(|v| !v.is_empty());
+    if !has_origin || !super::hook::sharing_set_up(s, repo) {
+        return;
+    }
+    let (event, message) = match crate::verdicts::notes::pull(repo.git_dir(), &s.host, "origin") {
+        Ok(true) => ("verdicts-pulled", "merged origin's shared verdicts into ours".to_string()),
+        Ok(false) => ("verdicts-pulled", "origin has no shared verdicts yet".to_string()),
+        Err(e) => ("error", format!("shared verdicts not pulled: {e:#}")),
+    };
+    if json {
+        emit(&json!({"event": event, "message": message}));
+    } else {
+        crate::report::note(format_args!("{message}"));
+    }
+}
+
 /// `hookgate watch`: runs until Ctrl-C.
 pub fn watch(s: &Session, debounce: Duration, json: bool) -> Result<ExitStatus> {
     let repo = Repo::discover(&s.cwd, &s.host)?;
@@ -101,6 +123,7 @@ pub fn watch(s: &Session, debounce: Duration, json: bool) -> Result<ExitStatus> 
             workdir.display()
         ));
     }
+    pull_verdicts(s, &repo, json);
     std::thread::scope(|scope| -> Result<()> {
         let mut current: Option<(crate::process::Cancel, std::thread::ScopedJoinHandle<'_, ()>)> = None;
         let mut last_tree = None;

@@ -46,13 +46,11 @@ fn known_outcome<'o>(
     Some(from_record(c, &cached_record(cache, c)?))
 }
 
-/// The record that answers `c`, if there is a valid one: a check that keeps artifacts needs
-/// them still on disk, and a check with a `ttl` (the version check) only reuses a recent pass.
+/// The record that answers `c`'s verdict, if there is a valid one: a check with a `ttl` (the
+/// version check) only reuses a recent pass. Whether the files it keeps are here is another
+/// question ([`has_files`]), asked only when a check that runs reads them (`run::demand`).
 pub fn cached_record(cache: &Cache, c: &PlannedCheck) -> Option<Record> {
     let r = cache.get(&c.key, &c.def.name)?;
-    if r.verdict == Verdict::Pass && c.def.kind.keeps_artifacts() && !cache.artifacts_dir(&c.key).is_dir() {
-        return None;
-    }
     if let Some(ttl) = c.ttl
         && r.expired(ttl, now_secs())
     {
@@ -62,6 +60,13 @@ pub fn cached_record(cache: &Cache, c: &PlannedCheck) -> Option<Record> {
         return None;
     }
     Some(r)
+}
+
+/// Whether the files `c` keeps for the checks after it (dists, coverage data) are here, as a
+/// record with `verdict` promises: a pass of such a kind has them only in the clone that ran
+/// it, and not once they are removed. A verdict taken from a shared statement has none.
+pub fn has_files(cache: &Cache, c: &PlannedCheck, verdict: Verdict) -> bool {
+    verdict != Verdict::Pass || !c.def.kind.keeps_artifacts() || cache.artifacts_dir(&c.key).is_dir()
 }
 
 /// A check that did not run, and why.

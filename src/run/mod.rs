@@ -8,6 +8,7 @@
 //! directory removed.
 
 pub mod cached;
+pub mod demand;
 mod progress;
 mod scratch;
 mod sync;
@@ -17,13 +18,15 @@ use std::sync::{Mutex, mpsc};
 
 use anyhow::Result;
 
-pub use cached::{cached_record, from_cache, known_outcomes};
+pub use cached::{cached_record, from_cache, has_files, known_outcomes};
+
+use std::collections::BTreeSet;
 
 use crate::cache::{Cache, Record};
 use crate::env::HostEnv;
 use crate::error::Error;
 use crate::git::Repo;
-use crate::outcome::{Outcome, Status};
+use crate::outcome::{Outcome, Status, Verdict};
 use crate::plan::Plan;
 use crate::process::Cancel;
 use crate::venv::{Interpreter, find_installer};
@@ -50,6 +53,9 @@ pub struct Runner<'a> {
     pub force: bool,
     /// Called with each check's outcome as soon as it is known (`watch --json` streams them).
     pub observer: Option<&'a (dyn Fn(&Outcome) + Sync)>,
+    /// Checks whose kept files the caller reads (a release uploads `wheel`'s dists): a record
+    /// without them does not answer such a check.
+    pub wants_files: &'a [&'a str],
 }
 
 /// Where each check of the plan stands.
@@ -67,6 +73,7 @@ impl Runner<'_> {
     pub fn execute(&self, plan: &Plan) -> Result<Vec<Outcome>> {
         if !self.force
             && let Some(outcomes) = from_cache(plan, self.cache)
+            && self.wanted_files_here(plan, &outcomes)
         {
             outcomes.iter().for_each(|o| self.observe(o));
             return Ok(outcomes);
@@ -83,6 +90,23 @@ impl Runner<'_> {
         // The run's own flag: an error in one worker stops the others without marking the
         // session (or a `watch` loop) as interrupted.
         let cancel = &self.cancel.child();
+        // Each check's cached record, looked up once per run (not at every wake-up), and which
+        // checks run: a record whose kept files are not here answers its check only while no
+        // check that runs reads them.
+        let records: Vec<Option<Record>> = plan
+            .checks
+            .iter()
+            .map(|c| if self.force || c.skip.is_some() { None } else { cached_record(self.cache, c) })
+            .collect();
+        let answered: Vec<Option<bool>> = plan
+            .checks
+            .iter()
+            .zip(&records)
+            .map(|(c, r)| r.as_ref().map(|r| has_files(self.cache, c, r.verdict)))
+            .collect();
+        let decided = demand::decide(&demand::nodes(plan, &answered, self.wants_files), self.force);
+        let files_read: BTreeSet<String> =
+            plan.checks.iter().zip(&decided.read).filter(|(_, r)| **r).map(|(c, _)| c.key.clone()).collect();
         let worker = &Worker {
             git_dir: self.repo.git_dir(),
             cache: self.cache,
@@ -93,10 +117,9 @@ impl Runner<'_> {
             force: self.force,
             board,
             outcomes,
+            files_read: &files_read,
         };
         let mut slots: Vec<Slot> = plan.checks.iter().map(|_| Slot::Pending).collect();
-        // Each check's cached record, looked up once per run (not at every wake-up).
-        let mut records: Vec<Option<Option<Record>>> = vec![None; n];
         let mut running = 0usize;
         let mut first_error: Option<anyhow::Error> = None;
         let finish = |slots: &mut Vec<Slot>, i: usize, o: Outcome| {
@@ -136,15 +159,14 @@ impl Runner<'_> {
                         continue;
                     }
                     let need_running = c.needs.iter().any(|&j| matches!(slots[j], Slot::Running));
-                    if !self.force {
-                        let record = records[i].get_or_insert_with(|| cached_record(self.cache, c));
-                        if let Some(r) = record {
-                            if !need_running {
-                                let o = from_record(c, r);
-                                finish(&mut slots, i, o);
-                            }
-                            continue;
+                    if !decided.runs[i]
+                        && let Some(r) = &records[i]
+                    {
+                        if !need_running {
+                            let o = from_record(c, r);
+                            finish(&mut slots, i, o);
                         }
+                        continue;
                     }
                     if stopping {
                         continue;
@@ -211,6 +233,15 @@ impl Runner<'_> {
             .enumerate()
             .map(|(i, c)| all[i].take().unwrap_or_else(|| skipped(c, "not run".into())))
             .collect())
+    }
+
+    /// Whether every check whose kept files the caller reads, and that passed, has them here.
+    fn wanted_files_here(&self, plan: &Plan, outcomes: &[Outcome]) -> bool {
+        plan.checks.iter().zip(outcomes).all(|(c, o)| {
+            !self.wants_files.contains(&c.def.name.as_str())
+                || o.status != Status::Pass
+                || has_files(self.cache, c, Verdict::Pass)
+        })
     }
 
     fn observe(&self, o: &Outcome) {

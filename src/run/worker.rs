@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use tempfile::NamedTempFile;
 
-use super::cached::{cached_record, from_record, need_not_passed, skipped};
+use super::cached::{cached_record, from_record, has_files, need_not_passed, skipped};
 use super::scratch::Scratch;
 use super::sync::{Board, Jobs, Needs, Permit};
 use crate::cache::{Cache, KeyLock, LockAttempt, Record, SCHEMA, now_secs};
@@ -49,6 +49,9 @@ pub struct Worker<'a> {
     pub board: &'a Board,
     /// Outcomes of the checks this run already finished, read when a need did not pass.
     pub outcomes: &'a std::sync::Mutex<Vec<Option<Outcome>>>,
+    /// Keys of the checks whose kept files a check that runs reads: a record without them
+    /// (a shared verdict) does not answer those (`run::demand`).
+    pub files_read: &'a std::collections::BTreeSet<String>,
 }
 
 /// The result of taking a key's lock.
@@ -173,7 +176,9 @@ impl Worker<'_> {
                 LockAttempt::Acquired(lock) => {
                     // A plain run takes any valid record. `--force` takes only a verdict the run
                     // it waited for wrote: if that run was killed, an older record is stale.
-                    if let Some(r) = cached_record(self.cache, c) {
+                    if let Some(r) = cached_record(self.cache, c)
+                        .filter(|r| !self.files_read.contains(&c.key) || has_files(self.cache, c, r.verdict))
+                    {
                         let fresh =
                             waited_since.is_some_and(|before| before != self.cache.record_stamp(&c.key));
                         if !self.force || fresh {

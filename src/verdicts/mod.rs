@@ -20,7 +20,7 @@ use crate::cache::{Cache, Record, SCHEMA, now_secs, write_atomic};
 use crate::env::HostEnv;
 use crate::git::Repo;
 use crate::plan::{Plan, PlannedCheck};
-use crate::run::cached_record;
+use crate::run::{cached_record, demand, has_files};
 use notes::Envelope;
 use signing::Signer;
 use trust::Policy;
@@ -102,20 +102,20 @@ enum Judged {
 
 /// Takes into `cache` the shared verdicts noted on `plan`'s tree that the policy accepts, for
 /// each check this clone has no verdict for; says why each statement for such a check was
-/// ignored. Reads nothing but a ref when no notes were ever pulled.
-pub fn adopt(repo: &Repo, plan: &Plan, cache: &Cache, host: &HostEnv) -> Result<()> {
+/// ignored. A statement brings a verdict, never the files a check keeps for the checks after
+/// it (dists, coverage data): such a check's verdict is taken only when no check of this run
+/// that runs reads them, nor the caller (`wanted`: a release uploads `wheel`'s dists); see
+/// `run::demand`. Reads nothing but a ref when no notes were ever pulled.
+pub fn adopt(repo: &Repo, plan: &Plan, cache: &Cache, host: &HostEnv, wanted: &[&str]) -> Result<()> {
     let git = repo.git2();
     if !notes::exists(git) {
         return Ok(());
     }
-    // A tree answered from this clone's own records reads no note and no policy. A check that
-    // keeps files for the checks after it (dists, coverage data) needs them here: a statement
-    // cannot bring them, so it runs.
-    let wanting: Vec<&PlannedCheck> = plan
-        .checks
-        .iter()
-        .filter(|c| c.skip.is_none() && !c.def.kind.keeps_artifacts() && cached_record(cache, c).is_none())
-        .collect();
+    // A tree answered from this clone's own records reads no note and no policy.
+    let records: Vec<Option<Record>> =
+        plan.checks.iter().map(|c| if c.skip.is_some() { None } else { cached_record(cache, c) }).collect();
+    let wanting: Vec<usize> =
+        (0..plan.checks.len()).filter(|&i| plan.checks[i].skip.is_none() && records[i].is_none()).collect();
     if wanting.is_empty() {
         return Ok(());
     }
@@ -131,24 +131,23 @@ pub fn adopt(repo: &Repo, plan: &Plan, cache: &Cache, host: &HostEnv) -> Result<
         crate::report::note(format_args!("trust policy: {note}"));
     }
     let tree = plan.tree.id.to_string();
-    for c in wanting {
-        let (mut best, mut reasons): (Option<(Box<Record>, &String)>, Vec<String>) = (None, Vec::new());
+    let mut found: Vec<Option<(Box<Record>, &String)>> = vec![None; plan.checks.len()];
+    for &i in &wanting {
+        let c = &plan.checks[i];
+        let mut reasons = Vec::new();
         for line in &lines {
             match judge(line, c, &tree, &policy) {
                 // Several trusted statements for one key: the most recent run's verdict.
                 Judged::Adopt(record) => {
-                    if best.as_ref().is_none_or(|(b, _)| record.finished_at > b.finished_at) {
-                        best = Some((record, line));
+                    if found[i].as_ref().is_none_or(|(b, _)| record.finished_at > b.finished_at) {
+                        found[i] = Some((record, line));
                     }
                 }
                 Judged::Elsewhere => {}
                 Judged::Ignored(why) => reasons.push(why),
             }
         }
-        if let Some((record, line)) = best {
-            let who = printable(record.source.as_deref().unwrap_or_default());
-            store(cache, c, *record, line)?;
-            crate::report::note(format_args!("{}: verdict from {who} (signed, key matches)", c.def.name));
+        if found[i].is_some() {
             continue;
         }
         let shown = reasons.len().min(MAX_REASONS);
@@ -163,7 +162,41 @@ pub fn adopt(repo: &Repo, plan: &Plan, cache: &Cache, host: &HostEnv) -> Result<
             ));
         }
     }
+    // Which checks run once the trusted verdicts are taken: an adopted record has no files.
+    let answered: Vec<Option<bool>> = plan
+        .checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match (&records[i], &found[i]) {
+            (Some(r), _) => Some(has_files(cache, c, r.verdict)),
+            (None, Some((r, _))) => Some(has_files_shared(c, r.verdict)),
+            (None, None) => None,
+        })
+        .collect();
+    let nodes = demand::nodes(plan, &answered, wanted);
+    let decided = demand::decide(&nodes, false);
+    for (i, adoptable) in found.into_iter().enumerate() {
+        let Some((record, line)) = adoptable else { continue };
+        let c = &plan.checks[i];
+        let who = printable(record.source.as_deref().unwrap_or_default());
+        if decided.runs[i] {
+            let why = match decided.reader(&nodes, i) {
+                Some(d) => format!("`{}` runs here and reads the files it keeps", plan.checks[d].def.name),
+                None => "this command uses the files it keeps".to_string(),
+            };
+            crate::report::note(format_args!("{}: not taking the verdict from {who}: {why}", c.def.name));
+            continue;
+        }
+        store(cache, c, *record, line)?;
+        crate::report::note(format_args!("{}: verdict from {who} (signed, key matches)", c.def.name));
+    }
     Ok(())
+}
+
+/// Whether a verdict taken from a statement leaves `c` with the files it keeps: only when it
+/// keeps none (or the verdict is not a pass), as a statement carries no files.
+fn has_files_shared(c: &PlannedCheck, verdict: crate::outcome::Verdict) -> bool {
+    verdict != crate::outcome::Verdict::Pass || !c.def.kind.keeps_artifacts()
 }
 
 /// How many reasons for ignored statements are shown per check.

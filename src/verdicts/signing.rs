@@ -3,15 +3,18 @@
 //! crate: verifying a shared verdict costs no process. The key is the one git config names:
 //! `hookgate.signingKey`, else `user.signingKey` when `gpg.format` is `ssh`; the signer's
 //! principal is `hookgate.principal`, else `user.email`. A key hookgate cannot use itself (one
-//! behind a passphrase, or a public key whose private half an ssh-agent holds, as git's own
-//! SSH signing allows) is handed to `ssh-keygen -Y sign`, as git does: only signing, never
-//! verifying, then costs a process.
+//! behind a passphrase, a public key whose private half an ssh-agent holds, as git's own SSH
+//! signing allows, or a security key, whose private half is the authenticator's) is handed to
+//! `ssh-keygen -Y sign`, as git does: only signing, never verifying, then costs a process.
+//! Verified in process: Ed25519, ECDSA (NIST P-256, P-384, P-521) and the security-key kinds
+//! `sk-ssh-ed25519@openssh.com` and `sk-ecdsa-sha2-nistp256@openssh.com`; not RSA or DSA
+//! ([`verifies`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use ssh_key::{HashAlg, LineEnding, PrivateKey, SshSig};
+use ssh_key::{Algorithm, HashAlg, LineEnding, PrivateKey, SshSig};
 
 use crate::env::HostEnv;
 use crate::error::Error;
@@ -32,7 +35,7 @@ pub struct Signer {
 /// How a signature gets made.
 enum Key {
     /// With a private key read here.
-    InProcess(PrivateKey),
+    InProcess(Box<PrivateKey>),
     /// By `ssh-keygen -Y sign -f <file>` (a passphrase it asks for on the terminal, or an agent
     /// at `SSH_AUTH_SOCK`), in this environment.
     OpenSsh { file: PathBuf, env: BTreeMap<String, String>, scratch: PathBuf },
@@ -65,9 +68,10 @@ impl Signer {
         Ok(Some(Signer::from_file(&expand(&path, host), principal, host)?))
     }
 
-    /// The key at `path`: an unencrypted OpenSSH private key is used in process (also when
-    /// `path` names its `.pub` half, as `user.signingKey` often does); anything else (a
-    /// passphrase, a public key whose private half is in an agent) goes to `ssh-keygen`.
+    /// The key at `path`: an unencrypted Ed25519 or ECDSA OpenSSH private key is used in
+    /// process (also when `path` names its `.pub` half, as `user.signingKey` often does);
+    /// anything else (a passphrase, a public key whose private half is in an agent, a security
+    /// key, a key file this crate cannot read) goes to `ssh-keygen`.
     pub fn from_file(path: &Path, principal: String, host: &HostEnv) -> Result<Signer> {
         if path.to_string_lossy().starts_with("key::") {
             bail!(
@@ -88,8 +92,13 @@ impl Signer {
             Key::OpenSsh { file: file.to_path_buf(), env, scratch: host.tmp_root.clone() }
         };
         let key = match PrivateKey::read_openssh_file(&private) {
-            Ok(key) if !key.is_encrypted() => Key::InProcess(key),
+            Ok(key) if !key.is_encrypted() && signs_in_process(&key.algorithm()) => {
+                Key::InProcess(Box::new(key))
+            }
             Ok(_) => external(&private),
+            // A key this crate cannot read (some P-521 keys: a scalar with a leading zero byte)
+            // is still OpenSSH's to use.
+            Err(_) if private.is_file() => external(&private),
             Err(_) if path.is_file() && private != path => external(path),
             Err(e) => {
                 return Err(anyhow::anyhow!("{e}"))
@@ -132,6 +141,22 @@ impl Signer {
             }
         }
     }
+}
+
+/// Whether a private key of `algorithm` signs here: Ed25519 and ECDSA. A security key's
+/// private half is a handle for its authenticator, which only `ssh-keygen` talks to.
+fn signs_in_process(algorithm: &Algorithm) -> bool {
+    matches!(algorithm, Algorithm::Ed25519 | Algorithm::Ecdsa { .. })
+}
+
+/// Whether hookgate verifies signatures of keys of `algorithm` (the features of `ssh-key` it
+/// is built with): not RSA, whose crate costs more build than its share of keys is worth, nor
+/// DSA, which OpenSSH itself no longer accepts.
+pub fn verifies(algorithm: &Algorithm) -> bool {
+    matches!(
+        algorithm,
+        Algorithm::Ed25519 | Algorithm::Ecdsa { .. } | Algorithm::SkEd25519 | Algorithm::SkEcdsaSha2NistP256
+    )
 }
 
 /// Parses an armored SSHSIG signature.

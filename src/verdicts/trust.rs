@@ -14,9 +14,9 @@ use std::collections::BTreeSet;
 
 use anyhow::Result;
 use serde::Deserialize;
-use ssh_key::PublicKey;
+use ssh_key::{Algorithm, PublicKey};
 
-use super::signing::{NAMESPACE, parse};
+use super::signing::{NAMESPACE, parse, verifies};
 use crate::env::HostEnv;
 use crate::git::Repo;
 
@@ -215,12 +215,30 @@ impl Policy {
         let Some(signer) = listed else {
             return Err(format!("signed by a key that no allowed_signers file lists for `{principal}`"));
         };
+        if !verifies(&signer.key.algorithm()) {
+            return Err(format!(
+                "signed with a key of type {}, which hookgate does not verify (it verifies Ed25519, \
+                 ECDSA and security keys)",
+                signer.key.algorithm()
+            ));
+        }
+        // A security key's signature ends with its flags and a counter; as `ssh-keygen -Y
+        // verify` does by default, it counts only when the user touched the key.
+        if matches!(sig.algorithm(), Algorithm::SkEd25519 | Algorithm::SkEcdsaSha2NistP256) {
+            let bytes = sig.signature_bytes();
+            if bytes.len() < 5 || bytes[bytes.len() - 5] & USER_PRESENT == 0 {
+                return Err("a security key's signature made without a touch (no user presence)".into());
+            }
+        }
         signer
             .key
             .verify(NAMESPACE, payload, &sig)
             .map_err(|e| format!("the signature does not verify ({e})"))
     }
 }
+
+/// The user-presence bit of a security key's signature flags (OpenSSH's PROTOCOL.u2f).
+const USER_PRESENT: u8 = 0x01;
 
 /// The tree of the default branch as last fetched, and its name.
 fn default_branch_tree(repo: &Repo) -> Result<Option<(String, git2::Oid)>> {
@@ -275,6 +293,50 @@ mod tests {
         assert_eq!(signers[1].principals, ["a@x", "b@x"]);
         assert_eq!(signers[1].namespaces.as_deref(), Some(&["git".to_string(), "hookgate".to_string()][..]));
         assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+
+    /// A security key (`sk-ssh-ed25519@openssh.com`) signs, per OpenSSH's PROTOCOL.u2f, the
+    /// SHA-256 of its application, a flags byte, a counter and the SHA-256 of the data, and
+    /// appends flags and counter to the signature. No authenticator here: the key comes from a
+    /// seed and the test plays the authenticator.
+    #[test]
+    fn a_security_keys_signature_verifies_only_for_its_message_and_with_a_touch() {
+        use ssh_key::private::Ed25519Keypair;
+        use ssh_key::public::{KeyData, SkEd25519};
+        use ssh_key::sha2::{Digest, Sha256};
+        use ssh_key::{HashAlg, LineEnding, Signature, SigningKey, SshSig};
+
+        fn raw<K: SigningKey>(key: &K, message: &[u8]) -> Vec<u8> {
+            key.try_sign(message).unwrap().as_bytes().to_vec()
+        }
+        let pair = Ed25519Keypair::from_seed(&[7; 32]);
+        let sk = KeyData::SkEd25519(SkEd25519::new(pair.public, "ssh:"));
+        let pair = ssh_key::PrivateKey::from(pair);
+        let payload = b"a statement";
+        let sign = |flags: u8| {
+            let data = SshSig::signed_data(NAMESPACE, HashAlg::Sha512, payload).unwrap();
+            let counter = 42u32.to_be_bytes();
+            let mut signed = Sha256::digest("ssh:").to_vec();
+            signed.push(flags);
+            signed.extend(counter);
+            signed.extend(Sha256::digest(&data));
+            let mut sig = raw(&pair, &signed);
+            sig.push(flags);
+            sig.extend(counter);
+            let sig = Signature::new(Algorithm::SkEd25519, sig).unwrap();
+            SshSig::new(sk.clone(), NAMESPACE, HashAlg::Sha512, sig).unwrap().to_pem(LineEnding::LF).unwrap()
+        };
+        let line = format!("dev@x {}", PublicKey::from(sk.clone()).to_openssh().unwrap());
+        assert!(line.starts_with("dev@x sk-ssh-ed25519@openssh.com "), "{line}");
+        let (signers, problems) = parse_allowed_signers(&line);
+        assert!(problems.is_empty(), "{problems:?}");
+        let policy = Policy { signers, ..Policy::default() };
+        let touched = sign(USER_PRESENT);
+        policy.verify(payload, &touched, "dev@x").unwrap();
+        let e = policy.verify(b"another statement", &touched, "dev@x").unwrap_err();
+        assert!(e.contains("does not verify"), "{e}");
+        let e = policy.verify(payload, &sign(0), "dev@x").unwrap_err();
+        assert!(e.contains("without a touch"), "{e}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::common::{TestContext, checks, text};
 const ALL: &str = "lint,format,wheel,test,coverage,version,docs,ci-sync";
 
 /// A second clone of `ctx`'s remote, in its own directory with its own HOME and TMPDIR.
-fn clone_of(ctx: &TestContext) -> TestContext {
+pub(crate) fn clone_of(ctx: &TestContext) -> TestContext {
     let other = TestContext::bare_dir();
     other.git(&["clone", "-q", "-b", "main", ctx.remote.to_str().unwrap(), "."]);
     other
@@ -85,9 +85,15 @@ team-checks = ["ok"]
 /// A fresh ed25519 key made by `ssh-keygen` in the context's HOME; its path and the
 /// `allowed_signers` line for `principal`.
 pub(crate) fn keygen(ctx: &TestContext, name: &str, principal: &str) -> (PathBuf, String) {
+    keygen_of(ctx, &["-t", "ed25519"], name, principal)
+}
+
+/// [`keygen`] of the type `kind` names (`-t ecdsa -b 384`, ...).
+fn keygen_of(ctx: &TestContext, kind: &[&str], name: &str, principal: &str) -> (PathBuf, String) {
     let path = ctx.home.join(name);
     let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", principal, "-f"])
+        .args(kind)
+        .args(["-q", "-N", "", "-C", principal, "-f"])
         .arg(&path)
         .output()
         .expect("ssh-keygen is installed (openssh-client)");
@@ -182,7 +188,7 @@ fn openssh_sign(ctx: &TestContext, key: &Path, payload: &str) -> String {
 
 /// A: a repository whose `main` holds [`SHARED`] and `a@example.org`'s key in
 /// `.hookgate/allowed_signers`; its checks pass and it pushes the signed verdicts.
-fn teammate_a() -> (TestContext, PathBuf, String, String) {
+pub(crate) fn teammate_a() -> (TestContext, PathBuf, String, String) {
     let a = TestContext::new("clean");
     let (key, allowed) = keygen(&a, "id_a", "a@example.org");
     a.write(".hookgate/allowed_signers", &allowed);
@@ -616,6 +622,9 @@ fn cache_gc_drops_old_shared_verdicts_of_trees_no_remote_branch_has() {
     set_note(&a, &old, &["junk".into()]);
     set_note(&a, &fresh, &genuine);
     let noted = |t: &str| a.git_out(&["notes", "--ref=hookgate", "show", t]).status.success();
+    // `--max-age 0` drops every environment built once in the user's cache: a cache of this
+    // test's own, or it would pull them from under the checks of the tests running beside it.
+    a.env_mut("XDG_CACHE_HOME", a.tmp.join("xdg-cache").to_str().unwrap());
     let gc = |args: &[&str]| {
         let mut all = vec!["cache", "gc"];
         all.extend_from_slice(args);
@@ -632,4 +641,249 @@ fn cache_gc_drops_old_shared_verdicts_of_trees_no_remote_branch_has() {
     // Older than 0 days is everything; the tree of the remote's main keeps its verdicts.
     gc(&["--max-age", "0"]);
     assert!(!noted(&fresh) && noted(&tree));
+}
+
+/// A package index on loopback that knows no project: every version is free.
+const EMPTY_INDEX: &str = r#"
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(404); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+/// The checks of the standard suite that run on the `clean` fixture (the docs build is not
+/// under test here: skipped).
+const SUITE: [&str; 6] = ["lint", "format", "wheel", "test", "coverage", "version"];
+
+/// The checks of a report that were not skipped, and every one's `(status, cached, source)`.
+fn verdicts(v: &Value) -> BTreeMap<String, (String, bool, String)> {
+    checks(v)
+        .into_iter()
+        .filter(|(_, c)| c["status"] != "skipped")
+        .map(|(name, c)| {
+            let status = c["status"].as_str().unwrap().to_string();
+            let source = c["source"].as_str().unwrap_or_default().to_string();
+            (name, (status, c["cached"].as_bool().unwrap(), source))
+        })
+        .collect()
+}
+
+/// The logs in `ctx`'s store, by file name.
+fn logs(ctx: &TestContext) -> BTreeMap<String, String> {
+    let dir = ctx.work.join(".git/hookgate/logs");
+    std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "log"))
+                .map(|p| {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    (p.file_name().unwrap().to_string_lossy().into_owned(), text)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_teammates_gate_answers_the_whole_suite_and_a_check_that_reads_its_files_rebuilds_them() {
+    let port = crate::common::free_port();
+    let mut index = Command::new("python3");
+    index.args(["-c", EMPTY_INDEX, &port.to_string()]);
+    let index = crate::common::Server::start(index, port);
+    // A: the team's keys on `main`; the gate passes, and A pushes its signed verdicts.
+    let a = TestContext::new("clean");
+    let (a_key, allowed) = keygen(&a, "id_a", "a@example.org");
+    a.write(".hookgate/allowed_signers", &allowed);
+    a.commit_config(&format!("[checks.version]\nindex-url = \"{}/simple/\"\n", index.url));
+    a.git(&["push", "-q", "origin", "main"]);
+    a.env_mut("HOOKGATE_SKIP", "docs");
+    let (v, stderr) = run_json(&a, &["--all"]);
+    let ran = verdicts(&v);
+    let mut suite = SUITE.to_vec();
+    suite.sort_unstable();
+    assert_eq!(ran.keys().map(String::as_str).collect::<Vec<_>>(), suite, "{v}");
+    for (name, (status, cached, source)) in &ran {
+        assert_eq!(
+            (status.as_str(), *cached, source.as_str()),
+            ("pass", false, "local"),
+            "{name}: {v}\n{stderr}"
+        );
+    }
+    sign_as(&a, &a_key, "a@example.org");
+    let out = a.hookgate(&["verdicts", "push"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let tree = a.git(&["rev-parse", "HEAD^{tree}"]);
+    assert_eq!(note_lines(&a, &a.remote, &tree).len(), SUITE.len());
+
+    // B, with a key of its own, trusts A: the same tree runs nothing, and names A everywhere.
+    let b = clone_of(&a);
+    b.env_mut("HOOKGATE_SKIP", "docs");
+    b.env_mut("CI", "");
+    let (b_key, _) = keygen(&b, "id_b", "b@example.org");
+    sign_as(&b, &b_key, "b@example.org");
+    b.git(&["config", "hookgate.trust", "a@example.org"]);
+    let out = b.hookgate(&["verdicts", "pull"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (v, stderr) = run_json(&b, &["--all"]);
+    let answered = verdicts(&v);
+    assert_eq!(answered.len(), SUITE.len(), "{v}");
+    for (name, (status, cached, source)) in &answered {
+        assert_eq!(
+            (status.as_str(), *cached, source.as_str()),
+            ("pass", true, "a@example.org"),
+            "{name}: {v}\n{stderr}"
+        );
+        assert!(stderr.contains(&format!("{name}: verdict from a@example.org")), "{stderr}");
+    }
+    // Nothing ran: every log in B's store is the statement a verdict was taken from, no check
+    // kept a file, and there are no dists to list.
+    let taken = logs(&b);
+    assert_eq!(taken.len(), SUITE.len(), "{taken:?}");
+    assert!(taken.values().all(|l| l.starts_with("hookgate: verdict `pass` of ")), "{taken:?}");
+    assert!(!b.work.join(".git/hookgate/artifacts").exists());
+    assert_eq!(v["dists"], serde_json::json!([]), "{v}");
+
+    // B loses `version`'s statement (a remote may withhold notes) and its pass of `version`
+    // goes out of date (its ttl): `version` asks the index again, and it reads the wheel, whose
+    // dists B never had: `wheel` runs again here; `test` and `coverage` keep A's verdicts.
+    let without = |ctx: &TestContext, check: &str| {
+        let kept: Vec<String> = note_lines(ctx, &ctx.work.join(".git"), &tree)
+            .into_iter()
+            .filter(|l| !envelope(l).0.contains(&format!("\"check\":\"{check}\"")))
+            .collect();
+        assert_eq!(kept.len(), SUITE.len() - 1);
+        set_note(ctx, &tree, &kept);
+    };
+    without(&b, "version");
+    let version_key = checks(&v)["version"]["key"].as_str().unwrap().to_string();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    b.edit_record(&version_key, |r| r["finished_at"] = (now - 7200).into());
+    let (v, stderr) = run_json(&b, &["--all"]);
+    for (name, (status, cached, source)) in &verdicts(&v) {
+        let expected = match name.as_str() {
+            "wheel" | "version" => ("pass", false, "local"),
+            _ => ("pass", true, "a@example.org"),
+        };
+        assert_eq!((status.as_str(), *cached, source.as_str()), expected, "{name}: {v}\n{stderr}");
+    }
+    let wheel_log = crate::common::log_of(&v, "wheel");
+    assert!(wheel_log.contains("check-wheel-contents"), "{wheel_log}");
+    assert!(crate::common::log_of(&v, "version").contains("0.1.0 is free"), "{v}");
+    assert_eq!(v["dists"].as_array().map(Vec::len), Some(2), "{v}");
+
+    // D trusts A, but has no statement for `coverage`: coverage runs and reads `test`'s coverage
+    // data, so A's `test` is not taken, nor its `wheel` (the test installs the dists).
+    let d = clone_of(&a);
+    d.env_mut("HOOKGATE_SKIP", "docs");
+    d.git(&["config", "hookgate.trust", "a@example.org"]);
+    d.hookgate(&["verdicts", "pull"]);
+    without(&d, "coverage");
+    let (v, stderr) = run_json(&d, &["--all"]);
+    for (name, (status, cached, source)) in &verdicts(&v) {
+        let expected = match name.as_str() {
+            "wheel" | "test" | "coverage" => ("pass", false, "local"),
+            _ => ("pass", true, "a@example.org"),
+        };
+        assert_eq!((status.as_str(), *cached, source.as_str()), expected, "{name}: {v}\n{stderr}");
+    }
+    for (check, reader) in [("test", "coverage"), ("wheel", "test")] {
+        let why = format!(
+            "{check}: not taking the verdict from a@example.org: `{reader}` runs here and reads the files it keeps"
+        );
+        assert!(stderr.contains(&why), "{stderr}");
+    }
+
+    // `run wheel --json` lists the dists (CI's build job uploads them): E trusts A, and
+    // builds them anyway.
+    let e = clone_of(&a);
+    e.git(&["config", "hookgate.trust", "a@example.org"]);
+    e.hookgate(&["verdicts", "pull"]);
+    let (v, stderr) = run_json(&e, &["wheel"]);
+    assert_eq!(verdicts(&v)["wheel"], ("pass".to_string(), false, "local".to_string()), "{v}\n{stderr}");
+    assert!(
+        stderr.contains("wheel: not taking the verdict from a@example.org: this command uses"),
+        "{stderr}"
+    );
+    assert_eq!(v["dists"].as_array().map(Vec::len), Some(2), "{v}");
+
+    // C trusts no one (on CI, no teammate is trusted): it runs everything itself.
+    let c = clone_of(&a);
+    c.env_mut("HOOKGATE_SKIP", "docs");
+    c.env_mut("CI", "true");
+    c.hookgate(&["verdicts", "pull"]);
+    let (v, stderr) = run_json(&c, &["--all"]);
+    assert_eq!(verdicts(&v), ran, "{v}\n{stderr}");
+    assert!(!stderr.contains("verdict from"), "{stderr}");
+}
+
+#[test]
+fn ecdsa_keys_sign_and_verify_in_process_and_an_rsa_key_says_it_is_not_verified() {
+    let a = TestContext::new("clean");
+    let kinds: [(&str, &[&str]); 4] = [
+        ("p256", &["-t", "ecdsa", "-b", "256"]),
+        ("p384", &["-t", "ecdsa", "-b", "384"]),
+        ("p521", &["-t", "ecdsa", "-b", "521"]),
+        ("rsa", &["-t", "rsa", "-b", "2048"]),
+    ];
+    // One principal per key type, every one listed on `main` and trusted by B.
+    let mut allowed = String::new();
+    let mut keys = Vec::new();
+    for (name, kind) in kinds {
+        let principal = format!("{name}@example.org");
+        let mut made = keygen_of(&a, kind, &format!("id_{name}"), &principal);
+        // A P-521 key whose scalar starts with a zero byte is one the `ssh-key` crate cannot
+        // read: hookgate signs with it through ssh-keygen. Take such a key when one comes.
+        for _ in 0..16 {
+            if name != "p521" || ssh_key::PrivateKey::read_openssh_file(&made.0).is_err() {
+                break;
+            }
+            std::fs::remove_file(&made.0).unwrap();
+            std::fs::remove_file(made.0.with_extension("pub")).unwrap();
+            made = keygen_of(&a, kind, &format!("id_{name}"), &principal);
+        }
+        let (key, line) = made;
+        allowed.push_str(&line);
+        keys.push((name, principal, key));
+    }
+    a.write(".hookgate/allowed_signers", &allowed);
+    a.commit_config(SHARED);
+    a.git(&["push", "-q", "origin", "main"]);
+    run_json(&a, &[]);
+    let tree = a.git(&["rev-parse", "HEAD^{tree}"]);
+    let b = clone_of(&a);
+    for (_, principal, _) in &keys {
+        b.git(&["config", "--add", "hookgate.trust", principal]);
+    }
+    for (name, principal, key) in &keys {
+        // hookgate signs (ECDSA in process, RSA through ssh-keygen); OpenSSH verifies.
+        sign_as(&a, key, principal);
+        let out = a.hookgate(&["verdicts", "export", "--sign"]);
+        assert!(out.status.success(), "{name}: {}", text(&out));
+        let lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        for line in &lines {
+            let (payload, signature) = envelope(line);
+            assert!(openssh_verifies(&a, &allowed, principal, &payload, &signature), "{name}: {payload}");
+        }
+        // hookgate verifies hookgate's signature of one statement and OpenSSH's of the other.
+        let (payload, _) = envelope(&lines[1]);
+        let by_openssh = make_envelope(&payload, &openssh_sign(&a, key, &payload));
+        std::fs::remove_dir_all(b.work.join(".git/hookgate/verdicts")).ok();
+        set_note(&b, &tree, &[lines[0].clone(), by_openssh]);
+        let (v, stderr) = run_json(&b, &[]);
+        if *name == "rsa" {
+            assert!(!cached(&v, "ok") && !cached(&v, "other"), "{v}\n{stderr}");
+            assert!(
+                stderr.contains("signed with a key of type ssh-rsa, which hookgate does not verify"),
+                "{stderr}"
+            );
+        } else {
+            for check in ["ok", "other"] {
+                assert_eq!(checks(&v)[check]["source"], principal.as_str(), "{name}: {v}\n{stderr}");
+            }
+        }
+    }
 }

@@ -119,3 +119,28 @@ fn a_newer_tree_supersedes_the_running_check_and_ctrl_c_stops_every_child() {
     assert!(ctx.scratch_dirs().is_empty(), "scratch left: {:?}", ctx.scratch_dirs());
     assert!(superseded["tree"].is_string());
 }
+
+#[test]
+fn watch_pulls_the_shared_verdicts_before_its_first_run() {
+    let (a, _key, _allowed, tree) = crate::sharing::teammate_a();
+    let b = crate::sharing::clone_of(&a);
+    b.git(&["config", "hookgate.trust", "a@example.org"]);
+    let w = Watching::start(&b);
+    let pulled = w.until("verdicts-pulled", |v| v["event"] == "verdicts-pulled" || v["event"] == "error");
+    assert_eq!(pulled["message"], "merged origin's shared verdicts into ours", "{pulled}");
+    // The working copy is A's tree: its first run answers from A's verdicts.
+    let mut verdicts = Vec::new();
+    let done = loop {
+        let v = w.until("verdict or done", |v| v["event"] == "verdict" || v["event"] == "done");
+        if v["event"] == "done" {
+            break v;
+        }
+        verdicts.push(v);
+    };
+    assert_eq!(done["tree"], tree.as_str(), "{done}");
+    assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+    for v in &verdicts {
+        assert_eq!((v["cached"].as_bool(), v["source"].as_str()), (Some(true), Some("a@example.org")), "{v}");
+    }
+    assert!(w.interrupt().success());
+}
