@@ -183,3 +183,60 @@ fn violations(log: &str) -> BTreeSet<String> {
     }
     found
 }
+
+/// The manifests of per-file results in the cache.
+fn manifests(ctx: &TestContext) -> Vec<std::path::PathBuf> {
+    let dir = ctx.work.join(".git/hookgate/filecache");
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn an_answer_ruff_cannot_give_keeps_no_results_and_ruff_itself_decides() {
+    // ruff 0.8's formatter has no JSON output: it refuses the option (exit 2).
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", "[checks.format]\ndeps = [\"ruff==0.8.4\"]\n");
+    ctx.write("src/sample_pkg/ugly.py", "x=1\n");
+    commit(&ctx, "unformatted");
+    let (v, out) = ctx.json(&["run", "format"]);
+    assert_eq!(checks(&v)["format"]["status"], "fail", "{}", text(&out));
+    let log = log_of(&v, "format");
+    assert!(log.contains("did not account for every file"), "{log}");
+    assert!(log.contains("+++ src/sample_pkg/ugly.py"), "ruff's own diff is not in the log:\n{log}");
+    assert!(manifests(&ctx).is_empty(), "results kept from an answer that was not understood");
+    // Formatted, it passes: every file again (nothing was kept), and still nothing is kept.
+    ctx.write("src/sample_pkg/ugly.py", "x = 1\n");
+    commit(&ctx, "formatted");
+    let (v, out) = ctx.json(&["run", "format"]);
+    assert_eq!(checks(&v)["format"]["status"], "pass", "{}", text(&out));
+    assert!(log_of(&v, "format").contains("per-file cache: 4 file(s) re-checked, 0 from"));
+    assert!(manifests(&ctx).is_empty());
+}
+
+#[test]
+fn cache_gc_drops_per_file_results_unused_for_a_day() {
+    let ctx = TestContext::new("clean");
+    ctx.commit_config("[checks.format]\nenabled = false\n");
+    let (v, out) = ctx.json(&["run", "lint"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    let kept = manifests(&ctx);
+    assert_eq!(kept.len(), 1, "one context, one manifest");
+    // Fresh: kept (a tree checked but not committed yet is worth a day).
+    let out = ctx.hookgate(&["cache", "gc"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(manifests(&ctx), kept);
+    let old = std::process::Command::new("touch").args(["-d", "2 days ago"]).arg(&kept[0]).status().unwrap();
+    assert!(old.success());
+    let out = ctx.hookgate(&["cache", "gc"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let key = kept[0].file_stem().unwrap().to_str().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("dropped {key}")), "{}", text(&out));
+    assert!(manifests(&ctx).is_empty(), "{}", text(&out));
+}
