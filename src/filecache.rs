@@ -156,6 +156,11 @@ fn entry_key(path: &str, blob: &str) -> String {
 }
 
 impl Manifest {
+    /// Whether it holds no result.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// The result for `path` at `blob`, if one is stored.
     pub fn get(&self, path: &str, blob: &str) -> Option<FileResult> {
         self.entries.get(&entry_key(path, blob)).copied()

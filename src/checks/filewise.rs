@@ -71,6 +71,7 @@ pub fn run_changed(
         .collect();
     let key = context_key(&args.join(" "), version.trim(), &resolved, &env, &facts);
     let mut manifest = store.load(&key);
+    let new_context = manifest.is_empty();
     let now = crate::cache::now_secs();
 
     // What is known, and what ruff must look at.
@@ -92,7 +93,14 @@ pub fn run_changed(
     inv.note(&format!(
         "per-file cache: {} file(s) re-checked, {from_cache} from the per-file cache{}",
         to_run.len(),
-        if store.refresh { " (--force: every file re-checked)" } else { "" }
+        if store.refresh {
+            " (--force: every file re-checked)"
+        } else if new_context {
+            " (none kept for this context: a first run, or ruff, its config or the tree's layout of \
+             directories and Python files changed)"
+        } else {
+            ""
+        }
     ));
 
     // ruff's JSON answer for the files that changed.
