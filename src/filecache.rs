@@ -4,9 +4,9 @@
 //! A result is filed under a *context* and the file's (path, blob id). The context is a digest
 //! of everything besides the file's own content that can change what the tool says about it:
 //! the tool and its arguments, its exact version (`ruff --version`) and the check's resolved
-//! requirement set, the `RUFF_*` variables it sees, every TOML file of the tree (ruff's
-//! hierarchical `pyproject.toml`/`ruff.toml`/`.ruff.toml`, and whatever `extend` names), and
-//! the tree's *layout*: the path of every directory, symlink, submodule and Python file
+//! requirement set, the `RUFF_*` variables and `XDG_CONFIG_HOME` it sees, every TOML file of
+//! the tree (ruff's hierarchical `pyproject.toml`/`ruff.toml`/`.ruff.toml`, and whatever
+//! `extend` names), and the tree's *layout*: the path of every directory, symlink, submodule and Python file
 //! (`*.py`, `*.pyi`). The layout is there because ruff is not purely file-local: isort's
 //! first-party detection asks whether `<src root>/<name>` or `<name>.py` exists, INP001 and
 //! the package of a module depend on `__init__.py` files in its directories. So an edit of

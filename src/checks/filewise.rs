@@ -63,10 +63,12 @@ pub fn run_changed(
         .flat_map(|u| u.packages.iter().cloned())
         .chain(inv.def.deps.iter().cloned())
         .collect();
+    // ruff's own variables, and where it looks for a user-level config when the project has
+    // none (the check's HOME is a fresh private one: nothing there).
     let env: Vec<(String, String)> = inv
         .check_env
         .iter()
-        .filter(|(k, _)| k.starts_with("RUFF"))
+        .filter(|(k, _)| k.starts_with("RUFF") || *k == "XDG_CONFIG_HOME")
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let key = context_key(&args.join(" "), version.trim(), &resolved, &env, &facts);
