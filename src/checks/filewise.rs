@@ -43,6 +43,7 @@ pub fn run_changed(
     args: &[&str],
     files: &[String],
 ) -> Result<Ended> {
+    let started = std::time::Instant::now();
     let Some(version) = inv.check_cmd("ruff", &["--version"]).capture() else {
         inv.note("per-file cache not used: `ruff --version` did not answer");
         return run_whole(inv, args, files);
@@ -93,7 +94,7 @@ pub fn run_changed(
     }
     let from_cache = known.len();
     inv.note(&format!(
-        "per-file cache: {} file(s) re-checked, {from_cache} from the per-file cache{}",
+        "per-file cache: {} file(s) re-checked, {from_cache} from the per-file cache{} (looked up in {:.3}s)",
         to_run.len(),
         if store.refresh {
             " (--force: every file re-checked)"
@@ -102,7 +103,8 @@ pub fn run_changed(
              directories and Python files changed)"
         } else {
             ""
-        }
+        },
+        started.elapsed().as_secs_f64()
     ));
 
     // ruff's JSON answer for the files that changed.
