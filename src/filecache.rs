@@ -255,6 +255,72 @@ mod tests {
         assert!(store.load(&key).entries.is_empty());
     }
 
+    /// A tree of `(path, mode, content)` entries in a fresh repository.
+    fn tree(repo: &git2::Repository, entries: &[(&str, i32, &str)]) -> git2::Oid {
+        let mut index = git2::Index::new().unwrap();
+        for (path, mode, content) in entries {
+            let id = repo.blob(content.as_bytes()).unwrap();
+            let mut e = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: *mode as u32,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id,
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            e.flags = e.path.len().min(0xfff) as u16;
+            index.add(&e).unwrap();
+        }
+        index.write_tree_to(repo).unwrap()
+    }
+
+    #[test]
+    fn edits_keep_the_layout_adds_renames_and_config_change_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init(dir.path()).unwrap();
+        let facts = |entries: &[(&str, i32, &str)]| tree_facts(&repo, tree(&repo, entries)).unwrap();
+        let base = [
+            ("pyproject.toml", 0o100644, "[tool.ruff]\n"),
+            ("pkg/__init__.py", 0o100644, ""),
+            ("pkg/a.py", 0o100644, "A = 1\n"),
+            ("README.md", 0o100644, "hi\n"),
+        ];
+        let b = facts(&base).unwrap();
+        assert_eq!(b.blobs.len(), 2, "only the Python files: {:?}", b.blobs);
+        let mut edited = base;
+        edited[2].2 = "A = 2\n";
+        edited[3].2 = "hello\n";
+        let e = facts(&edited).unwrap();
+        assert_eq!((&e.layout, &e.config), (&b.layout, &b.config));
+        assert_ne!(e.blobs["pkg/a.py"], b.blobs["pkg/a.py"]);
+        let mut renamed = base;
+        renamed[2].0 = "pkg/b.py";
+        assert_ne!(facts(&renamed).unwrap().layout, b.layout);
+        let mut added = base.to_vec();
+        added.push(("pkg/sub/__init__.py", 0o100644, ""));
+        assert_ne!(facts(&added).unwrap().layout, b.layout);
+        let mut config = base;
+        config[0].2 = "[tool.ruff]\nline-length = 79\n";
+        let c = facts(&config).unwrap();
+        assert_eq!(c.layout, b.layout);
+        assert_ne!(c.config, b.config);
+        // A symlink's blob is its target's name: never cached; a symlinked TOML file: no
+        // per-file results at all.
+        let mut linked = base.to_vec();
+        linked.push(("pkg/link.py", 0o120000, "a.py"));
+        let l = facts(&linked).unwrap();
+        assert!(!l.blobs.contains_key("pkg/link.py"));
+        assert_ne!(l.layout, b.layout);
+        linked.push(("ruff.toml", 0o120000, "elsewhere.cfg"));
+        assert!(facts(&linked).unwrap_err().contains("symlink"));
+    }
+
     #[test]
     fn trimming_keeps_the_current_entries_and_the_most_recent_others() {
         let mut m = Manifest::default();
