@@ -40,6 +40,8 @@ pub struct HostEnv {
     pub tmp_root: PathBuf,
     /// The cache's size bound in bytes (`HOOKGATE_CACHE_MAX_MB`, default 2048 MiB).
     pub cache_max_bytes: u64,
+    /// Whether file-local tools reuse per-file results (`HOOKGATE_FILE_CACHE=0` turns it off).
+    pub file_cache: bool,
     /// `GIT_DIR`: the repository git names (set by git for hooks, or by the user).
     pub git_dir: Option<PathBuf>,
     /// `GIT_WORK_TREE`: the work tree git names (`git --work-tree`, exported to hooks).
@@ -212,6 +214,8 @@ impl HostEnv {
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .unwrap_or(2048)
                 .saturating_mul(1024 * 1024),
+            file_cache: get("HOOKGATE_FILE_CACHE")
+                .is_none_or(|v| !matches!(v.trim(), "0" | "false" | "no" | "off")),
             vars,
         }
     }

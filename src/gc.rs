@@ -1,5 +1,6 @@
 //! Keeping the cache bounded. Everything hookgate stores for a check is filed under its key
-//! (`verdicts/`, `logs/`, `artifacts/`, `reports/`, `locks/`), so the cache is a set of keys,
+//! (`verdicts/`, `logs/`, `artifacts/`, `reports/`, `locks/`; the per-file results of `lint` and
+//! `format` under their context's key in `filecache/`), so the cache is a set of keys,
 //! each with a size and the time it was last written. `hookgate cache gc` drops the keys that
 //! are too old or that no recent commit needs; after every run that wrote something, the
 //! cache is also held under a size bound by dropping the oldest keys, so `watch`, which
@@ -12,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use crate::cache::{Cache, LockAttempt};
 
 /// Where a key's files live, relative to the cache root, and how their names carry the key.
-const AREAS: &[&str] = &["verdicts", "logs", "artifacts", "reports", "locks"];
+const AREAS: &[&str] = &["verdicts", "logs", "artifacts", "reports", "locks", "filecache"];
 
 /// Everything stored under one key.
 #[derive(Debug, Clone)]

@@ -14,6 +14,7 @@ pub mod config;
 pub mod dists;
 pub mod env;
 pub mod error;
+pub mod filecache;
 pub mod gate;
 pub mod gc;
 pub mod git;

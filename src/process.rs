@@ -200,6 +200,28 @@ impl Cmd {
     /// Runs to completion, appending the command line and its output to `log`. The output is
     /// capped to its first [`LOG_HEAD`] and last [`LOG_TAIL`] bytes.
     pub fn run_logged(&self, log: &mut File, deadline: Instant, cancel: &Cancel) -> Result<Exit> {
+        self.run_logged_into(log, None, deadline, cancel)
+    }
+
+    /// Runs like [`Cmd::run_logged`], but the command's standard output goes to `stdout` (a
+    /// tool's machine-readable answer); its standard error still goes to the log.
+    pub fn run_logged_stdout_to(
+        &self,
+        log: &mut File,
+        stdout: File,
+        deadline: Instant,
+        cancel: &Cancel,
+    ) -> Result<Exit> {
+        self.run_logged_into(log, Some(stdout), deadline, cancel)
+    }
+
+    fn run_logged_into(
+        &self,
+        log: &mut File,
+        stdout: Option<File>,
+        deadline: Instant,
+        cancel: &Cancel,
+    ) -> Result<Exit> {
         writeln!(log, "$ {}", self.display()).context("writing the log")?;
         log.flush().ok();
         let Some(program) = self.resolve() else {
@@ -215,7 +237,11 @@ impl Cmd {
         let mut cap = LogCap::new(log.stream_position().context("reading the log's position")?);
         let out = log.try_clone().context("sharing the log file")?;
         let keep = cancel.handed_down.as_deref().map(AsRawFd::as_raw_fd);
-        let running = match self.start(&program, keep, |e| e.stderr_to_stdout().stdout_file(out)) {
+        let io = |e: duct::Expression| match stdout {
+            Some(answer) => e.stdout_file(answer).stderr_file(out),
+            None => e.stderr_to_stdout().stdout_file(out),
+        };
+        let running = match self.start(&program, keep, io) {
             Ok(r) => r,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 writeln!(log, "hookgate: cannot start `{}`: {e}", self.program).ok();

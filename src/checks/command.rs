@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::{Check, Invocation, invocation::check};
+use super::{Check, Invocation, filewise, invocation::check};
 use crate::config::{CheckDef, Config, OptionTable, RunSpec};
 use crate::error::Error;
 use crate::outcome::Ended;
@@ -102,13 +102,11 @@ pub fn python_files(root: &Path, listing: &str) -> Vec<String> {
     files
 }
 
-/// Files per ruff invocation, well under the kernel's argument-size limit.
-const FILES_PER_RUN: usize = 2000;
-
 /// Runs ruff (`args`: `check --no-fix --no-cache`, `format --check ...`) over the Python files
 /// ruff finds in the snapshot ([`python_files`]), named after `--` with `--force-exclude` as
-/// pre-commit's ruff hooks run it. No Python file: nothing to check, a pass. When ruff cannot
-/// list the files (a broken config), ruff runs on `.` so the log shows why.
+/// pre-commit's ruff hooks run it; with the per-file cache, only over those that changed
+/// ([`filewise`]). No Python file: nothing to check, a pass. When ruff cannot list the files (a
+/// broken config), ruff runs on `.` so the log shows why.
 pub fn run_ruff(inv: &mut Invocation<'_>, args: &[&str]) -> Result<Ended> {
     let listing = inv.check_cmd("ruff", &["check", "--show-files", "--no-cache", "."]).capture();
     let Some(listing) = listing else {
@@ -131,13 +129,10 @@ pub fn run_ruff(inv: &mut Invocation<'_>, args: &[&str]) -> Result<Ended> {
          pre-commit hands them",
         files.len()
     ));
-    for chunk in files.chunks(FILES_PER_RUN) {
-        let mut argv: Vec<&str> = args.to_vec();
-        argv.extend(["--force-exclude", "--"]);
-        argv.extend(chunk.iter().map(String::as_str));
-        check!(inv.run(&inv.check_cmd("ruff", &argv)));
+    match inv.file_cache.clone() {
+        Some(store) => filewise::run_changed(inv, &store, args, &files),
+        None => filewise::run_whole(inv, args, &files),
     }
-    Ok(Ended::Pass)
 }
 
 #[cfg(test)]

@@ -64,6 +64,8 @@ pub struct Invocation<'a> {
     pub base: Option<Base>,
     /// Whether anything was installed into the venv beyond its shared base.
     pub installed_more: bool,
+    /// The per-file results of file-local tools (`None`: not used, `HOOKGATE_FILE_CACHE=0`).
+    pub file_cache: Option<crate::filecache::Store>,
 }
 
 /// Runs a setup step (an install, a tool's environment) and returns early from the kind with
@@ -110,6 +112,12 @@ impl Invocation<'_> {
     /// Runs `cmd`, logging it and its output, under the check's deadline and cancellation.
     pub fn run(&mut self, cmd: &Cmd) -> Result<Exit> {
         cmd.run_logged(&mut self.log, self.deadline, self.cancel)
+    }
+
+    /// Runs `cmd` like [`Invocation::run`], its standard output into `stdout` (a tool's
+    /// machine-readable answer) and its standard error into the log.
+    pub fn run_stdout_to(&mut self, cmd: &Cmd, stdout: File) -> Result<Exit> {
+        cmd.run_logged_stdout_to(&mut self.log, stdout, self.deadline, self.cancel)
     }
 
     /// Runs `cmd` like [`Invocation::run`] and also returns what it wrote to the log, for a

@@ -8,6 +8,7 @@ mod ci_sync;
 mod command;
 mod coverage;
 mod docs;
+mod filewise;
 mod format;
 mod invocation;
 mod lint;

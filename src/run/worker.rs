@@ -286,6 +286,10 @@ impl Worker<'_> {
             envs: self.env_store(),
             base: None,
             installed_more: false,
+            file_cache: self
+                .host
+                .file_cache
+                .then(|| crate::filecache::Store::new(self.cache.root(), self.force)),
         })
     }
 

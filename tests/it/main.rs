@@ -23,6 +23,7 @@ mod init;
 mod install_script;
 mod interpreter;
 mod interrupt;
+mod lintcache;
 mod lock;
 mod newcomer;
 mod output;

@@ -1,0 +1,339 @@
+//! Per-file results of file-local tools (`ruff check`, `ruff format --check`), so that a
+//! `lint` or `format` of a new tree re-runs the tool only on the files that changed.
+//!
+//! A result is filed under a *context* and the file's (path, blob id). The context is a digest
+//! of everything besides the file's own content that can change what the tool says about it:
+//! the tool and its arguments, its exact version (`ruff --version`) and the check's resolved
+//! requirement set, the `RUFF_*` variables and `XDG_CONFIG_HOME` it sees, every TOML file of
+//! the tree (ruff's hierarchical `pyproject.toml`/`ruff.toml`/`.ruff.toml`, and whatever
+//! `extend` names), and the tree's *layout*: the path of every directory, symlink, submodule and Python file
+//! (`*.py`, `*.pyi`). The layout is there because ruff is not purely file-local: isort's
+//! first-party detection asks whether `<src root>/<name>` or `<name>.py` exists, INP001 and
+//! the package of a module depend on `__init__.py` files in its directories. So an edit of
+//! file contents (and of any non-Python, non-TOML file) reuses every other file's result, while
+//! an add, delete or rename of a Python file or a directory, or a config change, starts a new
+//! context: every file is checked again. Only regular files are cached (a symlink's blob is its
+//! target's name, not the content ruff reads). A tree with a symlinked TOML file or a path that
+//! is not UTF-8 gets no per-file results at all.
+//!
+//! One manifest per context, `<git-common-dir>/hookgate/filecache/<context>.json`, written
+//! atomically, bounded (the current tree's entries plus as many older ones), and pruned like a
+//! verdict by `cache gc` and the cache's size bound (see [`crate::gc`]). Results are only ever
+//! written by a local run whose every tool invocation ended normally: never by an interrupted,
+//! timed-out or failed-to-start one, and never taken from shared verdicts.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Bumped when the manifest format or the context recipe changes.
+const SCHEMA: u32 = 1;
+
+/// A manifest larger than this is not one hookgate wrote: ignored.
+const MAX_MANIFEST_BYTES: u64 = 256 << 20;
+
+/// Older entries a manifest keeps beyond the current tree's, at least.
+const MIN_KEPT: usize = 2000;
+
+/// Where per-file results live, and whether this run may reuse them (`--force` re-checks every
+/// file and refreshes the results).
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+    /// Re-check every file (`--force`), still writing the results.
+    pub refresh: bool,
+}
+
+/// What the tree says about the files a tool is given.
+#[derive(Debug, Default)]
+pub struct TreeFacts {
+    /// Blob id of every regular Python file, by path.
+    pub blobs: HashMap<String, String>,
+    /// Digest of every TOML file (path and blob id).
+    pub config: String,
+    /// Digest of the layout (see the module's doc).
+    pub layout: String,
+}
+
+/// Reads the facts of `tree`; `Err` is why per-file results cannot be used for it.
+pub fn tree_facts(
+    repo: &git2::Repository,
+    tree: git2::Oid,
+) -> Result<std::result::Result<TreeFacts, String>> {
+    let tree = repo.find_tree(tree).with_context(|| format!("reading tree {tree}"))?;
+    let (mut config, mut layout) = (Sha256::new(), Sha256::new());
+    let mut facts = TreeFacts::default();
+    let mut problem: Option<String> = None;
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        let Ok(name) = std::str::from_utf8(entry.name_bytes()) else {
+            problem = Some(format!("a path that is not UTF-8 under `{dir}`"));
+            return git2::TreeWalkResult::Abort;
+        };
+        let path = format!("{dir}{name}");
+        let python = name.ends_with(".py") || name.ends_with(".pyi");
+        let toml = name.ends_with(".toml");
+        // Lines end in NUL: a path cannot hold one, so two layouts never hash alike.
+        match (entry.kind(), entry.filemode()) {
+            (Some(git2::ObjectType::Blob), 0o100644 | 0o100755) => {
+                if python {
+                    layout.update(format!("f {path}\0"));
+                    facts.blobs.insert(path.clone(), entry.id().to_string());
+                }
+                if toml {
+                    config.update(format!("{} {path}\0", entry.id()));
+                }
+            }
+            (Some(git2::ObjectType::Blob), _) if toml => {
+                problem = Some(format!("`{path}` is a symlink (ruff reads the file it points to)"));
+                return git2::TreeWalkResult::Abort;
+            }
+            (kind, mode) => layout.update(format!("{kind:?} {mode:o} {path}\0")),
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .or_else(|e| if problem.is_some() { Ok(()) } else { Err(e) })
+    .context("walking the tree")?;
+    if let Some(p) = problem {
+        return Ok(Err(p));
+    }
+    facts.config = hex(&config.finalize());
+    facts.layout = hex(&layout.finalize());
+    Ok(Ok(facts))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        write!(s, "{b:02x}").ok();
+        s
+    })
+}
+
+/// The key of a context: a SHA-256 over what is described in the module's doc. `tool` names
+/// the tool and its arguments, `version` its exact version, `resolved` the check's resolved
+/// requirement set, `env` the variables the tool reads.
+pub fn context_key(
+    tool: &str,
+    version: &str,
+    resolved: &[String],
+    env: &[(String, String)],
+    facts: &TreeFacts,
+) -> String {
+    let inputs = serde_json::json!({
+        "schema": SCHEMA,
+        "tool": tool,
+        "version": version,
+        "resolved": resolved,
+        "env": env,
+        "config": facts.config,
+        "layout": facts.layout,
+    });
+    hex(&Sha256::digest(inputs.to_string().as_bytes()))
+}
+
+/// One file's result.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileResult {
+    /// How many problems the tool reported in it (0: it passed).
+    pub problems: u32,
+    /// When a run last used it (seconds since the Unix epoch), for trimming.
+    pub seen: u64,
+}
+
+/// The results of one context, by `"<blob id> <path>"`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Manifest {
+    schema: u32,
+    key: String,
+    entries: BTreeMap<String, FileResult>,
+}
+
+fn entry_key(path: &str, blob: &str) -> String {
+    format!("{blob} {path}")
+}
+
+impl Manifest {
+    /// Whether it holds no result.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The result for `path` at `blob`, if one is stored.
+    pub fn get(&self, path: &str, blob: &str) -> Option<FileResult> {
+        self.entries.get(&entry_key(path, blob)).copied()
+    }
+
+    /// Stores a result.
+    pub fn put(&mut self, path: &str, blob: &str, result: FileResult) {
+        self.entries.insert(entry_key(path, blob), result);
+    }
+
+    /// Keeps the entries seen at `now` plus at most as many (at least [`MIN_KEPT`]) of the
+    /// most recently seen others.
+    fn trim(&mut self, now: u64) {
+        let current = self.entries.values().filter(|r| r.seen >= now).count();
+        let budget = current + current.max(MIN_KEPT);
+        if self.entries.len() <= budget {
+            return;
+        }
+        let mut seen: Vec<u64> = self.entries.values().map(|r| r.seen).collect();
+        seen.sort_unstable_by(|a, b| b.cmp(a));
+        let cutoff = seen[budget - 1];
+        let mut kept_at_cutoff = budget - seen.iter().filter(|&&s| s > cutoff).count();
+        self.entries.retain(|_, r| {
+            if r.seen > cutoff {
+                true
+            } else if r.seen == cutoff && kept_at_cutoff > 0 {
+                kept_at_cutoff -= 1;
+                true
+            } else {
+                false
+            }
+        });
+    }
+}
+
+impl Store {
+    /// The store under the cache root `<git-common-dir>/hookgate`.
+    pub fn new(cache_root: &Path, refresh: bool) -> Store {
+        Store { dir: cache_root.join("filecache"), refresh }
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+
+    /// The manifest of context `key`; empty when there is none or it is not one hookgate
+    /// wrote for that key (a symlink, too large, corrupt, another schema or key).
+    pub fn load(&self, key: &str) -> Manifest {
+        let empty = || Manifest { schema: SCHEMA, key: key.to_string(), entries: BTreeMap::new() };
+        let path = self.path(key);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { return empty() };
+        if !meta.is_file() || meta.len() > MAX_MANIFEST_BYTES {
+            return empty();
+        }
+        let Ok(bytes) = std::fs::read(&path) else { return empty() };
+        match serde_json::from_slice::<Manifest>(&bytes) {
+            Ok(m) if m.schema == SCHEMA && m.key == key => m,
+            _ => empty(),
+        }
+    }
+
+    /// Writes `manifest` atomically, trimmed (see [`Manifest::trim`]); `now` is this run's time.
+    pub fn save(&self, mut manifest: Manifest, now: u64) -> Result<()> {
+        manifest.trim(now);
+        let bytes = serde_json::to_vec(&manifest).context("serializing per-file results")?;
+        crate::cache::write_atomic(&self.path(&manifest.key), &bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(problems: u32, seen: u64) -> FileResult {
+        FileResult { problems, seen }
+    }
+
+    #[test]
+    fn a_manifest_round_trips_and_refuses_another_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path(), false);
+        let key = "a".repeat(64);
+        let mut m = store.load(&key);
+        m.put("src/a b.py", "1234", result(2, 10));
+        store.save(m, 10).unwrap();
+        let back = store.load(&key);
+        assert_eq!(back.get("src/a b.py", "1234"), Some(result(2, 10)));
+        assert_eq!(back.get("src/a b.py", "5678"), None);
+        std::fs::copy(store.path(&key), store.path(&"b".repeat(64))).unwrap();
+        assert!(store.load(&"b".repeat(64)).entries.is_empty(), "a manifest copied under another key");
+        std::fs::write(store.path(&key), b"{ not json").unwrap();
+        assert!(store.load(&key).entries.is_empty());
+    }
+
+    /// A tree of `(path, mode, content)` entries in a fresh repository.
+    fn tree(repo: &git2::Repository, entries: &[(&str, i32, &str)]) -> git2::Oid {
+        let mut index = git2::Index::new().unwrap();
+        for (path, mode, content) in entries {
+            let id = repo.blob(content.as_bytes()).unwrap();
+            let mut e = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: *mode as u32,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id,
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            e.flags = e.path.len().min(0xfff) as u16;
+            index.add(&e).unwrap();
+        }
+        index.write_tree_to(repo).unwrap()
+    }
+
+    #[test]
+    fn edits_keep_the_layout_adds_renames_and_config_change_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init(dir.path()).unwrap();
+        let facts = |entries: &[(&str, i32, &str)]| tree_facts(&repo, tree(&repo, entries)).unwrap();
+        let base = [
+            ("pyproject.toml", 0o100644, "[tool.ruff]\n"),
+            ("pkg/__init__.py", 0o100644, ""),
+            ("pkg/a.py", 0o100644, "A = 1\n"),
+            ("README.md", 0o100644, "hi\n"),
+        ];
+        let b = facts(&base).unwrap();
+        assert_eq!(b.blobs.len(), 2, "only the Python files: {:?}", b.blobs);
+        let mut edited = base;
+        edited[2].2 = "A = 2\n";
+        edited[3].2 = "hello\n";
+        let e = facts(&edited).unwrap();
+        assert_eq!((&e.layout, &e.config), (&b.layout, &b.config));
+        assert_ne!(e.blobs["pkg/a.py"], b.blobs["pkg/a.py"]);
+        let mut renamed = base;
+        renamed[2].0 = "pkg/b.py";
+        assert_ne!(facts(&renamed).unwrap().layout, b.layout);
+        let mut added = base.to_vec();
+        added.push(("pkg/sub/__init__.py", 0o100644, ""));
+        assert_ne!(facts(&added).unwrap().layout, b.layout);
+        let mut config = base;
+        config[0].2 = "[tool.ruff]\nline-length = 79\n";
+        let c = facts(&config).unwrap();
+        assert_eq!(c.layout, b.layout);
+        assert_ne!(c.config, b.config);
+        // A symlink's blob is its target's name: never cached; a symlinked TOML file: no
+        // per-file results at all.
+        let mut linked = base.to_vec();
+        linked.push(("pkg/link.py", 0o120000, "a.py"));
+        let l = facts(&linked).unwrap();
+        assert!(!l.blobs.contains_key("pkg/link.py"));
+        assert_ne!(l.layout, b.layout);
+        linked.push(("ruff.toml", 0o120000, "elsewhere.cfg"));
+        assert!(facts(&linked).unwrap_err().contains("symlink"));
+    }
+
+    #[test]
+    fn trimming_keeps_the_current_entries_and_the_most_recent_others() {
+        let mut m = Manifest::default();
+        for i in 0..3000u64 {
+            m.put(&format!("f{i}.py"), "old", result(0, i));
+        }
+        for i in 0..10u64 {
+            m.put(&format!("f{i}.py"), "new", result(0, 5000));
+        }
+        m.trim(5000);
+        assert_eq!(m.entries.len(), 10 + MIN_KEPT);
+        assert!(m.get("f0.py", "new").is_some());
+        assert!(m.get("f2999.py", "old").is_some());
+        assert!(m.get("f0.py", "old").is_none());
+    }
+}

@@ -1,0 +1,242 @@
+//! The per-file lint cache (#12 item 3): `lint` and `format` re-run ruff only on the files
+//! whose (path, blob) has no result in the current context, and their verdict and the
+//! violations they report are those of a whole-tree run, after every kind of change: an edit,
+//! a rename, a delete, an add (which change the layout: every file is checked again), a change
+//! of ruff's config (likewise), an edit of a file that is not Python.
+
+use std::collections::BTreeSet;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::common::{TestContext, checks, log_of, text};
+
+/// Files ruff's discovery finds in the clean fixture (`docs/conf.py`, the package's
+/// `__init__.py`, `tests/test_sample.py`) plus the ones planted below.
+const PLANTED: &[(&str, &str)] = &[
+    ("src/sample_pkg/util.py", "def double(x):\n    return 2 * x\n"),
+    // F401 (lint).
+    ("src/sample_pkg/bad.py", "import os\n"),
+    // Clean for lint, not formatted.
+    ("src/sample_pkg/ugly.py", "x=1\n"),
+    // A hostile name at the root: a leading dash (an option, were it not after `--`), spaces,
+    // non-ASCII; and an F401 in it.
+    ("-odd name é.py", "import sys\n"),
+];
+
+/// What a run said: the verdicts and the violations in the logs (ruff's concise lines for
+/// `lint`, the files `format` shows a diff of), and the per-file cache's counts.
+#[derive(Debug)]
+struct Said {
+    lint: String,
+    format: String,
+    violations: BTreeSet<String>,
+    unformatted: BTreeSet<String>,
+    counts: Vec<(usize, usize)>,
+}
+
+fn said(v: &Value, out: &Output) -> Said {
+    let c = checks(v);
+    let (lint_log, format_log) = (log_of(v, "lint"), log_of(v, "format"));
+    let violations = violations(&lint_log);
+    let lines: Vec<&str> = format_log.lines().collect();
+    let unformatted = lines
+        .windows(2)
+        .filter_map(|w| {
+            let (from, to) = (w[0].strip_prefix("--- ")?, w[1].strip_prefix("+++ ")?);
+            (from == to).then(|| from.to_string())
+        })
+        .collect();
+    let counts = [&lint_log, &format_log]
+        .iter()
+        .filter_map(|log| {
+            let line = log.lines().find(|l| l.starts_with("hookgate: per-file cache: "))?;
+            let words: Vec<&str> = line.split_whitespace().collect();
+            Some((words[3].parse().ok()?, words[6].parse().ok()?))
+        })
+        .collect();
+    let status =
+        |name: &str| c[name]["status"].as_str().unwrap_or_else(|| panic!("{}", text(out))).to_string();
+    Said { lint: status("lint"), format: status("format"), violations, unformatted, counts }
+}
+
+/// Runs lint and format with the per-file cache, then a whole-tree run (`--force`, the cache
+/// off), asserts they agree, and returns the first run's counts (re-checked, from the cache)
+/// for lint and format.
+fn agree(ctx: &TestContext, step: &str) -> Vec<(usize, usize)> {
+    let (v, out) = ctx.json(&["run", "lint", "format"]);
+    let incremental = said(&v, &out);
+    let mut whole = ctx.hookgate_cmd(&["run", "--force", "--json", "lint", "format"]);
+    whole.env("HOOKGATE_FILE_CACHE", "0");
+    let out = whole.output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let reference = said(&v, &out);
+    assert!(reference.counts.is_empty(), "{step}: HOOKGATE_FILE_CACHE=0 used the per-file cache");
+    assert_eq!(
+        (&incremental.lint, &incremental.format, &incremental.violations, &incremental.unformatted),
+        (&reference.lint, &reference.format, &reference.violations, &reference.unformatted),
+        "{step}: the per-file answer differs from a whole-tree run"
+    );
+    assert_eq!(incremental.counts.len(), 2, "{step}: no per-file counts in the logs: {incremental:?}");
+    incremental.counts
+}
+
+fn commit(ctx: &TestContext, message: &str) {
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "--no-verify", "-m", message]);
+}
+
+#[test]
+fn lint_and_format_recheck_only_changed_files_and_agree_with_a_whole_tree_run() {
+    let ctx = TestContext::new("clean");
+    // ruff's concise lines (`path:row:col: CODE`) in the logs, for comparing violations.
+    ctx.env_mut("RUFF_OUTPUT_FORMAT", "concise");
+    ctx.write(
+        "hookgate.toml",
+        "[checks.lint]\nenv = [\"RUFF_OUTPUT_FORMAT\"]\n[checks.format]\nenv = [\"RUFF_OUTPUT_FORMAT\"]\n",
+    );
+    for (path, content) in PLANTED {
+        ctx.write(path, content);
+    }
+    commit(&ctx, "planted violations");
+
+    // Cold: every file is checked; both fail, with the planted violations.
+    let (v, out) = ctx.json(&["run", "lint", "format"]);
+    let first = said(&v, &out);
+    assert_eq!((first.lint.as_str(), first.format.as_str()), ("fail", "fail"), "{}", text(&out));
+    assert_eq!(
+        first.violations,
+        BTreeSet::from(["-odd name é.py:1:8 F401".to_string(), "src/sample_pkg/bad.py:1:8 F401".to_string()])
+    );
+    assert_eq!(first.unformatted, BTreeSet::from(["src/sample_pkg/ugly.py".to_string()]));
+    assert_eq!(first.counts, [(7, 0), (7, 0)]);
+    // The failing files' own diagnostics end the log (what the table's tail shows).
+    let tail: String = log_of(&v, "lint").lines().rev().take(8).collect::<Vec<_>>().join("\n");
+    assert!(tail.contains("bad.py:1:8: F401"), "{tail}");
+
+    // An edit: that file alone is re-checked (the fix shows: one violation fewer).
+    ctx.write("src/sample_pkg/bad.py", "import json\n\nprint(json)\n");
+    commit(&ctx, "edit");
+    assert_eq!(agree(&ctx, "edit"), [(1, 6), (1, 6)]);
+
+    // A file that is not Python nor TOML: nothing re-checked, everything from the cache.
+    ctx.write("README.md", "# sample\n\nedited\n");
+    commit(&ctx, "readme");
+    assert_eq!(agree(&ctx, "readme"), [(0, 7), (0, 7)]);
+
+    // Rename, delete, add: the layout changed (isort's first-party detection and INP001 look
+    // at which files exist), so every file is checked again.
+    ctx.git(&["mv", "src/sample_pkg/util.py", "src/sample_pkg/helpers.py"]);
+    commit(&ctx, "rename");
+    assert_eq!(agree(&ctx, "rename"), [(7, 0), (7, 0)]);
+    ctx.git(&["rm", "-q", "src/sample_pkg/helpers.py"]);
+    commit(&ctx, "delete");
+    assert_eq!(agree(&ctx, "delete"), [(6, 0), (6, 0)]);
+    ctx.write("src/sample_pkg/new.py", "def f():\n    unused = 1\n");
+    commit(&ctx, "add");
+    assert_eq!(agree(&ctx, "add"), [(7, 0), (7, 0)]);
+    // Back to a layout seen before: its results are still there.
+    // (With another README: the very same tree would be answered by its verdict.)
+    ctx.git(&["rm", "-q", "src/sample_pkg/new.py"]);
+    ctx.write("README.md", "# sample\n\nedited again\n");
+    commit(&ctx, "delete again");
+    assert_eq!(agree(&ctx, "back to a known layout"), [(0, 6), (0, 6)]);
+
+    // A config change (a new rule) invalidates everything, and the new rule's finding shows.
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write("pyproject.toml", &format!("{pyproject}\n[tool.ruff.lint]\nextend-select = [\"T20\"]\n"));
+    commit(&ctx, "select T20");
+    assert_eq!(agree(&ctx, "config"), [(6, 0), (6, 0)]);
+    let (v, _) = ctx.json(&["run", "lint"]);
+    assert!(violations(&log_of(&v, "lint")).contains("src/sample_pkg/bad.py:3:1 T201"));
+
+    // Fixing the last failures: re-checked alone, and both pass.
+    ctx.write("-odd name é.py", "import sys\n\nARGS = sys.argv\n");
+    ctx.write("src/sample_pkg/bad.py", "import json\n\nJSON = json\n");
+    ctx.write("src/sample_pkg/ugly.py", "x = 1\n");
+    commit(&ctx, "fix");
+    assert_eq!(agree(&ctx, "fix"), [(3, 3), (3, 3)]);
+    let (v, out) = ctx.json(&["run", "lint", "format"]);
+    let c = checks(&v);
+    assert_eq!(
+        (&c["lint"]["status"], &c["format"]["status"]),
+        (&"pass".into(), &"pass".into()),
+        "{}",
+        text(&out)
+    );
+}
+
+/// ruff's concise lines in a `lint` log (`path:row:col: CODE message`), as `path:row:col CODE`.
+fn violations(log: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for line in log.lines() {
+        let Some(i) = line.find(".py:") else { continue };
+        let mut rest = line[i + 4..].splitn(3, ':');
+        let (row, col, what) = (rest.next(), rest.next(), rest.next());
+        if let (Some(row), Some(col), Some(what)) = (row, col, what)
+            && row.parse::<u32>().is_ok()
+            && col.parse::<u32>().is_ok()
+        {
+            let code = what.split_whitespace().next().unwrap_or_default();
+            found.insert(format!("{}:{row}:{col} {code}", &line[..i + 3]));
+        }
+    }
+    found
+}
+
+/// The manifests of per-file results in the cache.
+fn manifests(ctx: &TestContext) -> Vec<std::path::PathBuf> {
+    let dir = ctx.work.join(".git/hookgate/filecache");
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn an_answer_ruff_cannot_give_keeps_no_results_and_ruff_itself_decides() {
+    // ruff 0.8's formatter has no JSON output: it refuses the option (exit 2).
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", "[checks.format]\ndeps = [\"ruff==0.8.4\"]\n");
+    ctx.write("src/sample_pkg/ugly.py", "x=1\n");
+    commit(&ctx, "unformatted");
+    let (v, out) = ctx.json(&["run", "format"]);
+    assert_eq!(checks(&v)["format"]["status"], "fail", "{}", text(&out));
+    let log = log_of(&v, "format");
+    assert!(log.contains("did not account for every file"), "{log}");
+    assert!(log.contains("+++ src/sample_pkg/ugly.py"), "ruff's own diff is not in the log:\n{log}");
+    assert!(manifests(&ctx).is_empty(), "results kept from an answer that was not understood");
+    // Formatted, it passes: every file again (nothing was kept), and still nothing is kept.
+    ctx.write("src/sample_pkg/ugly.py", "x = 1\n");
+    commit(&ctx, "formatted");
+    let (v, out) = ctx.json(&["run", "format"]);
+    assert_eq!(checks(&v)["format"]["status"], "pass", "{}", text(&out));
+    assert!(log_of(&v, "format").contains("per-file cache: 4 file(s) re-checked, 0 from"));
+    assert!(manifests(&ctx).is_empty());
+}
+
+#[test]
+fn cache_gc_drops_per_file_results_unused_for_a_day() {
+    let ctx = TestContext::new("clean");
+    ctx.commit_config("[checks.format]\nenabled = false\n");
+    let (v, out) = ctx.json(&["run", "lint"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    let kept = manifests(&ctx);
+    assert_eq!(kept.len(), 1, "one context, one manifest");
+    // Fresh: kept (a tree checked but not committed yet is worth a day).
+    let out = ctx.hookgate(&["cache", "gc"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(manifests(&ctx), kept);
+    let old = std::process::Command::new("touch").args(["-d", "2 days ago"]).arg(&kept[0]).status().unwrap();
+    assert!(old.success());
+    let out = ctx.hookgate(&["cache", "gc"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let key = kept[0].file_stem().unwrap().to_str().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("dropped {key}")), "{}", text(&out));
+    assert!(manifests(&ctx).is_empty(), "{}", text(&out));
+}
