@@ -1,20 +1,32 @@
-//! Per-file results of file-local tools (`ruff check`, `ruff format --check`), so that a
-//! `lint` or `format` of a new tree re-runs the tool only on the files that changed.
+//! Per-file results of file-local tools (`ruff check`, `ruff format --check`, `black --check`,
+//! `flake8`), so that a `lint` or `format` of a new tree re-runs the tool only on the files
+//! that changed.
 //!
 //! A result is filed under a *context* and the file's (path, blob id). The context is a digest
 //! of everything besides the file's own content that can change what the tool says about it:
-//! the tool and its arguments, its exact version (`ruff --version`) and the check's resolved
-//! requirement set, the `RUFF_*` variables and `XDG_CONFIG_HOME` it sees, every TOML file of
-//! the tree (ruff's hierarchical `pyproject.toml`/`ruff.toml`/`.ruff.toml`, and whatever
-//! `extend` names), and the tree's *layout*: the path of every directory, symlink, submodule and Python file
-//! (`*.py`, `*.pyi`). The layout is there because ruff is not purely file-local: isort's
-//! first-party detection asks whether `<src root>/<name>` or `<name>.py` exists, INP001 and
-//! the package of a module depend on `__init__.py` files in its directories. So an edit of
-//! file contents (and of any non-Python, non-TOML file) reuses every other file's result, while
-//! an add, delete or rename of a Python file or a directory, or a config change, starts a new
-//! context: every file is checked again. Only regular files are cached (a symlink's blob is its
-//! target's name, not the content ruff reads). A tree with a symlinked TOML file or a path that
-//! is not UTF-8 gets no per-file results at all.
+//! the tool and its arguments, its exact version (`--version`) and the check's resolved
+//! requirement set, the tool's variables (`RUFF_*`, `BLACK_*`, `FLAKE8_*`) and
+//! `XDG_CONFIG_HOME` it sees, every config file of the tree, and the tree's *layout*; which
+//! files are config and which paths are layout is the tool's [`Scope`]:
+//! - ruff: every TOML file (its hierarchical `pyproject.toml`/`ruff.toml`/`.ruff.toml`, and
+//!   whatever `extend` names); the layout is the path of every directory, symlink, submodule
+//!   and Python file (`*.py`, `*.pyi`), because ruff is not purely file-local: isort's
+//!   first-party detection asks whether `<src root>/<name>` or `<name>.py` exists, INP001 and
+//!   the package of a module depend on `__init__.py` files in its directories.
+//! - black: every TOML file and every `.gitignore` (its discovery honours them); the layout is
+//!   every path of the tree, because the files black checks are learnt from a whole-tree run of
+//!   the context (black cannot list them without checking them). A `pyproject.toml` below the
+//!   root or a `.hg` makes black take another project root for some files: no per-file
+//!   results.
+//! - flake8: `setup.cfg`, `tox.ini`, `.flake8`; no layout (flake8's own discovery is asked for
+//!   the files every time, and pyflakes, pycodestyle and mccabe read one file at a time).
+//!
+//! So an edit of file contents (and of any file that is not config nor, for ruff, Python)
+//! reuses every other file's result, while a layout or config change starts a new context:
+//! every file is checked again. Only regular files are cached (a symlink's blob is its
+//! target's name, not the content the tool reads). A tree with a symlinked config file, a path
+//! that is not UTF-8 or holds a control character (answers are read line by line) gets no
+//! per-file results at all.
 //!
 //! One manifest per context, `<git-common-dir>/hookgate/filecache/<context>.json`, written
 //! atomically, bounded (the current tree's entries plus as many older ones), and pruned like a
@@ -47,21 +59,47 @@ pub struct Store {
     pub refresh: bool,
 }
 
+/// Which tree entries make a tool's context (see the module's doc): the files whose content
+/// is its config, the entries whose paths are its layout, and entries that rule the per-file
+/// results out for the whole tree.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope {
+    /// Whether a file (by its name) is config: its content is part of the context.
+    pub config: fn(&str) -> bool,
+    /// Which paths are the layout.
+    pub layout: Layout,
+    /// Why an entry (by its path) rules the per-file results out, if it does.
+    pub refuse: fn(&str) -> Option<&'static str>,
+}
+
+/// Which paths of the tree are part of a context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Every directory, symlink, submodule and Python file (ruff: imports and packages).
+    Python,
+    /// Every entry (black: its file list is learnt from a whole-tree run of the context).
+    Every,
+    /// None (flake8: asked which files it checks every time, each file checked on its own).
+    Nothing,
+}
+
 /// What the tree says about the files a tool is given.
 #[derive(Debug, Default)]
 pub struct TreeFacts {
     /// Blob id of every regular Python file, by path.
     pub blobs: HashMap<String, String>,
-    /// Digest of every TOML file (path and blob id).
+    /// Digest of every config file (path and blob id).
     pub config: String,
     /// Digest of the layout (see the module's doc).
     pub layout: String,
 }
 
-/// Reads the facts of `tree`; `Err` is why per-file results cannot be used for it.
+/// Reads the facts of `tree` for a tool of `scope`; `Err` is why per-file results cannot be
+/// used for it.
 pub fn tree_facts(
     repo: &git2::Repository,
     tree: git2::Oid,
+    scope: Scope,
 ) -> Result<std::result::Result<TreeFacts, String>> {
     let tree = repo.find_tree(tree).with_context(|| format!("reading tree {tree}"))?;
     let (mut config, mut layout) = (Sha256::new(), Sha256::new());
@@ -73,24 +111,37 @@ pub fn tree_facts(
             return git2::TreeWalkResult::Abort;
         };
         let path = format!("{dir}{name}");
+        // A tool's answer is read line by line: a name that breaks a line is not trusted.
+        if name.chars().any(char::is_control) {
+            problem = Some(format!("a path with a control character under `{dir}`"));
+            return git2::TreeWalkResult::Abort;
+        }
+        if let Some(why) = (scope.refuse)(&path) {
+            problem = Some(format!("`{path}`: {why}"));
+            return git2::TreeWalkResult::Abort;
+        }
         let python = name.ends_with(".py") || name.ends_with(".pyi");
-        let toml = name.ends_with(".toml");
+        let is_config = (scope.config)(name);
+        let in_layout = scope.layout != Layout::Nothing;
         // Lines end in NUL: a path cannot hold one, so two layouts never hash alike.
         match (entry.kind(), entry.filemode()) {
             (Some(git2::ObjectType::Blob), 0o100644 | 0o100755) => {
                 if python {
-                    layout.update(format!("f {path}\0"));
                     facts.blobs.insert(path.clone(), entry.id().to_string());
                 }
-                if toml {
+                if in_layout && (python || scope.layout == Layout::Every) {
+                    layout.update(format!("f {path}\0"));
+                }
+                if is_config {
                     config.update(format!("{} {path}\0", entry.id()));
                 }
             }
-            (Some(git2::ObjectType::Blob), _) if toml => {
-                problem = Some(format!("`{path}` is a symlink (ruff reads the file it points to)"));
+            (Some(git2::ObjectType::Blob), _) if is_config => {
+                problem = Some(format!("`{path}` is a symlink (the tool reads the file it points to)"));
                 return git2::TreeWalkResult::Abort;
             }
-            (kind, mode) => layout.update(format!("{kind:?} {mode:o} {path}\0")),
+            (kind, mode) if in_layout => layout.update(format!("{kind:?} {mode:o} {path}\0")),
+            _ => {}
         }
         git2::TreeWalkResult::Ok
     })
@@ -149,6 +200,10 @@ pub struct Manifest {
     schema: u32,
     key: String,
     entries: BTreeMap<String, FileResult>,
+    /// The files a whole-tree run of this context checked, for a tool whose discovery cannot
+    /// be asked on its own (black).
+    #[serde(default)]
+    pub files: Option<Vec<String>>,
 }
 
 fn entry_key(path: &str, blob: &str) -> String {
@@ -209,7 +264,8 @@ impl Store {
     /// The manifest of context `key`; empty when there is none or it is not one hookgate
     /// wrote for that key (a symlink, too large, corrupt, another schema or key).
     pub fn load(&self, key: &str) -> Manifest {
-        let empty = || Manifest { schema: SCHEMA, key: key.to_string(), entries: BTreeMap::new() };
+        let empty =
+            || Manifest { schema: SCHEMA, key: key.to_string(), entries: BTreeMap::new(), files: None };
         let path = self.path(key);
         let Ok(meta) = std::fs::symlink_metadata(&path) else { return empty() };
         if !meta.is_file() || meta.len() > MAX_MANIFEST_BYTES {
@@ -284,7 +340,8 @@ mod tests {
     fn edits_keep_the_layout_adds_renames_and_config_change_it() {
         let dir = tempfile::tempdir().unwrap();
         let repo = git2::Repository::init(dir.path()).unwrap();
-        let facts = |entries: &[(&str, i32, &str)]| tree_facts(&repo, tree(&repo, entries)).unwrap();
+        let ruff = Scope { config: |n| n.ends_with(".toml"), layout: Layout::Python, refuse: |_| None };
+        let facts = |entries: &[(&str, i32, &str)]| tree_facts(&repo, tree(&repo, entries), ruff).unwrap();
         let base = [
             ("pyproject.toml", 0o100644, "[tool.ruff]\n"),
             ("pkg/__init__.py", 0o100644, ""),

@@ -135,6 +135,14 @@ impl Running {
     }
 }
 
+/// Where a tool's machine-readable answer goes instead of the log.
+enum Answer {
+    /// Its standard output.
+    Stdout(File),
+    /// Its standard error.
+    Stderr(File),
+}
+
 impl Cmd {
     /// A command with an explicit environment, run from `cwd`.
     pub fn new(program: impl Into<String>, args: &[&str], cwd: &Path, env: BTreeMap<String, String>) -> Cmd {
@@ -212,13 +220,26 @@ impl Cmd {
         deadline: Instant,
         cancel: &Cancel,
     ) -> Result<Exit> {
-        self.run_logged_into(log, Some(stdout), deadline, cancel)
+        self.run_logged_into(log, Some(Answer::Stdout(stdout)), deadline, cancel)
+    }
+
+    /// Runs like [`Cmd::run_logged`], but the command's standard error goes to `stderr` (a
+    /// tool that reports there, such as black's `-v`); its standard output still goes to the
+    /// log.
+    pub fn run_logged_stderr_to(
+        &self,
+        log: &mut File,
+        stderr: File,
+        deadline: Instant,
+        cancel: &Cancel,
+    ) -> Result<Exit> {
+        self.run_logged_into(log, Some(Answer::Stderr(stderr)), deadline, cancel)
     }
 
     fn run_logged_into(
         &self,
         log: &mut File,
-        stdout: Option<File>,
+        answer: Option<Answer>,
         deadline: Instant,
         cancel: &Cancel,
     ) -> Result<Exit> {
@@ -237,8 +258,9 @@ impl Cmd {
         let mut cap = LogCap::new(log.stream_position().context("reading the log's position")?);
         let out = log.try_clone().context("sharing the log file")?;
         let keep = cancel.handed_down.as_deref().map(AsRawFd::as_raw_fd);
-        let io = |e: duct::Expression| match stdout {
-            Some(answer) => e.stdout_file(answer).stderr_file(out),
+        let io = |e: duct::Expression| match answer {
+            Some(Answer::Stdout(answer)) => e.stdout_file(answer).stderr_file(out),
+            Some(Answer::Stderr(answer)) => e.stderr_file(answer).stdout_file(out),
             None => e.stderr_to_stdout().stdout_file(out),
         };
         let running = match self.start(&program, keep, io) {

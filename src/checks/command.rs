@@ -6,7 +6,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::{Check, Invocation, filewise, invocation::check};
+use super::filewise::{self, Tool, Whole};
+use super::{Check, Invocation, invocation::check};
 use crate::config::{CheckDef, Config, OptionTable, RunSpec};
 use crate::error::Error;
 use crate::outcome::Ended;
@@ -130,8 +131,23 @@ pub fn run_ruff(inv: &mut Invocation<'_>, args: &[&str]) -> Result<Ended> {
         files.len()
     ));
     match inv.file_cache.clone() {
-        Some(store) => filewise::run_changed(inv, &store, args, &files),
-        None => filewise::run_whole(inv, args, &files),
+        Some(store) => filewise::run_changed(inv, &store, Tool::Ruff, args, Whole::Files(&files)),
+        None => filewise::run_whole(inv, Tool::Ruff, args, &files),
+    }
+}
+
+/// Runs black or flake8 as the check's default command does (`args`: its options, `paths`:
+/// what it is given), with the per-file cache when there is one ([`filewise`]); else the
+/// command as it is.
+pub fn run_file_local(
+    inv: &mut Invocation<'_>,
+    tool: Tool,
+    args: &[&str],
+    paths: &[String],
+) -> Result<Ended> {
+    match inv.file_cache.clone() {
+        Some(store) => filewise::run_changed(inv, &store, tool, args, Whole::Paths(paths)),
+        None => run_command(inv),
     }
 }
 

@@ -1,62 +1,171 @@
-//! ruff over only the files that changed: the default `lint` and `format` commands ask the
-//! per-file results ([`crate::filecache`]) which of the files ruff's discovery found were
-//! already checked in the same context, run ruff (JSON output, `--force-exclude`, the files
-//! after `--`) on the others, and answer with the union. The verdict is what a whole-tree run
-//! says: when any file has problems, ruff runs once more on just the failing files with the
-//! check's own arguments, so the log ends with ruff's own words about them and that run's exit
-//! status is the verdict. Whatever ruff's JSON does not account for (an exit status other than
-//! 0 or 1, a file it was not given, output that does not parse) keeps no per-file result and
-//! the failing-file run covers every file checked this time.
+//! File-local tools over only the files that changed: the default `lint` and `format`
+//! commands (ruff check, ruff format, black, flake8) ask the per-file results
+//! ([`crate::filecache`]) which of the files the tool checks were already checked in the same
+//! context, run the tool on the others with a machine-readable answer, and answer with the
+//! union. Which files the tool checks is its own discovery's answer: ruff's `--show-files`,
+//! flake8's own file discovery (asked through its Python API, without linting), and for black,
+//! which cannot list files without checking them, a whole-tree run (`-v` names every file it
+//! checked) once per context, kept in the context's manifest (black's context holds every path
+//! of the tree and every `.gitignore`, so the list is the same for every tree of the context).
+//! The verdict is what a whole-tree run says: when any file has problems, the tool runs once
+//! more on just the failing files with the check's own arguments, so the log ends with the
+//! tool's own words about them and that run's exit status is the verdict. Whatever the answer
+//! does not account for (an unexpected exit status, a file it was not given, output that does
+//! not parse) keeps no per-file result and the failing-file run covers every file checked this
+//! time.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
 use super::Invocation;
 use super::invocation::check;
-use crate::filecache::{FileResult, Store, context_key, tree_facts};
+use crate::filecache::{FileResult, Layout, Scope, Store, TreeFacts, context_key, tree_facts};
 use crate::outcome::Ended;
 use crate::process::Exit;
 
-/// Files per ruff invocation, well under the kernel's argument-size limit.
+/// Files per tool invocation, well under the kernel's argument-size limit.
 pub const FILES_PER_RUN: usize = 2000;
 
-/// Runs ruff (`args`: the kind's own, e.g. `check --no-fix --no-cache`) on every file in
-/// `files` (relative to the snapshot, sorted), named after `--` with `--force-exclude`.
-pub fn run_whole(inv: &mut Invocation<'_>, args: &[&str], files: &[String]) -> Result<Ended> {
+/// The file-local tools the per-file cache drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    /// `ruff check` or `ruff format --check`: JSON output.
+    Ruff,
+    /// `black --check`: `-v` names every file and what became of it.
+    Black,
+    /// `flake8`: one line per violation in a format of ours.
+    Flake8,
+}
+
+/// flake8's own file discovery, without linting: the files a run with these arguments checks,
+/// as JSON. An internal API: when it is not there (another flake8), the check runs whole.
+const FLAKE8_FILES: &str = "import json, sys\n\
+from flake8.main.application import Application\n\
+app = Application()\n\
+app.initialize(sys.argv[1:])\n\
+m = app.file_checker_manager\n\
+m.start()\n\
+print(json.dumps(list(m.filenames)))\n";
+
+/// The packages of flake8 itself: a plugin may read files of its own (isort's config, ...).
+const FLAKE8_PACKAGES: &[&str] = &["flake8", "pyflakes", "pycodestyle", "mccabe"];
+
+impl Tool {
+    /// The command.
+    pub fn program(self) -> &'static str {
+        match self {
+            Tool::Ruff => "ruff",
+            Tool::Black => "black",
+            Tool::Flake8 => "flake8",
+        }
+    }
+
+    /// Which entries of the tree make its context.
+    fn scope(self) -> Scope {
+        match self {
+            // ruff's hierarchical pyproject.toml/ruff.toml/.ruff.toml and what `extend` names.
+            Tool::Ruff => {
+                Scope { config: |n| n.ends_with(".toml"), layout: Layout::Python, refuse: |_| None }
+            }
+            // pyproject.toml's [tool.black], and the .gitignore files its discovery honours.
+            Tool::Black => Scope {
+                config: |n| n.ends_with(".toml") || n == ".gitignore",
+                layout: Layout::Every,
+                // black takes the nearest directory with one of these above the files it is
+                // given as the project's root (its config, its excludes): given single files,
+                // that can be another directory than for the whole tree.
+                refuse: |p| {
+                    let name = p.rsplit('/').next().unwrap_or(p);
+                    ((name == "pyproject.toml" && p != "pyproject.toml") || name == ".hg" || name == ".git")
+                        .then_some("black would take another project root for some files")
+                },
+            },
+            Tool::Flake8 => Scope {
+                config: |n| matches!(n, "setup.cfg" | "tox.ini" | ".flake8"),
+                layout: Layout::Nothing,
+                refuse: |_| None,
+            },
+        }
+    }
+
+    /// The variables it reads (the check's HOME is a fresh private one: nothing there; a
+    /// user-level config is looked up under XDG_CONFIG_HOME).
+    fn reads(self, var: &str) -> bool {
+        let prefix = match self {
+            Tool::Ruff => "RUFF",
+            Tool::Black => "BLACK",
+            Tool::Flake8 => "FLAKE8",
+        };
+        var.starts_with(prefix) || var == "XDG_CONFIG_HOME"
+    }
+}
+
+/// The tool's own command on `files`, for the log and the verdict: `args` (the kind's own,
+/// e.g. `check --no-fix --no-cache`) and the files (see [`files_argv`]).
+fn own_argv<'a>(tool: Tool, args: &[&'a str], files: &'a [String]) -> Vec<&'a str> {
+    let mut argv: Vec<&str> = args.to_vec();
+    argv.extend(files_argv(tool));
+    argv.extend(files.iter().map(String::as_str));
+    argv
+}
+
+/// What comes before the files a tool is given. ruff: `--force-exclude --` (its excludes
+/// apply to named files too, as in pre-commit's hooks). black: `--` (its files come from its
+/// own discovery, which applied its excludes; its `--force-exclude` takes a value). flake8:
+/// nothing (it applies its excludes to the files it is given, and they are named as its
+/// discovery names them, `./x`, never an option).
+fn files_argv(tool: Tool) -> &'static [&'static str] {
+    match tool {
+        Tool::Ruff => &["--force-exclude", "--"],
+        Tool::Black => &["--"],
+        Tool::Flake8 => &[],
+    }
+}
+
+/// Runs the tool with `args` on every file in `files` (relative to the snapshot, sorted).
+pub fn run_whole(inv: &mut Invocation<'_>, tool: Tool, args: &[&str], files: &[String]) -> Result<Ended> {
     for chunk in files.chunks(FILES_PER_RUN) {
-        let mut argv: Vec<&str> = args.to_vec();
-        argv.extend(["--force-exclude", "--"]);
-        argv.extend(chunk.iter().map(String::as_str));
-        check!(inv.run(&inv.check_cmd("ruff", &argv)));
+        check!(inv.run(&inv.check_cmd(tool.program(), &own_argv(tool, args, chunk))));
     }
     Ok(Ended::Pass)
 }
 
-/// Runs ruff like [`run_whole`], re-checking only the files without a per-file result in
-/// `store` (see the module's doc).
+/// How the check runs without per-file results.
+#[derive(Debug, Clone, Copy)]
+pub enum Whole<'a> {
+    /// The tool's own command on these files ([`run_whole`]).
+    Files(&'a [String]),
+    /// The check's command as configured, over these paths (`black --check --diff .`,
+    /// `flake8 src tests`): the tool's discovery finds the files.
+    Paths(&'a [String]),
+}
+
+fn whole(inv: &mut Invocation<'_>, tool: Tool, args: &[&str], how: &Whole<'_>) -> Result<Ended> {
+    match how {
+        Whole::Files(files) => run_whole(inv, tool, args, files),
+        Whole::Paths(_) => super::command::run_command(inv),
+    }
+}
+
+/// Runs the tool like a whole-tree run, re-checking only the files without a per-file result
+/// in `store` (see the module's doc). `args` are the kind's own options; `how` names the files
+/// (ruff's, found beforehand) or the paths the tool's discovery starts from.
 pub fn run_changed(
     inv: &mut Invocation<'_>,
     store: &Store,
+    tool: Tool,
     args: &[&str],
-    files: &[String],
+    how: Whole<'_>,
 ) -> Result<Ended> {
     let started = std::time::Instant::now();
-    let Some(version) = inv.check_cmd("ruff", &["--version"]).capture() else {
-        inv.note("per-file cache not used: `ruff --version` did not answer");
-        return run_whole(inv, args, files);
+    let program = tool.program();
+    let Some(version) = inv.check_cmd(program, &["--version"]).capture() else {
+        inv.note(&format!("per-file cache not used: `{program} --version` did not answer"));
+        return whole(inv, tool, args, &how);
     };
-    let repo = crate::git::Repo::open(inv.git_dir)?;
-    let facts = match tree_facts(repo.git2(), inv.tree.id)? {
-        Ok(f) => f,
-        Err(why) => {
-            inv.note(&format!("per-file cache not used: {why}"));
-            return run_whole(inv, args, files);
-        }
-    };
-    drop(repo);
     let resolved: Vec<String> = inv
         .resolver
         .used
@@ -64,29 +173,109 @@ pub fn run_changed(
         .flat_map(|u| u.packages.iter().cloned())
         .chain(inv.def.deps.iter().cloned())
         .collect();
-    // ruff's own variables, and where it looks for a user-level config when the project has
-    // none (the check's HOME is a fresh private one: nothing there).
-    let env: Vec<(String, String)> = inv
-        .check_env
-        .iter()
-        .filter(|(k, _)| k.starts_with("RUFF") || *k == "XDG_CONFIG_HOME")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let key = context_key(&args.join(" "), version.trim(), &resolved, &env, &facts);
+    if tool == Tool::Flake8
+        && let Some(p) = resolved.iter().find(|p| {
+            let name = p.split(['=', '<', '>', '!', '~', '[', ';', ' ']).next().unwrap_or(p);
+            !FLAKE8_PACKAGES.contains(&crate::pins::normalize(name).as_str())
+        })
+    {
+        inv.note(&format!("per-file cache not used: `{p}` may be a flake8 plugin that reads other files"));
+        return whole(inv, tool, args, &how);
+    }
+    let repo = crate::git::Repo::open(inv.git_dir)?;
+    let facts = match tree_facts(repo.git2(), inv.tree.id, tool.scope())? {
+        Ok(f) => f,
+        Err(why) => {
+            inv.note(&format!("per-file cache not used: {why}"));
+            return whole(inv, tool, args, &how);
+        }
+    };
+    drop(repo);
+    let env: Vec<(String, String)> =
+        inv.check_env.iter().filter(|(k, _)| tool.reads(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let paths = match &how {
+        Whole::Paths(p) => p.join(" "),
+        Whole::Files(_) => String::new(),
+    };
+    let what = format!("{program} {} / {paths}", args.join(" "));
+    let key = context_key(&what, version.trim(), &resolved, &env, &facts);
     let mut manifest = store.load(&key);
-    let new_context = manifest.is_empty();
+    let new_context = manifest.is_empty() && manifest.files.is_none();
     let now = crate::cache::now_secs();
 
-    // What is known, and what ruff must look at.
+    // The files the tool checks: its discovery's answer, or black's from a whole-tree run.
+    let mut fresh: BTreeMap<String, u32> = BTreeMap::new();
+    let mut accounted = true;
+    let files: Vec<String> = match (&how, tool) {
+        (Whole::Files(files), _) => files.to_vec(),
+        (Whole::Paths(paths), Tool::Flake8) => {
+            let mut argv = vec!["-c", FLAKE8_FILES];
+            argv.extend(args);
+            argv.extend(paths.iter().map(String::as_str));
+            let python = inv.python().to_string_lossy().into_owned();
+            let listed = inv.check_cmd(python, &argv).capture();
+            match listed.and_then(|l| serde_json::from_str::<Vec<String>>(&l).ok()) {
+                Some(mut files) => {
+                    files.sort();
+                    files.dedup();
+                    files
+                }
+                None => {
+                    inv.note("per-file cache not used: flake8 did not say which files it checks");
+                    return whole(inv, tool, args, &how);
+                }
+            }
+        }
+        (Whole::Paths(paths), _) => match manifest.files.clone().filter(|_| !store.refresh) {
+            Some(files) => files,
+            None => {
+                // black: a whole-tree run names the files (and answers for each).
+                let mut argv = answer_args(tool, args, inv);
+                argv.extend(paths.iter().cloned());
+                let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+                let (exit, text) = match answer(inv, tool, &argv)? {
+                    Ok(a) => a,
+                    Err(ended) => return Ok(ended),
+                };
+                match attribute(tool, &text, exit, None, &inv.src) {
+                    Some(counts) if counts.keys().all(|f| facts.blobs.contains_key(lookup(f))) => {
+                        let files: Vec<String> = counts.keys().cloned().collect();
+                        manifest.files = Some(files.clone());
+                        fresh = counts;
+                        files
+                    }
+                    _ => {
+                        inv.note(&format!(
+                            "per-file cache not used: {program}'s answer did not account for the files \
+                             it checked (see above); its own run decides"
+                        ));
+                        return whole(inv, tool, args, &how);
+                    }
+                }
+            }
+        },
+    };
+    if files.is_empty() {
+        inv.note(&format!("{program} finds no file to check in the tree: nothing to check"));
+        if accounted {
+            save(inv, store, manifest, &facts, &fresh, now);
+        }
+        return Ok(Ended::Pass);
+    }
+
+    // What is known, and what the tool must look at.
     let mut known: BTreeMap<&str, u32> = BTreeMap::new();
     let mut to_run: Vec<String> = Vec::new();
-    for f in files {
-        let blob = facts.blobs.get(f.as_str());
-        match blob.and_then(|b| manifest.get(f, b)).filter(|_| !store.refresh) {
+    for f in &files {
+        if fresh.contains_key(f) {
+            continue;
+        }
+        let blob = facts.blobs.get(lookup(f));
+        match blob.and_then(|b| manifest.get(lookup(f), b)).filter(|_| !store.refresh) {
             Some(r) => {
                 known.insert(f.as_str(), r.problems);
                 if let Some(b) = blob {
-                    manifest.put(f, b, FileResult { seen: now, ..r });
+                    manifest.put(lookup(f), b, FileResult { seen: now, ..r });
                 }
             }
             None => to_run.push(f.clone()),
@@ -95,63 +284,48 @@ pub fn run_changed(
     let from_cache = known.len();
     inv.note(&format!(
         "per-file cache: {} file(s) re-checked, {from_cache} from the per-file cache{} (looked up in {:.3}s)",
-        to_run.len(),
+        to_run.len() + fresh.len(),
         if store.refresh {
-            " (--force: every file re-checked)"
+            " (--force: every file re-checked)".to_string()
         } else if new_context {
-            " (none kept for this context: a first run, or ruff, its config or the tree's layout of \
-             directories and Python files changed)"
+            format!(
+                " (none kept for this context: a first run, or {program}, its config or the tree's \
+                 layout changed)"
+            )
         } else {
-            ""
+            String::new()
         },
         started.elapsed().as_secs_f64()
     ));
 
-    // ruff's JSON answer for the files that changed.
-    let mut json_args: Vec<&str> = args.iter().copied().filter(|a| *a != "--diff").collect();
-    json_args.extend(["--output-format", "json", "--force-exclude", "--"]);
-    let mut accounted = true;
-    let mut fresh: BTreeMap<String, u32> = BTreeMap::new();
+    // The tool's answer for the files that changed.
     for chunk in to_run.chunks(FILES_PER_RUN) {
-        let mut argv = json_args.clone();
-        argv.extend(chunk.iter().map(String::as_str));
-        let mut answer = tempfile::tempfile_in(&inv.scratch).context("creating a file for ruff's answer")?;
-        let exit =
-            inv.run_stdout_to(&inv.check_cmd("ruff", &argv), answer.try_clone().context("sharing a file")?)?;
-        match exit {
-            Exit::TimedOut => return Ok(Ended::TimedOut),
-            Exit::Cancelled => return Ok(Ended::Cancelled),
-            _ => {}
-        }
-        let mut text = String::new();
-        use std::io::Seek;
-        answer.seek(std::io::SeekFrom::Start(0)).context("reading ruff's answer")?;
-        answer.read_to_string(&mut text).context("reading ruff's answer")?;
-        match attribute(&text, exit, chunk, &inv.src) {
+        let mut argv = answer_args(tool, args, inv);
+        argv.extend(files_argv(tool).iter().map(ToString::to_string));
+        argv.extend(chunk.iter().cloned());
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let (exit, text) = match answer(inv, tool, &argv)? {
+            Ok(a) => a,
+            Err(ended) => return Ok(ended),
+        };
+        match attribute(tool, &text, exit, Some(chunk), &inv.src) {
             Some(counts) => fresh.extend(counts),
             None => {
                 accounted = false;
                 // Not understood: every file of the chunk counts as failing, so the run below
-                // shows (and decides) what ruff says about it.
+                // shows (and decides) what the tool says about it.
                 fresh.extend(chunk.iter().map(|f| (f.clone(), 1)));
             }
         }
     }
 
     if accounted {
-        for (f, &problems) in &fresh {
-            if let Some(b) = facts.blobs.get(f.as_str()) {
-                manifest.put(f, b, FileResult { problems, seen: now });
-            }
-        }
-        if let Err(e) = store.save(manifest, now) {
-            inv.note(&format!("per-file results not kept: {e:#}"));
-        }
+        save(inv, store, manifest, &facts, &fresh, now);
     } else {
-        inv.note(
-            "ruff's answer did not account for every file (see above): no per-file result kept; \
-             its own run on those files decides",
-        );
+        inv.note(&format!(
+            "{program}'s answer did not account for every file (see above): no per-file result \
+             kept; its own run on those files decides"
+        ));
     }
 
     let failing: BTreeSet<&str> = known
@@ -165,33 +339,176 @@ pub fn run_changed(
         return Ok(Ended::Pass);
     }
     let failing: Vec<String> = failing.into_iter().map(str::to_string).collect();
-    inv.note(&format!("ruff's own output for the {} file(s) with problems:", failing.len()));
-    run_whole(inv, args, &failing)
+    inv.note(&format!("{program}'s own output for the {} file(s) with problems:", failing.len()));
+    run_whole(inv, tool, args, &failing)
 }
 
-/// Problems per file in ruff's JSON answer for `chunk` (which ruff exited with `exit` on), or
-/// `None` when the answer does not account for every file: an exit status other than 0 (no
-/// problem) or 1 (some), output that does not parse, a file it was not given, or problems that
-/// disagree with the exit status.
-fn attribute(text: &str, exit: Exit, chunk: &[String], src: &Path) -> Option<BTreeMap<String, u32>> {
-    #[derive(serde::Deserialize)]
-    struct Problem {
-        filename: String,
+/// The path of a file as the tree names it (flake8's discovery says `./x`).
+fn lookup(f: &str) -> &str {
+    f.strip_prefix("./").unwrap_or(f)
+}
+
+/// Stores this run's results.
+fn save(
+    inv: &mut Invocation<'_>,
+    store: &Store,
+    mut manifest: crate::filecache::Manifest,
+    facts: &TreeFacts,
+    fresh: &BTreeMap<String, u32>,
+    now: u64,
+) {
+    for (f, &problems) in fresh {
+        if let Some(b) = facts.blobs.get(lookup(f)) {
+            manifest.put(lookup(f), b, FileResult { problems, seen: now });
+        }
     }
+    if let Err(e) = store.save(manifest, now) {
+        inv.note(&format!("per-file results not kept: {e:#}"));
+    }
+}
+
+/// The arguments that make the tool answer in a form [`attribute`] reads, without the files.
+fn answer_args(tool: Tool, args: &[&str], inv: &Invocation<'_>) -> Vec<String> {
+    let mut argv: Vec<String> = args.iter().filter(|a| **a != "--diff").map(ToString::to_string).collect();
+    match tool {
+        Tool::Ruff => argv.extend(["--output-format".into(), "json".into()]),
+        Tool::Black => argv.push("-v".into()),
+        Tool::Flake8 => {
+            argv.extend([
+                "--format=%(path)s:%(row)d:%(col)d: %(code)s".to_string(),
+                "--no-show-source".to_string(),
+                format!("--output-file={}", inv.scratch.join("flake8-answer.txt").display()),
+            ]);
+        }
+    }
+    argv
+}
+
+/// Runs the tool with `argv` and returns its exit and its answer (ruff: its standard output;
+/// black: its standard error; flake8: the output file), or how the check ended (timed out,
+/// interrupted).
+fn answer(
+    inv: &mut Invocation<'_>,
+    tool: Tool,
+    argv: &[&str],
+) -> Result<std::result::Result<(Exit, String), Ended>> {
+    let mut file = tempfile::tempfile_in(&inv.scratch).context("creating a file for the tool's answer")?;
+    let out = file.try_clone().context("sharing a file")?;
+    let cmd = inv.check_cmd(tool.program(), argv);
+    let flake8_out = inv.scratch.join("flake8-answer.txt");
+    if tool == Tool::Flake8 {
+        std::fs::remove_file(&flake8_out).ok();
+    }
+    let exit = match tool {
+        Tool::Black => inv.run_stderr_to(&cmd, out)?,
+        _ => inv.run_stdout_to(&cmd, out)?,
+    };
+    match exit {
+        Exit::TimedOut => return Ok(Err(Ended::TimedOut)),
+        Exit::Cancelled => return Ok(Err(Ended::Cancelled)),
+        _ => {}
+    }
+    let mut text = String::new();
+    if tool == Tool::Flake8 {
+        // No file: nothing was reported (flake8 writes it only when it reports).
+        text = std::fs::read_to_string(&flake8_out).unwrap_or_default();
+        std::fs::remove_file(&flake8_out).ok();
+    } else {
+        file.seek(std::io::SeekFrom::Start(0)).context("reading the tool's answer")?;
+        file.read_to_string(&mut text).context("reading the tool's answer")?;
+    }
+    Ok(Ok((exit, text)))
+}
+
+/// Problems per file in the tool's answer for `chunk` (`None`: a whole-tree run, any file of
+/// the snapshot), or `None` when the answer does not account for every file: an exit status
+/// other than 0 (no problem) or 1 (some), output that does not parse, a file it was not
+/// given, or problems that disagree with the exit status.
+fn attribute(
+    tool: Tool,
+    text: &str,
+    exit: Exit,
+    chunk: Option<&[String]>,
+    src: &Path,
+) -> Option<BTreeMap<String, u32>> {
     if !matches!(exit, Exit::Code(0 | 1)) {
         return None;
     }
-    let problems: Vec<Problem> = serde_json::from_str(text).ok()?;
-    let mut counts: BTreeMap<String, u32> = chunk.iter().map(|f| (f.clone(), 0)).collect();
     let roots = [src.canonicalize().ok(), Some(src.to_path_buf())];
-    for p in &problems {
-        let path = Path::new(&p.filename);
+    let relative = |name: &str| -> Option<String> {
+        let path = Path::new(name);
         let rel = if path.is_absolute() {
             roots.iter().flatten().find_map(|r| path.strip_prefix(r).ok())?
         } else {
             path
         };
-        *counts.get_mut(rel.to_str()?)? += 1;
+        Some(rel.to_str()?.to_string())
+    };
+    let mut counts: BTreeMap<String, u32> =
+        chunk.unwrap_or_default().iter().map(|f| (f.clone(), 0)).collect();
+    let mut count = |file: String, problems: u32| -> Option<()> {
+        match counts.get_mut(&file) {
+            Some(c) => *c += problems,
+            None if chunk.is_none() => {
+                counts.insert(file, problems);
+            }
+            None => return None,
+        }
+        Some(())
+    };
+    match tool {
+        Tool::Ruff => {
+            #[derive(serde::Deserialize)]
+            struct Problem {
+                filename: String,
+            }
+            let problems: Vec<Problem> = serde_json::from_str(text).ok()?;
+            for p in &problems {
+                count(relative(&p.filename)?, 1)?;
+            }
+        }
+        Tool::Black => {
+            // Every file once: `would reformat X`, `X already well formatted, good job.`, `X
+            // wasn't modified on disk since last run.` (black's own cache); other lines are
+            // about the run (its root, its config, ignored paths, the summary).
+            let mut seen = BTreeSet::new();
+            for line in text.lines() {
+                let (file, problems) = if let Some(f) = line.strip_prefix("would reformat ") {
+                    (f, 1)
+                } else if let Some(f) = line
+                    .strip_suffix(" already well formatted, good job.")
+                    .or_else(|| line.strip_suffix(" wasn't modified on disk since last run."))
+                {
+                    (f, 0)
+                } else if line.starts_with("error: ") {
+                    return None;
+                } else {
+                    continue;
+                };
+                let file = relative(file)?;
+                if !seen.insert(file.clone()) {
+                    return None;
+                }
+                count(file, problems)?;
+            }
+            if let Some(chunk) = chunk
+                && seen.len() != chunk.len()
+            {
+                return None;
+            }
+        }
+        Tool::Flake8 => {
+            for line in text.lines() {
+                // `path:row:col: CODE`, the path as given (it may hold `:`).
+                let (rest, code) = line.rsplit_once(": ")?;
+                let mut parts = rest.rsplitn(3, ':');
+                let (col, row, file) = (parts.next()?, parts.next()?, parts.next()?);
+                if col.parse::<u32>().is_err() || row.parse::<u32>().is_err() || code.contains(' ') {
+                    return None;
+                }
+                count(file.to_string(), 1)?;
+            }
+        }
     }
     let any = counts.values().any(|&c| c > 0);
     (any == (exit == Exit::Code(1))).then_some(counts)
@@ -205,20 +522,76 @@ mod tests {
     fn an_answer_counts_only_when_it_accounts_for_every_file() {
         let chunk = vec!["a.py".to_string(), "-b c.py".to_string()];
         let src = Path::new("/nonexistent-snapshot");
+        let ruff = |text: &str, exit| attribute(Tool::Ruff, text, exit, Some(&chunk), src);
         let one = r#"[{"filename": "/nonexistent-snapshot/-b c.py", "code": "F401"}]"#;
-        let counts = attribute(one, Exit::Code(1), &chunk, src).unwrap();
+        let counts = ruff(one, Exit::Code(1)).unwrap();
         assert_eq!((counts["a.py"], counts["-b c.py"]), (0, 1));
-        assert_eq!(attribute("[]", Exit::Code(0), &chunk, src).unwrap()["a.py"], 0);
+        assert_eq!(ruff("[]", Exit::Code(0)).unwrap()["a.py"], 0);
         // A file it was not given, an exit status that disagrees, a crash, garbage.
-        assert!(attribute(r#"[{"filename": "/elsewhere/a.py"}]"#, Exit::Code(1), &chunk, src).is_none());
-        assert!(
-            attribute(r#"[{"filename": "/nonexistent-snapshot/x.py"}]"#, Exit::Code(1), &chunk, src)
-                .is_none()
-        );
-        assert!(attribute("[]", Exit::Code(1), &chunk, src).is_none());
-        assert!(attribute(one, Exit::Code(0), &chunk, src).is_none());
-        assert!(attribute("[]", Exit::Code(2), &chunk, src).is_none());
-        assert!(attribute("[]", Exit::Signalled, &chunk, src).is_none());
-        assert!(attribute("error: not json", Exit::Code(1), &chunk, src).is_none());
+        assert!(ruff(r#"[{"filename": "/elsewhere/a.py"}]"#, Exit::Code(1)).is_none());
+        assert!(ruff(r#"[{"filename": "/nonexistent-snapshot/x.py"}]"#, Exit::Code(1)).is_none());
+        assert!(ruff("[]", Exit::Code(1)).is_none());
+        assert!(ruff(one, Exit::Code(0)).is_none());
+        assert!(ruff("[]", Exit::Code(2)).is_none());
+        assert!(ruff("[]", Exit::Signalled).is_none());
+        assert!(ruff("error: not json", Exit::Code(1)).is_none());
+    }
+
+    #[test]
+    fn each_tool_has_its_own_config_files_and_layout() {
+        let black = Tool::Black.scope();
+        assert!((black.config)(".gitignore") && (black.config)("pyproject.toml"));
+        assert!(!(black.config)("setup.cfg"));
+        assert!((black.refuse)("pyproject.toml").is_none());
+        assert!((black.refuse)("sub/pyproject.toml").is_some() && (black.refuse)("x/.hg").is_some());
+        assert_eq!(black.layout, Layout::Every);
+        let flake8 = Tool::Flake8.scope();
+        assert!(["setup.cfg", "tox.ini", ".flake8"].iter().all(|n| (flake8.config)(n)));
+        assert!(!(flake8.config)("pyproject.toml"));
+        assert_eq!(flake8.layout, Layout::Nothing);
+        assert!(!(Tool::Ruff.scope().config)(".gitignore"));
+    }
+
+    #[test]
+    fn blacks_verbose_lines_name_every_file_once() {
+        let chunk = vec!["a.py".to_string(), "-b c.py".to_string()];
+        let src = Path::new("/s");
+        let black = |text: &str, exit, chunk| attribute(Tool::Black, text, exit, chunk, src);
+        let text = "Identified `/` as project root containing a file system root.\n\
+                    Found input source: \"a.py\"\nwould reformat a.py\n\
+                    -b c.py already well formatted, good job.\n\nOh no!\n\
+                    1 file would be reformatted, 1 file would be left unchanged.\n";
+        let counts = black(text, Exit::Code(1), Some(&chunk)).unwrap();
+        assert_eq!((counts["a.py"], counts["-b c.py"]), (1, 0));
+        // A whole-tree run: absolute paths, any file of the snapshot; excluded ones not counted.
+        let whole = "/s/build ignored: matches the --exclude regular expression\n\
+                     /s/x/y.py wasn't modified on disk since last run.\n\
+                     /s/z.pyi already well formatted, good job.\nAll done!\n";
+        let counts = black(whole, Exit::Code(0), None).unwrap();
+        assert_eq!(counts.keys().collect::<Vec<_>>(), ["x/y.py", "z.pyi"]);
+        // A file missing, named twice, not given, an error, an exit that disagrees.
+        assert!(black("would reformat a.py\n", Exit::Code(1), Some(&chunk)).is_none());
+        let twice = format!("{text}would reformat a.py\n");
+        assert!(black(&twice, Exit::Code(1), Some(&chunk)).is_none());
+        let other = format!("{text}would reformat d.py\n");
+        assert!(black(&other, Exit::Code(1), Some(&chunk)).is_none());
+        assert!(black("error: cannot format a.py: boom\n", Exit::Code(123), Some(&chunk)).is_none());
+        assert!(black("error: cannot format /s/a.py: boom\n", Exit::Code(1), None).is_none());
+        assert!(black(text, Exit::Code(0), Some(&chunk)).is_none());
+    }
+
+    #[test]
+    fn flake8_lines_count_per_file_as_given() {
+        let chunk = vec!["./a.py".to_string(), "./-b: c.py".to_string()];
+        let src = Path::new("/s");
+        let flake8 = |text: &str, exit| attribute(Tool::Flake8, text, exit, Some(&chunk), src);
+        let counts = flake8("./-b: c.py:1:1: F401\n./-b: c.py:3:80: E501\n", Exit::Code(1)).unwrap();
+        assert_eq!((counts["./a.py"], counts["./-b: c.py"]), (0, 2));
+        assert_eq!(flake8("", Exit::Code(0)).unwrap()["./a.py"], 0);
+        assert!(flake8("./a.py:1:1: F401 'os' imported but unused\n", Exit::Code(1)).is_none());
+        assert!(flake8("./d.py:1:1: F401\n", Exit::Code(1)).is_none());
+        assert!(flake8("3\n", Exit::Code(1)).is_none());
+        assert!(flake8("", Exit::Code(1)).is_none());
+        assert!(flake8("./a.py:1:1: F401\n", Exit::Code(0)).is_none());
     }
 }

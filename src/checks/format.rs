@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use super::filewise::Tool;
 use super::{Check, Defaults, Invocation, KindOptions, argv, command};
 use crate::config::{CheckDef, Config, OptionTable, Project, RunSpec, Stage};
 use crate::error::Error;
@@ -26,6 +27,9 @@ pub struct FormatOptions {
 
 /// ruff's default command; `.` stands for the tree's Python files.
 const RUFF: &[&str] = &["ruff", "format", "--check", "--diff", "--no-cache", "."];
+
+/// black's default command; `.` is where its discovery starts.
+const BLACK: &[&str] = &["black", "--check", "--diff", "."];
 
 /// The formatters `tool` may name.
 const TOOLS: &[&str] = &["ruff", "black"];
@@ -60,7 +64,7 @@ impl Check for Format {
             // No formatter: an empty command, which `not_applicable` skips.
             (None, Formatter::None) => (RunSpec::Argv(Vec::new()), Vec::new()),
             (Some("black"), _) | (None, Formatter::Black) => {
-                (argv(&["black", "--check", "--diff", "."]), vec![project.pins.requirement("black").0])
+                (argv(BLACK), vec![project.pins.requirement("black").0])
             }
             _ => (argv(RUFF), vec![project.pins.requirement("ruff").0]),
         };
@@ -79,8 +83,14 @@ impl Check for Format {
     fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
         command::note_pins(inv, config);
         let default = self.defaults(inv.def.options.as_ref(), &config.project).run;
-        if inv.def.run == default && default == argv(RUFF) {
-            return command::run_ruff(inv, &RUFF[1..RUFF.len() - 1]);
+        if inv.def.run == default {
+            if default == argv(RUFF) {
+                return command::run_ruff(inv, &RUFF[1..RUFF.len() - 1]);
+            }
+            if default == argv(BLACK) {
+                let paths = [".".to_string()];
+                return command::run_file_local(inv, Tool::Black, &BLACK[1..BLACK.len() - 1], &paths);
+            }
         }
         command::run_command(inv)
     }

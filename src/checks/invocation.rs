@@ -120,6 +120,12 @@ impl Invocation<'_> {
         cmd.run_logged_stdout_to(&mut self.log, stdout, self.deadline, self.cancel)
     }
 
+    /// Runs `cmd` like [`Invocation::run`], its standard error into `stderr` (black's `-v`
+    /// answer) and its standard output into the log.
+    pub fn run_stderr_to(&mut self, cmd: &Cmd, stderr: File) -> Result<Exit> {
+        cmd.run_logged_stderr_to(&mut self.log, stderr, self.deadline, self.cancel)
+    }
+
     /// Runs `cmd` like [`Invocation::run`] and also returns what it wrote to the log, for a
     /// kind that reads the tool's output to decide what a failure means.
     pub fn run_and_read(&mut self, cmd: &Cmd) -> Result<(Exit, String)> {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use super::filewise::Tool;
 use super::{Check, Defaults, Invocation, KindOptions, argv, command};
 use crate::config::{Config, OptionTable, Project, RunSpec, Stage};
 use crate::error::Error;
@@ -70,8 +71,16 @@ impl Check for Lint {
     fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
         command::note_pins(inv, config);
         let default = self.defaults(inv.def.options.as_ref(), &config.project).run;
-        if inv.def.run == default && default == argv(RUFF) {
-            return command::run_ruff(inv, &RUFF[1..RUFF.len() - 1]);
+        if inv.def.run == default {
+            if default == argv(RUFF) {
+                return command::run_ruff(inv, &RUFF[1..RUFF.len() - 1]);
+            }
+            if let RunSpec::Argv(words) = &default
+                && words.first().is_some_and(|w| w == "flake8")
+            {
+                let paths = words[1..].to_vec();
+                return command::run_file_local(inv, Tool::Flake8, &[], &paths);
+            }
         }
         command::run_command(inv)
     }

@@ -35,18 +35,42 @@ struct Said {
     counts: Vec<(usize, usize)>,
 }
 
-fn said(v: &Value, out: &Output) -> Said {
-    let c = checks(v);
-    let (lint_log, format_log) = (log_of(v, "lint"), log_of(v, "format"));
-    let violations = violations(&lint_log);
-    let lines: Vec<&str> = format_log.lines().collect();
-    let unformatted = lines
+/// The files ruff's formatter shows a diff of.
+fn ruff_unformatted(_: &TestContext, log: &str) -> BTreeSet<String> {
+    let lines: Vec<&str> = log.lines().collect();
+    lines
         .windows(2)
         .filter_map(|w| {
             let (from, to) = (w[0].strip_prefix("--- ")?, w[1].strip_prefix("+++ ")?);
             (from == to).then(|| from.to_string())
         })
-        .collect();
+        .collect()
+}
+
+/// The files black says it would reformat, as the tree names them (black names them as it was
+/// given them: relative, or absolute under the snapshot).
+fn black_unformatted(ctx: &TestContext, log: &str) -> BTreeSet<String> {
+    let tracked = ctx.git(&["-c", "core.quotepath=off", "ls-files"]);
+    log.lines()
+        .filter_map(|l| l.strip_prefix("would reformat "))
+        .map(|said| {
+            tracked
+                .lines()
+                .filter(|f| said == *f || said.ends_with(&format!("/{f}")))
+                .max_by_key(|f| f.len())
+                .unwrap_or_else(|| panic!("black names a file the tree does not have: {said}"))
+                .to_string()
+        })
+        .collect()
+}
+
+type Unformatted = fn(&TestContext, &str) -> BTreeSet<String>;
+
+fn said(ctx: &TestContext, v: &Value, out: &Output, unformatted: Unformatted) -> Said {
+    let c = checks(v);
+    let (lint_log, format_log) = (log_of(v, "lint"), log_of(v, "format"));
+    let violations = violations(&lint_log);
+    let unformatted = unformatted(ctx, &format_log);
     let counts = [&lint_log, &format_log]
         .iter()
         .filter_map(|log| {
@@ -64,18 +88,24 @@ fn said(v: &Value, out: &Output) -> Said {
 /// off), asserts they agree, and returns the first run's counts (re-checked, from the cache)
 /// for lint and format.
 fn agree(ctx: &TestContext, step: &str) -> Vec<(usize, usize)> {
-    let (v, out) = ctx.json(&["run", "lint", "format"]);
-    let incremental = said(&v, &out);
+    agree_on(ctx, step, ruff_unformatted)
+}
+
+fn agree_on(ctx: &TestContext, step: &str, unformatted: Unformatted) -> Vec<(usize, usize)> {
+    let (first, out) = ctx.json(&["run", "lint", "format"]);
+    let incremental = said(ctx, &first, &out, unformatted);
+    // Read now: the whole-tree run below has the same key, and so the same log file.
+    let logs = format!("{}\n{}", log_of(&first, "lint"), log_of(&first, "format"));
     let mut whole = ctx.hookgate_cmd(&["run", "--force", "--json", "lint", "format"]);
     whole.env("HOOKGATE_FILE_CACHE", "0");
     let out = whole.output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
-    let reference = said(&v, &out);
+    let reference = said(ctx, &v, &out, unformatted);
     assert!(reference.counts.is_empty(), "{step}: HOOKGATE_FILE_CACHE=0 used the per-file cache");
     assert_eq!(
         (&incremental.lint, &incremental.format, &incremental.violations, &incremental.unformatted),
         (&reference.lint, &reference.format, &reference.violations, &reference.unformatted),
-        "{step}: the per-file answer differs from a whole-tree run"
+        "{step}: the per-file answer differs from a whole-tree run; its logs:\n{logs}"
     );
     assert_eq!(incremental.counts.len(), 2, "{step}: no per-file counts in the logs: {incremental:?}");
     incremental.counts
@@ -102,7 +132,7 @@ fn lint_and_format_recheck_only_changed_files_and_agree_with_a_whole_tree_run() 
 
     // Cold: every file is checked; both fail, with the planted violations.
     let (v, out) = ctx.json(&["run", "lint", "format"]);
-    let first = said(&v, &out);
+    let first = said(&ctx, &v, &out, ruff_unformatted);
     assert_eq!((first.lint.as_str(), first.format.as_str()), ("fail", "fail"), "{}", text(&out));
     assert_eq!(
         first.violations,
@@ -156,6 +186,100 @@ fn lint_and_format_recheck_only_changed_files_and_agree_with_a_whole_tree_run() 
     ctx.write("src/sample_pkg/ugly.py", "x = 1\n");
     commit(&ctx, "fix");
     assert_eq!(agree(&ctx, "fix"), [(3, 3), (3, 3)]);
+    let (v, out) = ctx.json(&["run", "lint", "format"]);
+    let c = checks(&v);
+    assert_eq!(
+        (&c["lint"]["status"], &c["format"]["status"]),
+        (&"pass".into(), &"pass".into()),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn flake8_and_black_recheck_only_changed_files_and_agree_with_a_whole_tree_run() {
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", "[checks.lint]\ntool = \"flake8\"\n[checks.format]\ntool = \"black\"\n");
+    // flake8's config: an exclude (which it applies to files it is given, too) and a
+    // per-file ignore (matched on the path as flake8 names it).
+    ctx.write(
+        "setup.cfg",
+        "[flake8]\nmax-line-length = 100\nextend-exclude = generated,build\n\
+         per-file-ignores = src/sample_pkg/reexport.py:F401\n",
+    );
+    for (path, content) in PLANTED {
+        ctx.write(path, content);
+    }
+    // Excluded by both (black: the .gitignore's `build/`; flake8: `extend-exclude`), by flake8
+    // alone (`generated/`: black checks it), and a stub black checks and flake8's discovery
+    // (`*.py`) does not.
+    ctx.write("build/gen.py", "import os\nx=1\n");
+    ctx.write("generated/gen.py", "import os\nx=1\n");
+    ctx.write("src/sample_pkg/reexport.py", "from os import path\n");
+    ctx.write("src/sample_pkg/util.pyi", "def double(x: int) -> int: ...\n");
+    commit(&ctx, "planted violations");
+    ctx.git(&["add", "-f", "build/gen.py"]);
+    commit(&ctx, "a file in build/");
+
+    // Cold: both fail with the planted violations; flake8 checks 8 files (the 3 of the
+    // fixture, util.py, bad.py, ugly.py, reexport.py, the odd name), black those, the stub
+    // and generated/gen.py: 10.
+    let (v, out) = ctx.json(&["run", "lint", "format"]);
+    let first = said(&ctx, &v, &out, black_unformatted);
+    assert_eq!((first.lint.as_str(), first.format.as_str()), ("fail", "fail"), "{}", text(&out));
+    assert_eq!(
+        first.violations,
+        BTreeSet::from([
+            "./-odd name é.py:1:1 F401".to_string(),
+            "./src/sample_pkg/bad.py:1:1 F401".to_string(),
+            "./src/sample_pkg/ugly.py:1:2 E225".to_string(),
+        ])
+    );
+    assert_eq!(
+        first.unformatted,
+        BTreeSet::from(["src/sample_pkg/ugly.py".to_string(), "generated/gen.py".to_string()])
+    );
+    assert_eq!(first.counts, [(8, 0), (10, 0)]);
+
+    // An edit: that file alone.
+    ctx.write("src/sample_pkg/bad.py", "import json\n\nprint(json)\n");
+    commit(&ctx, "edit");
+    assert_eq!(agree_on(&ctx, "edit", black_unformatted), [(1, 7), (1, 9)]);
+    // Rename, delete, add: flake8 checks each file on its own (only the new path); black's
+    // file list is learnt per layout (everything again).
+    ctx.git(&["mv", "src/sample_pkg/util.py", "src/sample_pkg/helpers.py"]);
+    commit(&ctx, "rename");
+    assert_eq!(agree_on(&ctx, "rename", black_unformatted), [(1, 7), (10, 0)]);
+    ctx.git(&["rm", "-q", "src/sample_pkg/helpers.py"]);
+    commit(&ctx, "delete");
+    assert_eq!(agree_on(&ctx, "delete", black_unformatted), [(0, 7), (9, 0)]);
+    ctx.write("src/sample_pkg/new.py", "def f( ):\n    return 1\n");
+    commit(&ctx, "add");
+    assert_eq!(agree_on(&ctx, "add", black_unformatted), [(1, 7), (10, 0)]);
+
+    // flake8's config (setup.cfg, not TOML): flake8 again on everything, black not.
+    let cfg = std::fs::read_to_string(ctx.work.join("setup.cfg")).unwrap();
+    ctx.write("setup.cfg", &cfg.replace("per-file-ignores = src/sample_pkg/reexport.py:F401\n", ""));
+    commit(&ctx, "no per-file ignore");
+    assert_eq!(agree_on(&ctx, "flake8 config", black_unformatted), [(8, 0), (0, 10)]);
+    // black's config, and a .gitignore that now hides a file from black's discovery.
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write("pyproject.toml", &format!("{pyproject}\n[tool.black]\nline-length = 100\n"));
+    commit(&ctx, "black config");
+    assert_eq!(agree_on(&ctx, "black config", black_unformatted), [(0, 8), (10, 0)]);
+    let ignore = std::fs::read_to_string(ctx.work.join(".gitignore")).unwrap();
+    ctx.write(".gitignore", &format!("{ignore}generated/\n"));
+    commit(&ctx, "ignore generated/");
+    assert_eq!(agree_on(&ctx, ".gitignore", black_unformatted), [(0, 8), (9, 0)]);
+
+    // Fixing the last failures: re-checked alone, and both pass.
+    ctx.write("-odd name é.py", "import sys\n\nARGS = sys.argv\n");
+    ctx.write("src/sample_pkg/bad.py", "import json\n\nJSON = json\n");
+    ctx.write("src/sample_pkg/ugly.py", "x = 1\n");
+    ctx.write("src/sample_pkg/reexport.py", "from os import path\n\nPATH = path\n");
+    ctx.write("src/sample_pkg/new.py", "def f():\n    return 1\n");
+    commit(&ctx, "fix");
+    assert_eq!(agree_on(&ctx, "fix", black_unformatted), [(5, 3), (5, 4)]);
     let (v, out) = ctx.json(&["run", "lint", "format"]);
     let c = checks(&v);
     assert_eq!(
