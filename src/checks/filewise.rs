@@ -41,14 +41,25 @@ pub enum Tool {
 }
 
 /// flake8's own file discovery, without linting: the files a run with these arguments checks,
-/// as JSON. An internal API: when it is not there (another flake8), the check runs whole.
+/// and its version as `flake8 --version` says it (with its plugins' and Python's), as JSON. An
+/// internal API: when it is not there (another flake8), the check runs whole.
 const FLAKE8_FILES: &str = "import json, sys\n\
+import flake8\n\
+from flake8 import utils\n\
 from flake8.main.application import Application\n\
 app = Application()\n\
 app.initialize(sys.argv[1:])\n\
 m = app.file_checker_manager\n\
 m.start()\n\
-print(json.dumps(list(m.filenames)))\n";
+version = f'{flake8.__version__} ({app.plugins.versions_str()}) {utils.get_python_version()}'\n\
+print(json.dumps({'version': version, 'files': list(m.filenames)}))\n";
+
+/// What [`FLAKE8_FILES`] says.
+#[derive(serde::Deserialize)]
+struct Flake8Files {
+    version: String,
+    files: Vec<String>,
+}
 
 /// The packages of flake8 itself: a plugin may read files of its own (isort's config, ...).
 const FLAKE8_PACKAGES: &[&str] = &["flake8", "pyflakes", "pycodestyle", "mccabe"];
@@ -162,9 +173,33 @@ pub fn run_changed(
 ) -> Result<Ended> {
     let started = std::time::Instant::now();
     let program = tool.program();
-    let Some(version) = inv.check_cmd(program, &["--version"]).capture() else {
-        inv.note(&format!("per-file cache not used: `{program} --version` did not answer"));
-        return whole(inv, tool, args, &how);
+    // flake8 says its version with the files it checks (one Python start, not two).
+    let (version, flake8_files) = match (tool, &how) {
+        (Tool::Flake8, Whole::Paths(paths)) => {
+            let mut argv = vec!["-c", FLAKE8_FILES];
+            argv.extend(args);
+            argv.extend(paths.iter().map(String::as_str));
+            let python = inv.python().to_string_lossy().into_owned();
+            let listed = inv.check_cmd(python, &argv).capture();
+            match listed.and_then(|l| serde_json::from_str::<Flake8Files>(&l).ok()) {
+                Some(mut f) => {
+                    f.files.sort();
+                    f.files.dedup();
+                    (f.version, Some(f.files))
+                }
+                None => {
+                    inv.note("per-file cache not used: flake8 did not say which files it checks");
+                    return whole(inv, tool, args, &how);
+                }
+            }
+        }
+        _ => match inv.check_cmd(program, &["--version"]).capture() {
+            Some(v) => (v, None),
+            None => {
+                inv.note(&format!("per-file cache not used: `{program} --version` did not answer"));
+                return whole(inv, tool, args, &how);
+            }
+        },
     };
     let resolved: Vec<String> = inv
         .resolver
@@ -208,24 +243,7 @@ pub fn run_changed(
     let mut accounted = true;
     let files: Vec<String> = match (&how, tool) {
         (Whole::Files(files), _) => files.to_vec(),
-        (Whole::Paths(paths), Tool::Flake8) => {
-            let mut argv = vec!["-c", FLAKE8_FILES];
-            argv.extend(args);
-            argv.extend(paths.iter().map(String::as_str));
-            let python = inv.python().to_string_lossy().into_owned();
-            let listed = inv.check_cmd(python, &argv).capture();
-            match listed.and_then(|l| serde_json::from_str::<Vec<String>>(&l).ok()) {
-                Some(mut files) => {
-                    files.sort();
-                    files.dedup();
-                    files
-                }
-                None => {
-                    inv.note("per-file cache not used: flake8 did not say which files it checks");
-                    return whole(inv, tool, args, &how);
-                }
-            }
-        }
+        (Whole::Paths(_), Tool::Flake8) => flake8_files.unwrap_or_default(),
         (Whole::Paths(paths), _) => match manifest.files.clone().filter(|_| !store.refresh) {
             Some(files) => files,
             None => {
@@ -472,7 +490,23 @@ fn attribute(
             // wasn't modified on disk since last run.` (black's own cache); other lines are
             // about the run (its root, its config, ignored paths, the summary).
             let mut seen = BTreeSet::new();
+            // Its summary (`1 file would be reformatted, 3 files would be left unchanged.`)
+            // must count as many files: a line that was not read as one is not trusted.
+            let mut summary: Option<usize> = None;
             for line in text.lines() {
+                let counted: Vec<usize> = line
+                    .trim_end_matches('.')
+                    .split(", ")
+                    .filter_map(|part| {
+                        let (n, rest) = part.split_once(' ')?;
+                        (rest.starts_with("file would ") || rest.starts_with("files would "))
+                            .then(|| n.parse::<usize>().ok())?
+                    })
+                    .collect();
+                if !counted.is_empty() {
+                    summary = Some(summary.unwrap_or(0) + counted.iter().sum::<usize>());
+                    continue;
+                }
                 let (file, problems) = if let Some(f) = line.strip_prefix("would reformat ") {
                     (f, 1)
                 } else if let Some(f) = line
@@ -494,6 +528,10 @@ fn attribute(
             if let Some(chunk) = chunk
                 && seen.len() != chunk.len()
             {
+                return None;
+            }
+            let nothing = seen.is_empty() && text.contains("No Python files are present to be formatted");
+            if summary != Some(seen.len()) && !nothing {
                 return None;
             }
         }
@@ -566,7 +604,8 @@ mod tests {
         // A whole-tree run: absolute paths, any file of the snapshot; excluded ones not counted.
         let whole = "/s/build ignored: matches the --exclude regular expression\n\
                      /s/x/y.py wasn't modified on disk since last run.\n\
-                     /s/z.pyi already well formatted, good job.\nAll done!\n";
+                     /s/z.pyi already well formatted, good job.\nAll done!\n\
+                     2 files would be left unchanged.\n";
         let counts = black(whole, Exit::Code(0), None).unwrap();
         assert_eq!(counts.keys().collect::<Vec<_>>(), ["x/y.py", "z.pyi"]);
         // A file missing, named twice, not given, an error, an exit that disagrees.
@@ -578,6 +617,14 @@ mod tests {
         assert!(black("error: cannot format a.py: boom\n", Exit::Code(123), Some(&chunk)).is_none());
         assert!(black("error: cannot format /s/a.py: boom\n", Exit::Code(1), None).is_none());
         assert!(black(text, Exit::Code(0), Some(&chunk)).is_none());
+        // A summary that counts another number of files (a name that broke a line), none (a
+        // quiet run), or nothing to check.
+        let broken = text.replace("1 file would be left", "2 files would be left");
+        assert!(black(&broken, Exit::Code(1), Some(&chunk)).is_none());
+        assert!(black("would reformat /s/a.py\n", Exit::Code(1), None).is_none());
+        let nothing = "No Python files are present to be formatted. Nothing to do 😴\n";
+        assert!(black(nothing, Exit::Code(0), None).unwrap().is_empty());
+        assert!(black("", Exit::Code(0), None).is_none());
     }
 
     #[test]
