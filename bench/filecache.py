@@ -5,7 +5,9 @@ edit on a tree of N Python files, with the per-file cache (the default) and with
 between the two modes, each after an edit of the same file, so the per-file cache always holds
 every other file's result.
 
-    python3 bench/filecache.py [--files 10000] [--runs 7] [--hookgate BIN]
+    python3 bench/filecache.py [--files 10000] [--runs 7] [--hookgate BIN] [--tools ruff|flake8-black]
+
+`--tools flake8-black` runs `lint` with flake8 and `format` with black instead of ruff.
 
 Prints a Markdown table (medians) and the per-file counts the last logs show.
 """
@@ -84,17 +86,18 @@ def timed(hookgate: Path, repo: Path, env: dict) -> tuple[float, dict]:
     return elapsed, report
 
 
-def ruff_seconds(report: dict) -> float:
-    """Time of the ruff commands in the two checks' logs (`$ ruff ...` then `hookgate: (Xs)`)."""
+def tool_seconds(report: dict) -> float:
+    """Time of the tools' commands in the two checks' logs (`$ ruff ...`, `$ black ...`,
+    `$ flake8 ...`, then `hookgate: (Xs)`)."""
     total = 0.0
     for c in report["checks"]:
-        after_ruff = False
+        after_tool = False
         for line in Path(c["log"]).read_text().splitlines():
             if line.startswith("$ "):
-                after_ruff = line.startswith("$ ruff ")
-            elif after_ruff and line.startswith("hookgate: (") and line.endswith("s)"):
+                after_tool = line.startswith(("$ ruff ", "$ black ", "$ flake8 "))
+            elif after_tool and line.startswith("hookgate: (") and line.endswith("s)"):
                 total += float(line[len("hookgate: ("):-2])
-                after_ruff = False
+                after_tool = False
     return total
 
 
@@ -117,6 +120,7 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=10000)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--hookgate", default=None)
+    ap.add_argument("--tools", choices=["ruff", "flake8-black"], default="ruff")
     args = ap.parse_args()
     if args.hookgate:
         hookgate = Path(args.hookgate).resolve()
@@ -134,6 +138,10 @@ def main() -> None:
     env.pop("HOOKGATE_FILE_CACHE", None)
     off = dict(env, HOOKGATE_FILE_CACHE="0")
     repo = make_repo(args.files, env)
+    if args.tools == "flake8-black":
+        (repo / "hookgate.toml").write_text('[checks.lint]\ntool = "flake8"\n[checks.format]\ntool = "black"\n')
+        run(["git", "add", "hookgate.toml"], cwd=repo, env=env)
+        run(["git", "commit", "-q", "-m", "flake8 and black"], cwd=repo, env=env)
     python_files = len(run(["git", "ls-files", "*.py"], cwd=repo, env=env).stdout.split())
     # Warm-up: the shared ruff environment, the resolution, the per-file results of the tree.
     timed(hookgate, repo, env)
@@ -148,15 +156,15 @@ def main() -> None:
             edit_and_commit(repo, n, env)
             t, report = timed(hookgate, repo, e)
             times[label].append(t)
-            ruff[label].append(ruff_seconds(report))
+            ruff[label].append(tool_seconds(report))
             checks[label].append(check_seconds(report))
             last[label] = counts(report)
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}; "
           f"{run(['git', '--version']).stdout.strip()}; {run(['uv', '--version']).stdout.strip()}; "
-          f"tree: {python_files} Python files")
+          f"tree: {python_files} Python files; tools: {args.tools}")
     print()
     print("| lint + format after a one-file edit | runs | wall, median (ms) | wall, min (ms) | "
-          "ratio | lint + format check time (ms) | of which ruff (ms) |")
+          "ratio | lint + format check time (ms) | of which the tools (ms) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     base = statistics.median(times["HOOKGATE_FILE_CACHE=0"])
     for label, ts in times.items():

@@ -209,10 +209,7 @@ pub fn run_changed(
         .chain(inv.def.deps.iter().cloned())
         .collect();
     if tool == Tool::Flake8
-        && let Some(p) = resolved.iter().find(|p| {
-            let name = p.split(['=', '<', '>', '!', '~', '[', ';', ' ']).next().unwrap_or(p);
-            !FLAKE8_PACKAGES.contains(&crate::pins::normalize(name).as_str())
-        })
+        && let Some(p) = flake8_plugin(&resolved)
     {
         inv.note(&format!("per-file cache not used: `{p}` may be a flake8 plugin that reads other files"));
         return whole(inv, tool, args, &how);
@@ -306,10 +303,8 @@ pub fn run_changed(
         if store.refresh {
             " (--force: every file re-checked)".to_string()
         } else if new_context {
-            format!(
-                " (none kept for this context: a first run, or {program}, its config or the tree's \
-                 layout changed)"
-            )
+            let layout = if tool == Tool::Flake8 { "" } else { " or the tree's layout" };
+            format!(" (none kept for this context: a first run, or {program}, its config{layout} changed)")
         } else {
             String::new()
         },
@@ -359,6 +354,14 @@ pub fn run_changed(
     let failing: Vec<String> = failing.into_iter().map(str::to_string).collect();
     inv.note(&format!("{program}'s own output for the {} file(s) with problems:", failing.len()));
     run_whole(inv, tool, args, &failing)
+}
+
+/// A requirement in `resolved` that is not flake8 itself (see [`FLAKE8_PACKAGES`]).
+fn flake8_plugin(resolved: &[String]) -> Option<&String> {
+    resolved.iter().find(|p| {
+        let name = p.split(['=', '<', '>', '!', '~', '[', ';', ' ']).next().unwrap_or(p);
+        !FLAKE8_PACKAGES.contains(&crate::pins::normalize(name).as_str())
+    })
 }
 
 /// The path of a file as the tree names it (flake8's discovery says `./x`).
@@ -588,6 +591,18 @@ mod tests {
         assert!(!(flake8.config)("pyproject.toml"));
         assert_eq!(flake8.layout, Layout::Nothing);
         assert!(!(Tool::Ruff.scope().config)(".gitignore"));
+    }
+
+    #[test]
+    fn a_package_beyond_flake8_itself_is_a_plugin() {
+        let own: Vec<String> =
+            ["flake8==7.5.0", "mccabe==0.7.0", "pycodestyle==2.15.0", "PyFlakes==4.1.0", "flake8>=7"]
+                .map(String::from)
+                .to_vec();
+        assert_eq!(flake8_plugin(&own), None);
+        let mut more = own.clone();
+        more.push("flake8-isort==6.1.1".to_string());
+        assert_eq!(flake8_plugin(&more).map(String::as_str), Some("flake8-isort==6.1.1"));
     }
 
     #[test]
