@@ -364,3 +364,29 @@ fn cache_gc_drops_per_file_results_unused_for_a_day() {
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("dropped {key}")), "{}", text(&out));
     assert!(manifests(&ctx).is_empty(), "{}", text(&out));
 }
+
+#[test]
+fn black_with_another_project_root_below_the_tree_keeps_no_per_file_results() {
+    // Given `sub/long.py` alone, black would take `sub/` (its pyproject.toml has [tool.black])
+    // as the project root and its line length; over the whole tree it takes the tree's.
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", "[checks.format]\ntool = \"black\"\n");
+    ctx.write("sub/pyproject.toml", "[tool.black]\nline-length = 20\n");
+    ctx.write("sub/long.py", "X = [1111111, 2222222, 3333333]\n");
+    commit(&ctx, "a nested project root");
+    for (i, step) in ["first", "after an edit of that file"].iter().enumerate() {
+        let (v, out) = ctx.json(&["run", "format"]);
+        assert_eq!(checks(&v)["format"]["status"], "pass", "{step}: {}", text(&out));
+        let log = log_of(&v, "format");
+        assert!(
+            log.contains(
+                "per-file cache not used: `sub/pyproject.toml`: black would take another project root"
+            ),
+            "{step}: {log}"
+        );
+        assert!(log.contains("$ black --check --diff ."), "{step}: {log}");
+        assert!(manifests(&ctx).is_empty(), "{step}");
+        ctx.write("sub/long.py", &format!("X = [1111111, 2222222, 3333333, {i}]\n"));
+        commit(&ctx, "edit");
+    }
+}
