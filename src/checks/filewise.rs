@@ -262,7 +262,7 @@ pub fn run_changed(
                     _ => {
                         inv.note(&format!(
                             "per-file cache not used: {program}'s answer did not account for the files \
-                             it checked (see above); its own run decides"
+                             it checked; its own run below decides"
                         ));
                         return whole(inv, tool, args, &how);
                     }
@@ -272,9 +272,7 @@ pub fn run_changed(
     };
     if files.is_empty() {
         inv.note(&format!("{program} finds no file to check in the tree: nothing to check"));
-        if accounted {
-            save(inv, store, manifest, &facts, &fresh, now);
-        }
+        save(inv, store, manifest, &facts, &fresh, now);
         return Ok(Ended::Pass);
     }
 
