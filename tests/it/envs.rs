@@ -291,3 +291,36 @@ fn a_backend_that_asks_for_more_than_its_requires_is_built_isolated_as_ci_builds
     assert!(log.contains("building in isolated environments"), "{log}");
     assert!(log.contains("PASSED"), "the isolated build's dists were validated:\n{log}");
 }
+
+#[test]
+fn cache_gc_dropping_an_environment_in_use_does_not_cost_the_running_check_its_verdict() {
+    let ctx = TestContext::new("clean");
+    let (started, go) = (ctx.home.join("started"), ctx.home.join("go"));
+    ctx.commit_config(&format!(
+        r#"defaults = false
+
+[checks.waiter]
+deps = ["iniconfig"]
+run = ["python", "-c", """
+import os, time, iniconfig
+open({started:?}, 'w').close()
+while not os.path.exists({go:?}):
+    time.sleep(0.05)
+print('iniconfig still there:', iniconfig.__name__)
+"""]
+"#
+    ));
+    let store = private_store(&ctx, &ctx.home.join("user-cache"));
+    let child = ctx.hookgate_cmd(&["run", "waiter", "--json"]).stdout(Stdio::piped()).spawn().unwrap();
+    crate::common::wait_for_file(&started);
+    // Another process collects every environment, the one the check's copy came from included.
+    let out = ctx.hookgate(&["cache", "gc", "--max-age", "0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(envs_in(&store).is_empty(), "gc dropped the environment in use");
+    std::fs::write(&go, "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(checks(&v)["waiter"]["status"], "pass");
+    assert!(log_of(&v, "waiter").contains("iniconfig still there"), "{}", log_of(&v, "waiter"));
+}
