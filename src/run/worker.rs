@@ -286,6 +286,7 @@ impl Worker<'_> {
             envs: self.env_store(),
             base: None,
             installed_more: false,
+            added: Some((Vec::new(), Vec::new())),
             file_cache: self
                 .host
                 .file_cache

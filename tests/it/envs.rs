@@ -216,6 +216,12 @@ fn the_test_check_copies_its_requirements_environment_and_adds_only_the_wheel() 
     let installs: Vec<&str> = log.lines().filter(|l| l.contains(" pip install ")).collect();
     assert_eq!(installs.len(), 1, "only the wheel is installed: {installs:#?}");
     assert!(installs[0].contains(".whl"), "{}", installs[0]);
+    // The record lists the resolved set the installs were held to and the wheel added to it.
+    let key = checks(&v)["test"]["key"].as_str().unwrap().to_string();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ctx.record_path(&key)).unwrap()).unwrap();
+    let tools = record["tools"].to_string();
+    assert!(tools.contains("pytest==") && tools.contains("hookgate_sample==0.1.0"), "{tools}");
     assert!(log.contains("passed"), "{log}");
     let wheel = log_of(&v, "wheel");
     assert!(wheel.contains(REUSED), "{wheel}");
