@@ -8,6 +8,7 @@
 //! directory removed.
 
 pub mod cached;
+mod cutoff;
 mod progress;
 mod scratch;
 mod sync;
