@@ -46,6 +46,7 @@ fn a_docs_edit_reuses_the_tests_verdict_and_edits_of_tests_package_or_requiremen
     let out = ctx.git_out(&["push", "origin", "main"]);
     assert!(out.status.success(), "{}", text(&out));
     let tested = ctx.git(&["rev-parse", "HEAD^{tree}"]);
+    assert_eq!(pointers(&ctx), ["coverage", "test"], "a verdict leaves a pointer for the next tree");
 
     // A docs-only edit: the wheel is rebuilt, and the tests are not run again.
     ctx.write("docs/index.rst", "hookgate-sample\n===============\n\nReworded.\n");
@@ -172,4 +173,29 @@ fn a_file_the_tests_read_outside_the_test_directory_runs_them_again() {
     let (v, c, code) = run(&ctx, &[]);
     assert_eq!(code, 1, "the data file the test reads changed: {v}");
     assert_ran(&c, "test", "a data file the test reads");
+}
+
+/// The checks named by the early-cutoff pointers in the cache.
+fn pointers(ctx: &TestContext) -> Vec<String> {
+    let dir = ctx.work.join(".git/hookgate/cutoffs");
+    let mut out = Vec::new();
+    for pre in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        for file in std::fs::read_dir(pre.path()).into_iter().flatten().flatten() {
+            let p: Value = serde_json::from_slice(&std::fs::read(file.path()).unwrap()).unwrap();
+            out.push(p["check"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_setup_error_leaves_no_cutoff_pointer() {
+    let ctx = setup("clean", &format!("{SKIP},coverage"));
+    ctx.commit_config("[checks.test]\ndeps = [\"hookgate-no-such-package-anywhere==0.0.1\"]\n");
+    let (v, c, code) = run(&ctx, &[]);
+    assert_eq!(code, 2, "{v}");
+    assert_eq!(c["test"]["status"], "error", "{v}");
+    assert_eq!(c["wheel"]["status"], "pass", "{v}");
+    assert!(pointers(&ctx).is_empty(), "{:?}", pointers(&ctx));
 }
