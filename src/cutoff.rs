@@ -525,8 +525,15 @@ pub fn lookup(cache: &Cache, check: &str, pre: &str, needs: &str) -> Option<Poin
     let mut bytes = Vec::new();
     file.take(MAX_POINTER_BYTES + 1).read_to_end(&mut bytes).ok()?;
     let p: Pointer = serde_json::from_slice(&bytes).ok()?;
-    let is_key = |k: &str| k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit());
-    (p.rule == RULE && p.check == check && p.pre == pre && p.needs == needs && is_key(&p.key)).then_some(p)
+    let hex_of =
+        |k: &str, lens: &[usize]| lens.contains(&k.len()) && k.bytes().all(|b| b.is_ascii_hexdigit());
+    let valid = p.rule == RULE
+        && p.check == check
+        && p.pre == pre
+        && p.needs == needs
+        && hex_of(&p.key, &[64])
+        && hex_of(&p.tree, &[40, 64]);
+    valid.then_some(p)
 }
 
 /// Stores `pointer` (atomically, replacing an older one).
@@ -743,6 +750,40 @@ mod tests {
         assert_ne!(digest_of(&renamed, 1, zip::CompressionMethod::Deflated), base);
         std::fs::write(dir.path().join("bad.whl"), b"not a zip").unwrap();
         assert!(wheel_contents(&dir.path().join("bad.whl")).is_err());
+    }
+
+    #[test]
+    fn a_pointer_is_found_only_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let (pre, needs) = ("a".repeat(64), "b".repeat(64));
+        let p = Pointer {
+            rule: RULE,
+            check: "test".into(),
+            pre: pre.clone(),
+            needs: needs.clone(),
+            key: "c".repeat(64),
+            tree: "d".repeat(40),
+        };
+        assert!(!plausible(&cache, &pre));
+        remember(&cache, &p).unwrap();
+        assert!(plausible(&cache, &pre));
+        assert_eq!(lookup(&cache, "test", &pre, &needs), Some(p.clone()));
+        assert_eq!(lookup(&cache, "coverage", &pre, &needs), None, "another check's");
+        assert_eq!(lookup(&cache, "test", &pre, &"e".repeat(64)), None, "another wheel's");
+        for bad in [
+            Pointer { tree: "é".repeat(20), ..p.clone() },
+            Pointer { key: "../../x".into(), ..p.clone() },
+            Pointer { rule: RULE + 1, ..p.clone() },
+        ] {
+            remember(&cache, &bad).unwrap();
+            assert_eq!(lookup(&cache, "test", &pre, &needs), None, "{bad:?}");
+        }
+        let path = pointer_path(&cache, &pre, &needs);
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(dir.path().join("elsewhere.json"), serde_json::to_vec(&p).unwrap()).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("elsewhere.json"), &path).unwrap();
+        assert_eq!(lookup(&cache, "test", &pre, &needs), None, "a symlink is not followed");
     }
 
     #[test]

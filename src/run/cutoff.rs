@@ -35,7 +35,8 @@ impl Worker<'_> {
         c: &PlannedCheck,
         permit: Permit<'j>,
     ) -> Result<Early<'j>> {
-        if self.force {
+        // Only a check with needs (`wheel` below it) can be answered by another tree's run.
+        if self.force || c.needs.is_empty() {
             return Ok(Early::Run(permit));
         }
         let repo = Repo::open(self.git_dir)?;
