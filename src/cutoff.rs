@@ -139,6 +139,9 @@ fn full_key(repo: &Repo, plan: &Plan, c: &PlannedCheck, cache: &Cache) -> Result
 /// The contents of every wheel directly inside `dir`, by file name (which carries the
 /// project, version and tags); `None` when there is none.
 fn wheels_key(dir: &Path) -> Result<Option<Value>> {
+    if !dir.is_dir() {
+        return Ok(None);
+    }
     let mut out = BTreeMap::new();
     for path in crate::checks::list_files(dir)? {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
