@@ -1,9 +1,9 @@
 //! One check's run, on a worker thread, as named steps: take the key's lock (or use the
 //! verdict of the run we waited for), early cutoff (`cutoff.rs`: the verdict of another tree
-//! with the same wheel and test files, for `test` and `coverage`), open the log, make the scratch directory and export the
-//! tree, make the venv (a private copy of an environment built once, when it can be),
-//! prepare (while the needs still run), wait for the needs, execute,
-//! and record the verdict. Only a check's own answer is recorded; setup errors, timeouts,
+//! with the same wheel and test files, for `test` and `coverage`), open the log, make the
+//! scratch directory and export the tree, make the venv (a private copy of an environment
+//! built once, when it can be), prepare (while the needs still run), wait for the needs,
+//! execute, and record the verdict. Only a check's own answer is recorded; setup errors, timeouts,
 //! unknowns and interruptions leave no record.
 
 use std::collections::BTreeMap;
