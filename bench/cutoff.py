@@ -9,7 +9,10 @@ done (untimed). Each round: edit (docs/index.rst, or a docstring in the package)
 --no-verify`, then the timed `git push origin main` (fast-forward, the hook builds the wheel and
 runs or reuses the tests). Medians over the rounds.
 
-Usage: python3 bench/cutoff.py [--runs N] [--hookgate BIN]   (prints a Markdown table)
+With `--before BIN`, a third column: BIN (a hookgate without the feature) with the same config
+minus the `cutoff` key.
+
+Usage: python3 bench/cutoff.py [--runs N] [--hookgate BIN] [--before BIN]   (prints a Markdown table)
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ CONFIG = {
     '[checks.version]\nenabled = false\n[checks.docs]\nenabled = false\n',
 }
 CONFIG["no-cutoff"] = CONFIG["cutoff"] + '[checks.test]\ncutoff = false\n'
+CONFIG["before"] = CONFIG["cutoff"]
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -72,8 +76,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--hookgate", default=str(ROOT / "target" / "release" / "hookgate"))
+    ap.add_argument("--before", help="a hookgate binary without early cutoff, for a third column")
     args = ap.parse_args()
     binary = str(Path(args.hookgate).resolve())
+    before = str(Path(args.before).resolve()) if args.before else None
     base = Path(tempfile.mkdtemp(prefix="hookgate-cutoff-bench-"))
     env = dict(os.environ)
     env.update(
@@ -82,9 +88,11 @@ def main() -> None:
         GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=str(base / "gitconfig"),
     )
     env.pop("HOOKGATE_SKIP", None)
-    scenarios = [f"{mode}:{what}" for what in ("docs", "source") for mode in ("no-cutoff", "cutoff")]
+    modes = (["before"] if before else []) + ["no-cutoff", "cutoff"]
+    scenarios = [f"{mode}:{what}" for what in ("docs", "source") for mode in modes]
+    bins = {s: before if s.startswith("before:") else binary for s in scenarios}
     try:
-        works = {s: setup(base, s, binary, env) for s in scenarios}
+        works = {s: setup(base, s, bins[s], env) for s in scenarios}
         times: dict[str, list[float]] = {s: [] for s in scenarios}
         for n in range(args.runs):
             for s in scenarios:
@@ -96,12 +104,13 @@ def main() -> None:
                 times[s].append(time.perf_counter() - start)
         version = run([binary, "--version"], ROOT, env).stdout.strip()
         print(f"{args.runs} rounds, interleaved; {version}; wheel + test + coverage at pre-push\n")
-        print("| edit | cutoff off (s) | cutoff on (s) | on / off |")
-        print("|---|---:|---:|---:|")
+        head = "| edit | " + ("before (s) | " if before else "") + "cutoff off (s) | cutoff on (s) | on / off |"
+        print(head)
+        print("|---|" + "---:|" * (head.count("|") - 2))
         for what in ("docs", "source"):
-            off = statistics.median(times[f"no-cutoff:{what}"])
-            on = statistics.median(times[f"cutoff:{what}"])
-            print(f"| {what} | {off:.2f} | {on:.2f} | {on / off:.2f}x |")
+            med = {m: statistics.median(times[f"{m}:{what}"]) for m in modes}
+            cells = [f"{med[m]:.2f}" for m in modes]
+            print(f"| {what} | " + " | ".join(cells) + f" | {med['cutoff'] / med['no-cutoff']:.2f}x |")
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
