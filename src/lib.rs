@@ -11,6 +11,7 @@ pub mod checks;
 pub mod ci;
 pub mod commands;
 pub mod config;
+pub mod cutoff;
 pub mod dists;
 pub mod env;
 pub mod error;

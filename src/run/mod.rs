@@ -8,6 +8,7 @@
 //! directory removed.
 
 pub mod cached;
+mod cutoff;
 pub mod demand;
 mod progress;
 mod scratch;

@@ -1,8 +1,9 @@
 //! One check's run, on a worker thread, as named steps: take the key's lock (or use the
-//! verdict of the run we waited for), open the log, make the scratch directory and export the
-//! tree, make the venv (a private copy of an environment built once, when it can be),
-//! prepare (while the needs still run), wait for the needs, execute,
-//! and record the verdict. Only a check's own answer is recorded; setup errors, timeouts,
+//! verdict of the run we waited for), early cutoff (`cutoff.rs`: the verdict of another tree
+//! with the same wheel and test files, for `test` and `coverage`), open the log, make the
+//! scratch directory and export the tree, make the venv (a private copy of an environment
+//! built once, when it can be), prepare (while the needs still run), wait for the needs,
+//! execute, and record the verdict. Only a check's own answer is recorded; setup errors, timeouts,
 //! unknowns and interruptions leave no record.
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use anyhow::{Context, Result};
 use tempfile::NamedTempFile;
 
 use super::cached::{cached_record, from_record, has_files, need_not_passed, skipped};
+use super::cutoff::Early;
 use super::scratch::Scratch;
 use super::sync::{Board, Jobs, Needs, Permit};
 use crate::cache::{Cache, KeyLock, LockAttempt, Record, SCHEMA, now_secs};
@@ -63,10 +65,19 @@ enum Locked<'j> {
 }
 
 /// A check's log while it runs: a temp file beside its final place, kept only at the end.
-struct RunLog {
+pub(super) struct RunLog {
     tmp: NamedTempFile,
-    file: File,
-    path: PathBuf,
+    pub(super) file: File,
+    pub(super) path: PathBuf,
+}
+
+impl RunLog {
+    /// Keeps the log under its key (a concurrent run of the same key simply replaces it).
+    pub(super) fn keep(self) -> Result<()> {
+        drop(self.file);
+        self.tmp.persist(&self.path).context("saving the check's log")?;
+        Ok(())
+    }
 }
 
 impl Worker<'_> {
@@ -92,6 +103,10 @@ impl Worker<'_> {
 
     /// Runs check `c` whose key lock this process holds.
     fn run_locked(&self, plan: &Plan, c: &PlannedCheck, permit: Permit<'_>) -> Result<Outcome> {
+        let permit = match self.early_cutoff(plan, c, permit)? {
+            Early::Decided(outcome) => return Ok(outcome),
+            Early::Run(permit) => permit,
+        };
         let start = Instant::now();
         let log = self.open_log(plan, c)?;
         let repo = Repo::open(self.git_dir)?;
@@ -160,7 +175,10 @@ impl Worker<'_> {
         drop(inv);
         // The check's own time: waiting for its needs is not part of it.
         let duration_ms = start.elapsed().saturating_sub(waited).as_millis() as u64;
-        self.conclude(plan, c, ended, log, &scratch, &reports, duration_ms, (tools, resolutions))
+        let outcome =
+            self.conclude(plan, c, ended, log, &scratch, &reports, duration_ms, (tools, resolutions))?;
+        self.remember_cutoff(plan, c, &outcome);
+        Ok(outcome)
     }
 
     /// Takes the lock of `c`'s key, waiting (without a job slot) while another process holds
@@ -215,7 +233,7 @@ impl Worker<'_> {
     }
 
     /// The check's log, in a temp file beside `logs/<key>.log`, starting with what runs.
-    fn open_log(&self, plan: &Plan, c: &PlannedCheck) -> Result<RunLog> {
+    pub(super) fn open_log(&self, plan: &Plan, c: &PlannedCheck) -> Result<RunLog> {
         let path = self.cache.log_path(&c.key);
         let dir = path.parent().context("log path has a parent")?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -326,7 +344,7 @@ impl Worker<'_> {
     }
 
     /// Why a need did not pass, from its outcome when this run knows it.
-    fn why_need_failed(&self, plan: &Plan, j: usize) -> String {
+    pub(super) fn why_need_failed(&self, plan: &Plan, j: usize) -> String {
         let known = self.outcomes.lock().ok().and_then(|o| o[j].clone());
         match known {
             Some(o) => need_not_passed(&o),
@@ -430,7 +448,7 @@ fn need_names(plan: &Plan, c: &PlannedCheck) -> String {
 }
 
 /// The entries of a reports directory (files and sub-directories such as `html/`).
-fn list_reports(dir: &Path) -> Vec<PathBuf> {
+pub(super) fn list_reports(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|r| r.filter_map(std::result::Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();

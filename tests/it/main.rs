@@ -11,6 +11,7 @@ mod background;
 mod cache_gc;
 mod ci;
 mod corpus;
+mod cutoff;
 mod dists;
 mod env;
 mod envs;
