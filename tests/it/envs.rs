@@ -28,6 +28,8 @@ fn private_store(ctx: &TestContext, cache: &Path) -> PathBuf {
         }
     }
     ctx.env_mut("XDG_CACHE_HOME", cache.to_str().unwrap());
+    // ruff runs on every file each time: what is under test is the environment it runs from.
+    ctx.env_mut("HOOKGATE_FILE_CACHE", "0");
     cache.join("hookgate").join("envs")
 }
 
