@@ -14,6 +14,7 @@ mod corpus;
 mod dists;
 mod env;
 mod envs;
+mod export;
 mod force;
 mod gate;
 mod gitedge;
