@@ -255,6 +255,13 @@ pub fn build_with(
             "options": def.options.to_key(),
             "variant": def.kind.key_variant(def, config, repo, tree)?,
         });
+        // A snapshot narrowed to the inputs is another run (absent only at the default, so
+        // existing keys stay).
+        if def.snapshot == crate::config::Snapshot::Inputs
+            && let Some(map) = key_inputs.as_object_mut()
+        {
+            map.insert("snapshot".into(), json!("inputs"));
+        }
         if uses_tree_env && let (Some(ds), Some(map)) = (&dists_key, key_inputs.as_object_mut()) {
             map.insert("dists".into(), json!(ds));
         }

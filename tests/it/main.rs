@@ -15,6 +15,7 @@ mod cutoff;
 mod dists;
 mod env;
 mod envs;
+mod export;
 mod force;
 mod gate;
 mod gitedge;

@@ -301,7 +301,8 @@ fn a_run_killed_with_sigkill_leaves_no_process_and_no_pass_and_the_next_run_swee
     child.wait().unwrap();
     // hookgate could not catch it: the check's shell and its background child die anyway.
     marked.assert_gone(&read_pids(&mark.join("pids")), "the check outlived a SIGKILL of hookgate");
-    assert_eq!(ctx.scratch_dirs().len(), 1, "SIGKILL cannot clean up; the next run must");
+    // The check's scratch dir and the run's blob store.
+    assert_eq!(ctx.scratch_dirs().len(), 2, "SIGKILL cannot clean up; the next run must");
     assert_eq!(ctx.record_count(), 0);
     let out = ctx.hookgate(&["run", "ok"]);
     assert!(out.status.success(), "{}", text(&out));
