@@ -69,7 +69,7 @@ impl<'r> TreeInputs<'r> {
             if p.contains(['*', '?', '[', '{']) {
                 globs.push(p.to_string());
             } else {
-                let id = root.get_path(Path::new(p)).map(|e| e.id()).unwrap_or_else(|_| Oid::zero());
+                let id = root.get_path(Path::new(p)).map_or_else(|_| Oid::zero(), |e| e.id());
                 paths.push((p.to_string(), id));
             }
         }
