@@ -589,10 +589,24 @@ pub fn describe_tree(repo: &Repo, tree: &TreeRef, settings: &Settings) -> Result
     let describe = settings.describe()?;
     let (mut found, ahead) = match tree.commit {
         Some(commit) => {
-            let mut describer = Describer::open(repo, &describe).map_err(|e| format!("{e:#}"))?;
+            let mut describer = Describer::open(repo, settings, &describe).map_err(|e| format!("{e:#}"))?;
             let found = describer.find(commit).map_err(|e| format!("{e:#}"))?;
+            let ahead = u64::from(repo.commit_tree(commit).map_err(|e| format!("{e:#}"))? != tree.id);
+            // The commit's own tree, on any branch: its version is remembered with its answer.
+            if ahead == 0 && !settings.scheme.uses_branch() {
+                let version = match describer.version(commit) {
+                    Some(v) => v,
+                    None => {
+                        let v = version(settings, &found, None)?;
+                        describer.remember_version(commit, &v);
+                        v
+                    }
+                };
+                describer.save();
+                return Ok((found, version));
+            }
             describer.save();
-            (found, u64::from(repo.commit_tree(commit).map_err(|e| format!("{e:#}"))? != tree.id))
+            (found, ahead)
         }
         None => (Found { tag: None, distance: 0 }, 1),
     };

@@ -12,8 +12,9 @@
 //! per set of describe options, stamped with what can change an answer for a commit that
 //! exists: every tag (name and target, so a new, moved or deleted tag starts afresh) and the
 //! shallow boundary. The file holds the asked commits and checkpoints along the walked chains,
-//! so a later walk stops within [`CHECKPOINT`] commits; it is a cache, so any trouble reading
-//! or writing it is a miss, never an error.
+//! so a later walk stops within [`CHECKPOINT`] commits, and the version an asked commit gives
+//! (the file is per set of version settings too), so a cached push compiles no tag regex; it
+//! is a cache, so any trouble reading or writing it is a miss, never an error.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -33,7 +34,7 @@ const CHECKPOINT: usize = 256;
 const MAX_ENTRIES: usize = 4096;
 
 /// The first line of the file, before the state stamp.
-const MAGIC: &str = "hookgate-describe-v1";
+const MAGIC: &str = "hookgate-describe-v2";
 
 /// Remembered describe answers of one repository for one set of describe options.
 pub struct Describer<'r> {
@@ -41,8 +42,9 @@ pub struct Describer<'r> {
     opts: Describe,
     file: PathBuf,
     state: String,
-    /// Known answers, and the order they were learnt in (for the disk bound).
-    known: HashMap<Oid, Found>,
+    /// Known answers (with the version they give, once computed), and the order they were
+    /// learnt in (for the disk bound).
+    known: HashMap<Oid, (Found, Option<String>)>,
     order: Vec<Oid>,
     /// Answers learnt in this run that the file does not hold yet.
     fresh: usize,
@@ -51,11 +53,12 @@ pub struct Describer<'r> {
 }
 
 impl<'r> Describer<'r> {
-    /// The answers remembered for `repo` and `opts` (none if the tags or the shallow boundary
-    /// changed since they were written).
-    pub fn open(repo: &'r Repo, opts: &Describe) -> Result<Describer<'r>> {
+    /// The answers remembered for `repo` and `settings` (whose describe options are `opts`;
+    /// none if the tags or the shallow boundary changed since they were written).
+    pub fn open(repo: &'r Repo, settings: &super::Settings, opts: &Describe) -> Result<Describer<'r>> {
+        // Everything that decides the answer or the version it gives.
         let options = format!(
-            "tags={} pattern={:?} first_parent={} candidates={:?}",
+            "tags={} pattern={:?} first_parent={} candidates={:?} settings={settings:?}",
             opts.tags, opts.pattern, opts.first_parent, opts.candidates
         );
         let file =
@@ -77,7 +80,7 @@ impl<'r> Describer<'r> {
 
     /// What `git describe` finds from `commit` (see [`Repo::describe`]).
     pub fn find(&mut self, commit: Oid) -> Result<Found> {
-        if let Some(found) = self.known.get(&commit) {
+        if let Some((found, _)) = self.known.get(&commit) {
             return Ok(found.clone());
         }
         // With `--candidates 0` only an exact match counts: a parent's tag is no answer.
@@ -89,7 +92,7 @@ impl<'r> Describer<'r> {
         let mut chain = Vec::new();
         let mut at = commit;
         let base = loop {
-            if let Some(found) = self.known.get(&at) {
+            if let Some((found, _)) = self.known.get(&at) {
                 break found.clone();
             }
             if self.tagged()?.contains(&at) {
@@ -110,7 +113,22 @@ impl<'r> Describer<'r> {
                 self.learn(id, found);
             }
         }
-        Ok(self.known.get(&commit).cloned().unwrap_or(base))
+        Ok(self.known.get(&commit).map_or(base, |(found, _)| found.clone()))
+    }
+
+    /// The version remembered for `commit` (its own tree, a scheme that reads no branch).
+    pub fn version(&self, commit: Oid) -> Option<String> {
+        self.known.get(&commit).and_then(|(_, v)| v.clone())
+    }
+
+    /// Remembers the version `commit` gives (see [`Describer::version`]).
+    pub fn remember_version(&mut self, commit: Oid, version: &str) {
+        if let Some((_, v)) = self.known.get_mut(&commit)
+            && v.as_deref() != Some(version)
+        {
+            *v = Some(version.to_string());
+            self.fresh += 1;
+        }
     }
 
     /// libgit2's describe walk from `commit`, remembered.
@@ -121,7 +139,7 @@ impl<'r> Describer<'r> {
     }
 
     fn learn(&mut self, commit: Oid, found: Found) {
-        if self.known.insert(commit, found).is_none() {
+        if self.known.insert(commit, (found, None)).is_none() {
             self.order.push(commit);
             self.fresh += 1;
         }
@@ -158,14 +176,18 @@ impl<'r> Describer<'r> {
                 self.order = order;
                 return;
             }
-            let mut parts = line.splitn(3, ' ');
-            let (Some(id), Some(distance)) = (parts.next(), parts.next()) else { return };
+            // `<commit> <distance> <version or -> [<tag>]` (tag names hold no space).
+            let mut parts = line.splitn(4, ' ');
+            let (Some(id), Some(distance), Some(version)) = (parts.next(), parts.next(), parts.next()) else {
+                return;
+            };
             let (Ok(id), Ok(distance)) = (Oid::from_str(id), distance.parse::<u64>()) else { return };
-            if id.is_zero() || known.contains_key(&id) {
+            if id.is_zero() || known.contains_key(&id) || version.is_empty() {
                 return;
             }
             let tag = parts.next().map(str::to_string);
-            known.insert(id, Found { tag, distance });
+            let version = (version != "-").then(|| version.to_string());
+            known.insert(id, (Found { tag, distance }, version));
             order.push(id);
         }
         // No `end`: a torn file.
@@ -179,10 +201,11 @@ impl<'r> Describer<'r> {
         let skip = self.order.len().saturating_sub(MAX_ENTRIES);
         let mut text = format!("{MAGIC}\n{}\n", self.state);
         for id in &self.order[skip..] {
-            let Some(found) = self.known.get(id) else { continue };
+            let Some((found, version)) = self.known.get(id) else { continue };
+            let version = version.as_deref().unwrap_or("-");
             match &found.tag {
-                Some(tag) => text.push_str(&format!("{id} {} {tag}\n", found.distance)),
-                None => text.push_str(&format!("{id} {}\n", found.distance)),
+                Some(tag) => text.push_str(&format!("{id} {} {version} {tag}\n", found.distance)),
+                None => text.push_str(&format!("{id} {} {version}\n", found.distance)),
             }
         }
         text.push_str("end\n");

@@ -356,9 +356,18 @@ fn remembered_describe_answers_follow_new_moved_and_deleted_tags_and_shared_hist
     assert_eq!(version("main"), "1.0.1.dev5");
     check_all("after deleting the tag");
 
-    // A damaged cache file is a miss, not an error or a wrong answer.
+    // A damaged or torn cache file is a miss, not an error or a wrong answer.
+    let head = ctx.git(&["rev-parse", "main"]);
     for entry in std::fs::read_dir(&cache).unwrap() {
-        std::fs::write(entry.unwrap().path(), "hookgate-describe-v1\ngarbage\n0 0 v9\n").unwrap();
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let stamp: Vec<&str> = text.lines().take(2).collect();
+        let torn = format!("{}\n{} 0 9.9 v9.9\n", stamp.join("\n"), head.trim());
+        std::fs::write(&path, torn).unwrap();
+    }
+    assert_eq!(version("main"), "1.0.1.dev5");
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        std::fs::write(entry.unwrap().path(), "garbage\n").unwrap();
     }
     assert_eq!(version("main"), "1.0.1.dev5");
 }
