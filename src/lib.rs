@@ -22,6 +22,7 @@ pub mod git;
 pub mod hooks;
 pub mod index;
 pub mod init;
+pub mod inputs;
 pub mod outcome;
 pub mod pins;
 pub mod plan;
