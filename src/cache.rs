@@ -131,6 +131,11 @@ impl Cache {
         self.root.join("artifacts").join(key)
     }
 
+    /// Where early-cutoff pointers are kept (see [`crate::cutoff`]).
+    pub fn cutoffs_dir(&self) -> PathBuf {
+        self.root.join("cutoffs")
+    }
+
     /// Where a check's reports go.
     pub fn reports_dir(&self, key: &str) -> PathBuf {
         self.root.join("reports").join(key)
@@ -313,7 +318,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+/// Copies the directory `from` (files and sub-directories) into `to`, created if missing.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
     for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let entry = entry.context("reading a directory entry")?;

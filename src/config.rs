@@ -56,6 +56,16 @@ pub enum RunSpec {
     Shell(String),
 }
 
+/// What a check's snapshot (`src/` of its scratch directory) holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Snapshot {
+    /// The whole tree (the default).
+    #[default]
+    Tree,
+    /// Only what the check's `inputs` select, and the directories above it.
+    Inputs,
+}
+
 /// One resolved check: a built-in with its overrides applied, or a custom command.
 #[derive(Debug, Clone)]
 pub struct CheckDef {
@@ -71,6 +81,8 @@ pub struct CheckDef {
     pub stages: Vec<Stage>,
     /// Paths/globs the check depends on; empty means the whole tree.
     pub inputs: Vec<String>,
+    /// What the check's snapshot holds: the whole tree, or only its `inputs`.
+    pub snapshot: Snapshot,
     /// Checks that must pass first.
     pub needs: Vec<String>,
     /// Environment variables passed through to the check.
@@ -337,6 +349,7 @@ struct RawCheck {
     deps: Option<Vec<String>>,
     stages: Option<Vec<Stage>>,
     inputs: Option<Vec<Spanned<String>>>,
+    snapshot: Option<Spanned<String>>,
     needs: Option<Vec<Spanned<String>>>,
     env: Option<Vec<Spanned<String>>>,
     timeout: Option<Spanned<u64>>,
@@ -345,7 +358,8 @@ struct RawCheck {
 }
 
 /// The keys every check takes.
-const COMMON_KEYS: &[&str] = &["run", "deps", "stages", "inputs", "needs", "env", "timeout", "enabled"];
+const COMMON_KEYS: &[&str] =
+    &["run", "deps", "stages", "inputs", "snapshot", "needs", "env", "timeout", "enabled"];
 
 impl<'de> Deserialize<'de> for RawCheck {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RawCheck, D::Error> {
@@ -363,6 +377,7 @@ impl<'de> Deserialize<'de> for RawCheck {
                         "deps" => c.deps = Some(map.next_value()?),
                         "stages" => c.stages = Some(map.next_value()?),
                         "inputs" => c.inputs = Some(map.next_value()?),
+                        "snapshot" => c.snapshot = Some(map.next_value()?),
                         "needs" => c.needs = Some(map.next_value()?),
                         "env" => c.env = Some(map.next_value()?),
                         "timeout" => c.timeout = Some(map.next_value()?),
@@ -695,6 +710,30 @@ fn build(
             return Err(err(var.span(), format!("check `{name}`: `env` lists variable names, got `{v}`")));
         }
     }
+    let snapshot = match &t.snapshot {
+        None => Snapshot::Tree,
+        Some(s) if s.get_ref() == "tree" => Snapshot::Tree,
+        Some(s) if s.get_ref() == "inputs" && t.inputs.as_ref().is_none_or(Vec::is_empty) => {
+            return Err(err(
+                s.span(),
+                format!(
+                    "check `{name}`: `snapshot = \"inputs\"` gives the check only what its `inputs` \
+                     select, and it has none: list them (`inputs = [\"src/\", \"tests/\"]`)"
+                ),
+            ));
+        }
+        Some(s) if s.get_ref() == "inputs" => Snapshot::Inputs,
+        Some(s) => {
+            return Err(err(
+                s.span(),
+                format!(
+                    "check `{name}`: `snapshot` is \"tree\" (the whole tree, the default) or \
+                     \"inputs\" (only what `inputs` select), got `{}`",
+                    s.get_ref().escape_default()
+                ),
+            ));
+        }
+    };
     let mut stages = t.stages.clone().unwrap_or_else(|| defaults.stages.clone());
     stages.sort();
     stages.dedup();
@@ -713,6 +752,7 @@ fn build(
             }
             inputs
         },
+        snapshot,
         needs: {
             let mut needs: Vec<String> = kind.needs().iter().map(std::string::ToString::to_string).collect();
             for n in t.needs.iter().flatten() {

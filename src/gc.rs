@@ -13,7 +13,8 @@ use std::time::{Duration, SystemTime};
 use crate::cache::{Cache, LockAttempt};
 
 /// Where a key's files live, relative to the cache root, and how their names carry the key.
-const AREAS: &[&str] = &["verdicts", "logs", "artifacts", "reports", "locks", "filecache"];
+/// (`cutoffs/<key>/` holds the early-cutoff pointers of one first half of a cutoff key.)
+const AREAS: &[&str] = &["verdicts", "logs", "artifacts", "reports", "locks", "filecache", "cutoffs"];
 
 /// Everything stored under one key.
 #[derive(Debug, Clone)]

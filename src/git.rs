@@ -564,43 +564,60 @@ impl Repo {
     /// [`Repo::export`], giving up with [`crate::error::Error::Interrupted`] as soon as `stop`
     /// says so (Ctrl-C or SIGTERM during a big export): it is asked every few entries.
     pub fn export_until(&self, tree: Oid, dest: &Path, stop: &dyn Fn() -> bool) -> Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let root = self.inner.find_tree(tree).context("finding the tree to export")?;
-        let mut items = Vec::new();
-        self.plan_export(&root, tree, &[], &mut items)?;
-        let (links, rest): (Vec<_>, Vec<_>) = items.into_iter().partition(|i| i.mode == 0o120000);
-        for (n, item) in rest.iter().chain(&links).enumerate() {
+        let items = self.export_plan(tree, stop)?;
+        let (links, rest): (Vec<_>, Vec<_>) = items.iter().partition(|i| i.mode == 0o120000);
+        for (n, item) in rest.into_iter().chain(links).enumerate() {
             if n % 64 == 0 && stop() {
                 return Err(crate::error::Error::Interrupted.into());
             }
-            let path = dest.join(OsStr::from_bytes(&item.path));
+            let path = dest.join(item.rel_path());
             match item.mode {
                 0o040000 | 0o160000 => {
                     std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
                 }
-                0o120000 => {
-                    let blob = self.inner.find_blob(item.id).context("reading a symlink")?;
-                    std::os::unix::fs::symlink(OsStr::from_bytes(blob.content()), &path)
-                        .with_context(|| format!("creating symlink {}", path.display()))?;
-                }
+                0o120000 => self.export_symlink(item.id, &path)?,
                 mode => {
-                    let blob = self.inner.find_blob(item.id).context("reading a file")?;
-                    let mut file = std::fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .custom_flags(libc::O_NOFOLLOW)
-                        .open(&path)
-                        .with_context(|| format!("creating {}", path.display()))?;
-                    file.write_all(blob.content()).with_context(|| format!("writing {}", path.display()))?;
-                    if mode == 0o100755 {
-                        file.set_permissions(std::fs::Permissions::from_mode(0o755))
-                            .with_context(|| format!("making {} executable", path.display()))?;
-                    }
+                    self.export_blob(item.id, mode, &path)?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// The validated list of what exporting `tree` creates, parents before children (see
+    /// [`Repo::export`] for what is refused); `stop` is asked every few subtrees.
+    pub fn export_plan(&self, tree: Oid, stop: &dyn Fn() -> bool) -> Result<Vec<ExportItem>> {
+        let root = self.inner.find_tree(tree).context("finding the tree to export")?;
+        let mut items = Vec::new();
+        self.plan_export(&root, tree, &[], &mut items, stop)?;
+        Ok(items)
+    }
+
+    /// Creates the file `path` (never opening an existing path: `O_EXCL`, `O_NOFOLLOW`) holding
+    /// blob `id`, executable when `mode` is git's `100755`. Returns the open file.
+    pub fn export_blob(&self, id: Oid, mode: u32, path: &Path) -> Result<std::fs::File> {
+        use std::io::Write;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let blob = self.inner.find_blob(id).context("reading a file")?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        file.write_all(blob.content()).with_context(|| format!("writing {}", path.display()))?;
+        if mode == 0o100755 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o755))
+                .with_context(|| format!("making {} executable", path.display()))?;
+        }
+        Ok(file)
+    }
+
+    /// Creates the symlink `path` whose target is blob `id`.
+    pub fn export_symlink(&self, id: Oid, path: &Path) -> Result<()> {
+        let blob = self.inner.find_blob(id).context("reading a symlink")?;
+        std::os::unix::fs::symlink(OsStr::from_bytes(blob.content()), path)
+            .with_context(|| format!("creating symlink {}", path.display()))
     }
 
     /// Validates `tree`'s entries and lists what to create, parents before children.
@@ -610,7 +627,11 @@ impl Repo {
         root: Oid,
         prefix: &[u8],
         out: &mut Vec<ExportItem>,
+        stop: &dyn Fn() -> bool,
     ) -> Result<()> {
+        if stop() {
+            return Err(Error::Interrupted.into());
+        }
         let mut seen = HashSet::new();
         for entry in tree.iter() {
             let name = entry.name_bytes();
@@ -640,7 +661,7 @@ impl Repo {
             out.push(ExportItem { path: path.clone(), mode, id: entry.id() });
             if mode == 0o040000 {
                 let sub = self.inner.find_tree(entry.id()).context("reading a subtree")?;
-                self.plan_export(&sub, root, &path, out)?;
+                self.plan_export(&sub, root, &path, out, stop)?;
             }
         }
         Ok(())
@@ -846,10 +867,22 @@ impl Repo {
 }
 
 /// One thing an export creates: its path below the destination, git mode and object.
-struct ExportItem {
-    path: Vec<u8>,
-    mode: u32,
-    id: Oid,
+#[derive(Debug, Clone)]
+pub struct ExportItem {
+    /// Its path below the export's root (validated: no `..`, no `.git`, no empty name).
+    pub path: Vec<u8>,
+    /// Git's mode: `040000` directory, `100644`/`100755` file, `120000` symlink, `160000`
+    /// submodule.
+    pub mode: u32,
+    /// The object: a tree, a blob, or a submodule's commit.
+    pub id: Oid,
+}
+
+impl ExportItem {
+    /// Its path below the export's root.
+    pub fn rel_path(&self) -> &Path {
+        Path::new(OsStr::from_bytes(&self.path))
+    }
 }
 
 /// Why git would never check out a tree entry called `name`, if it would not: an empty name,

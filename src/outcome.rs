@@ -133,8 +133,9 @@ pub struct Outcome {
     /// Why it was skipped or what went wrong beyond the log (e.g. a timeout).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Where the verdict came from: `local` (this clone reached it) or the principal of the
-    /// signer of the shared statement it was taken from; `None` when there is no verdict.
+    /// Where the verdict came from: `local` (this clone reached it), `cutoff` (reused from
+    /// another tree's run, see [`crate::cutoff`]) or the principal of the signer of the shared
+    /// statement it was taken from; `None` when there is no verdict.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// For a verdict taken from a shared statement: seconds since the signer's run finished.
@@ -144,6 +145,10 @@ pub struct Outcome {
 
 /// The `source` of a verdict this clone reached itself.
 pub const LOCAL: &str = "local";
+
+/// The `source` of a verdict this clone reused from another tree's run by early cutoff (see
+/// [`crate::cutoff`]); `reason` names that tree.
+pub const CUTOFF: &str = "cutoff";
 
 impl Outcome {
     /// Where a shared verdict came from, for people: `ci@example.org 2h ago`; `None` for one

@@ -4,7 +4,7 @@
 //! variables its `env` lists and of the host's variables that change resolution (the locale,
 //! index URLs, constraint files: see `HostEnv::key_inputs`), all hashed, the interpreter's
 //! facts, the keys of the checks it needs, and the input tree (the root tree, or just the
-//! subtrees/blobs its `inputs` select). This is also where a check's secret-looking variables
+//! subtrees/blobs its `inputs` select, globs' matches as a digest: see `inputs`). This is also where a check's secret-looking variables
 //! are withheld unless the person running hookgate allows them (`secret`). Pure data work: no
 //! process, no export.
 
@@ -199,8 +199,9 @@ pub fn build_with(
     let dists_key: Option<Vec<Value>> =
         dists.map(|ds| ds.iter().map(|d| json!([d.file, d.sha256])).collect());
     let no_tree_env = BTreeMap::new();
-    // Every blob path of the tree, walked once for all the checks with glob `inputs`.
-    let blobs = OnceCell::new();
+    // What `inputs` select: the tree walked at most once for all the checks with globs, and
+    // not at all when this tree was planned before.
+    let inputs = crate::inputs::TreeInputs::new(repo, tree.id);
     let hasher = KeyHasher::new(Cache::new(repo.common_dir()).root());
     let host_env = host_key(host, &hasher)?;
     let allowed = Allowed { repo, host, from_git: OnceCell::new() };
@@ -214,8 +215,7 @@ pub fn build_with(
         let input = if def.inputs.is_empty() {
             json!({ "tree": tree.id.to_string() })
         } else {
-            let ids = repo.input_ids(tree.id, &def.inputs, &blobs)?;
-            json!({ "paths": ids.iter().map(|(p, o)| json!([p, o.to_string()])).collect::<Vec<_>>() })
+            inputs.key(&def.inputs)?
         };
         // A withheld variable is keyed as absent: the check runs without it.
         let (mut env, mut passed_env, mut withheld_env) = (BTreeMap::new(), Vec::new(), Vec::new());
@@ -255,6 +255,13 @@ pub fn build_with(
             "options": def.options.to_key(),
             "variant": def.kind.key_variant(def, config, repo, tree)?,
         });
+        // A snapshot narrowed to the inputs is another run (absent only at the default, so
+        // existing keys stay).
+        if def.snapshot == crate::config::Snapshot::Inputs
+            && let Some(map) = key_inputs.as_object_mut()
+        {
+            map.insert("snapshot".into(), json!("inputs"));
+        }
         if uses_tree_env && let (Some(ds), Some(map)) = (&dists_key, key_inputs.as_object_mut()) {
             map.insert("dists".into(), json!(ds));
         }
@@ -276,6 +283,7 @@ pub fn build_with(
             withheld_env,
         });
     }
+    inputs.save();
     Ok(Plan {
         tree: tree.clone(),
         stage: selection.label(),

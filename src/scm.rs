@@ -15,6 +15,9 @@
 //! never computed, so that rewording a commit keeps its keys; and a tree that differs from its
 //! commit (the index, the working copy) is versioned as the commit it is about to become (one
 //! further from the tag), not as a dirty checkout, so its verdicts are found again at push.
+//!
+//! Describe answers are remembered by commit ([`Describer`], in memory and in the cache dir,
+//! stamped with the tags), so fifty pushed refs on a long history cost about what one does.
 
 use std::str::FromStr;
 
@@ -22,6 +25,10 @@ use pep440_rs::Version;
 use regex::Regex;
 
 use crate::git::{Repo, TreeRef};
+
+mod describe;
+
+pub use describe::Describer;
 
 /// setuptools-scm's default tag regex (`DEFAULT_TAG_REGEX`).
 pub const DEFAULT_TAG_REGEX: &str = r"^(?:[\w-]+-)?(?P<version>[vV]?\d+(?:\.\d+){0,2}[^\+]*)(?:\+.*)?$";
@@ -582,8 +589,24 @@ pub fn describe_tree(repo: &Repo, tree: &TreeRef, settings: &Settings) -> Result
     let describe = settings.describe()?;
     let (mut found, ahead) = match tree.commit {
         Some(commit) => {
-            let found = repo.describe(commit, &describe).map_err(|e| format!("{e:#}"))?;
-            (found, u64::from(repo.commit_tree(commit).map_err(|e| format!("{e:#}"))? != tree.id))
+            let mut describer = Describer::open(repo, settings, &describe).map_err(|e| format!("{e:#}"))?;
+            let found = describer.find(commit).map_err(|e| format!("{e:#}"))?;
+            let ahead = u64::from(repo.commit_tree(commit).map_err(|e| format!("{e:#}"))? != tree.id);
+            // The commit's own tree, on any branch: its version is remembered with its answer.
+            if ahead == 0 && !settings.scheme.uses_branch() {
+                let version = match describer.version(commit) {
+                    Some(v) => v,
+                    None => {
+                        let v = version(settings, &found, None)?;
+                        describer.remember_version(commit, &v);
+                        v
+                    }
+                };
+                describer.save();
+                return Ok((found, version));
+            }
+            describer.save();
+            (found, ahead)
         }
         None => (Found { tag: None, distance: 0 }, 1),
     };

@@ -62,6 +62,20 @@ impl Check for Coverage {
         test::environment_variant(config, repo, tree)
     }
 
+    /// As `test` collects (the report reads the data of that run): coverage cuts off with it.
+    fn cutoff_reads(
+        &self,
+        _def: &CheckDef,
+        config: &Config,
+        repo: &Repo,
+        tree: &TreeRef,
+    ) -> Result<Option<crate::cutoff::TestReads>> {
+        match config.check("test") {
+            Some(test) => test.kind.cutoff_reads(test, config, repo, tree),
+            None => Ok(None),
+        }
+    }
+
     /// Installs the plugins coverage's configuration names (its report loads them).
     fn prepare(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
         let read = |f: &str| std::fs::read_to_string(inv.src.join(f)).ok();

@@ -64,6 +64,10 @@ pub struct Invocation<'a> {
     pub base: Option<Base>,
     /// Whether anything was installed into the venv beyond its shared base.
     pub installed_more: bool,
+    /// The resolved set the venv's installs were held to, and what they added besides it (the
+    /// wheel under test, a package installed `--no-deps`); `None` once an install brought what no resolution names (a path
+    /// or URL with its dependencies, a hashed lock, pip).
+    pub added: Option<(Vec<String>, Vec<String>)>,
     /// The per-file results of file-local tools (`None`: not used, `HOOKGATE_FILE_CACHE=0`).
     pub file_cache: Option<crate::filecache::Store>,
 }
@@ -391,9 +395,44 @@ impl Invocation<'_> {
     }
 
     /// What the venv holds, when known without asking the installer: the shared base's list
-    /// when nothing was installed beyond it.
+    /// when nothing was installed beyond it, else the resolved set every install was held to
+    /// and what was added to it (`None`: ask the installer).
     pub fn known_installed(&self) -> Option<Vec<String>> {
-        self.base.as_ref().filter(|_| !self.installed_more).map(|b| b.marker.installed.clone())
+        if !self.installed_more {
+            return self.base.as_ref().map(|b| b.marker.installed.clone());
+        }
+        let (held_to, added) = self.added.as_ref()?;
+        Some(held_to.iter().chain(added).cloned().collect())
+    }
+
+    /// Notes what an install of `args` adds beyond the resolved set (see [`Invocation::added`]).
+    fn note_added(&mut self, args: &[String], c: &crate::resolve::Contribution, resolved: bool) {
+        let no_deps = args.iter().any(|a| a == "--no-deps");
+        if c.locked || !resolved || (!c.as_written.is_empty() && !no_deps) {
+            self.added = None;
+            return;
+        }
+        let Some((held_to, added)) = self.added.as_mut() else { return };
+        // The latest resolution holds everything installed before (the set is cumulative).
+        if let Some(used) = self.resolver.used.last() {
+            held_to.clone_from(&used.packages);
+        }
+        for a in args.iter().filter(|a| !a.starts_with('-')) {
+            let file = a.split('[').next().unwrap_or(a);
+            let name = Path::new(file).file_name().map(|n| n.to_string_lossy().to_string());
+            match name.as_deref().and_then(|n| n.strip_suffix(".whl")) {
+                Some(stem) => {
+                    let mut parts = stem.split('-');
+                    if let (Some(n), Some(v)) = (parts.next(), parts.next()) {
+                        added.push(format!("{n}=={v}"));
+                    }
+                }
+                None if c.as_written.iter().any(|w| w == a) => {
+                    added.push(format!("{a} (without its dependencies)"));
+                }
+                None => {}
+            }
+        }
     }
 
     /// Adds what `args` install to the requirement set, resolves it and writes the constraints
@@ -407,6 +446,7 @@ impl Invocation<'_> {
         }
         if c.locked {
             self.note("installing from a hashed lock file: its pins decide the versions");
+            self.note_added(args, &c, false);
             self.resolver.requirements.extend(c.requirements);
             return Ok((None, false));
         }
@@ -415,6 +455,7 @@ impl Invocation<'_> {
             && !c.requirements.is_empty()
             && options.all(|a| a == "-r" || a == "--requirement");
         if c.requirements.is_empty() && self.resolver.used.is_empty() {
+            self.note_added(args, &c, false);
             return Ok((None, false));
         }
         let python_version = self.resolver.python_version.clone();
@@ -435,8 +476,10 @@ impl Invocation<'_> {
                 "not resolved ahead (resolving needs uv): the versions are whatever pip picks; \
                  the record lists what was installed",
             );
+            self.note_added(args, &c, false);
             return Ok((None, false));
         };
+        self.note_added(args, &c, true);
         self.note(&format!(
             "environment resolved ({}): {}",
             used.source,

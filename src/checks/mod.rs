@@ -149,6 +149,18 @@ pub trait Check: Send + Sync {
         Ok(Value::Null)
     }
 
+    /// What its run collects of the tree, when a verdict reached on another tree may answer it
+    /// (early cutoff, see [`crate::cutoff`]); `None` (the default): it never cuts off.
+    fn cutoff_reads(
+        &self,
+        _def: &CheckDef,
+        _config: &Config,
+        _repo: &Repo,
+        _tree: &TreeRef,
+    ) -> Result<Option<crate::cutoff::TestReads>> {
+        Ok(None)
+    }
+
     /// Whether it builds or installs the package itself: then the version from git (a tag) is
     /// one of its inputs. Checks that only read the source (`lint`, `format`) do not.
     fn builds_package(&self, _def: &CheckDef) -> bool {

@@ -37,9 +37,12 @@ pub struct TestOptions {
     /// Test paths (default: `tests` or `test`).
     #[serde(default)]
     pub paths: Vec<String>,
+    /// `false`: never reuse the verdict of another tree with the same wheel (early cutoff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cutoff: Option<bool>,
 }
 
-static NO_OPTIONS: TestOptions = TestOptions { args: Vec::new(), paths: Vec::new() };
+static NO_OPTIONS: TestOptions = TestOptions { args: Vec::new(), paths: Vec::new(), cutoff: None };
 
 fn options(def: &CheckDef) -> &TestOptions {
     def.options::<TestOptions>().unwrap_or(&NO_OPTIONS)
@@ -124,7 +127,7 @@ impl Check for Test {
     }
 
     fn option_names(&self) -> &'static [&'static str] {
-        &["args", "paths"]
+        &["args", "paths", "cutoff"]
     }
 
     fn parse_options(&self, table: &OptionTable<'_>) -> Result<Arc<dyn KindOptions>, Error> {
@@ -154,6 +157,53 @@ impl Check for Test {
 
     fn keeps_artifacts(&self) -> bool {
         true
+    }
+
+    /// Where the tests are collected from, read from the tree as [`Test::execute`] finds them
+    /// in the snapshot: `paths`, else pytest's `testpaths`, else `tests/` or `test/`, else the
+    /// root-level test files, plus the paths `args` name; nothing (the whole tree) when tox's
+    /// configuration may run unittest discovery instead.
+    fn cutoff_reads(
+        &self,
+        def: &CheckDef,
+        _config: &Config,
+        repo: &Repo,
+        tree: &TreeRef,
+    ) -> Result<Option<crate::cutoff::TestReads>> {
+        let opts = options(def);
+        if opts.cutoff == Some(false) {
+            return Ok(None);
+        }
+        let read = |f: &str| repo.read_file(tree.id, f).ok().flatten();
+        let exists = |p: &str| -> Result<bool> {
+            let p = p.split("::").next().unwrap_or(p).trim_end_matches('/');
+            Ok(!p.is_empty() && repo.path_id(tree.id, p)?.is_some())
+        };
+        let unittest = ["tox.ini", "tox.toml", "pyproject.toml"]
+            .iter()
+            .any(|f| read(f).is_some_and(|t| t.contains("unittest")));
+        let mut paths = Vec::new();
+        if !unittest {
+            if !opts.paths.is_empty() {
+                paths = opts.paths.clone();
+            } else if let Some((_, configured)) = testenv::configured_testpaths(&read)
+                && configured.iter().map(|p| exists(p)).collect::<Result<Vec<bool>>>()?.contains(&true)
+            {
+                paths = configured;
+            } else if let Some(dir) =
+                ["tests", "test"].into_iter().find(|d| repo.is_dir(tree.id, d).unwrap_or(false))
+            {
+                paths.push(dir.to_string());
+            } else {
+                paths = repo.root_names(tree.id)?.into_iter().filter(|n| testenv::is_test_file(n)).collect();
+            }
+            for a in opts.args.iter().filter(|a| !a.starts_with('-')) {
+                if exists(a)? {
+                    paths.push(a.clone());
+                }
+            }
+        }
+        Ok(Some(crate::cutoff::TestReads { paths, args: opts.args.clone() }))
     }
 
     /// Installs the test requirements and tools (everything but the wheel) while `wheel` runs.

@@ -1,16 +1,19 @@
 //! Executes a plan. The fast path ([`cached::from_cache`]) answers a plan whose every check has
 //! a record without exporting, spawning or creating anything. Otherwise the scheduler starts
 //! checks as their needs allow, up to the job limit, each on a worker thread
-//! ([`worker::Worker`]) with its own scratch directory, fresh venv and private TMPDIR under
-//! the scrubbed environment. The scheduler sleeps on an event channel (a check finished, a job
+//! ([`worker::Worker`]) with its own scratch directory (its snapshot linked to the run's one
+//! export of the tree, [`snapshot`]), fresh venv and private TMPDIR under the scrubbed
+//! environment; scratch directories are removed on a thread of their own. The scheduler sleeps on an event channel (a check finished, a job
 //! slot freed) and never polls. Verdicts are recorded only for checks that reached one; a
 //! cancelled run returns [`Error::Interrupted`] after every child is killed and every scratch
 //! directory removed.
 
 pub mod cached;
+mod cutoff;
 pub mod demand;
 mod progress;
 mod scratch;
+mod snapshot;
 mod sync;
 mod worker;
 
@@ -81,6 +84,8 @@ impl Runner<'_> {
         self.cancel.watch_signals();
         scratch::sweep_stale(&self.host.tmp_root);
         let installer = find_installer(self.interp, self.host);
+        let bin = scratch::TrashBin::start();
+        let exports = snapshot::Exports::new(&self.host.tmp_root, plan.tree.id, bin.trash().clone());
         let n = plan.checks.len();
         let (tx, rx) = mpsc::channel::<Event>();
         let progress = &Progress::new();
@@ -118,6 +123,7 @@ impl Runner<'_> {
             board,
             outcomes,
             files_read: &files_read,
+            exports: &exports,
         };
         let mut slots: Vec<Slot> = plan.checks.iter().map(|_| Slot::Pending).collect();
         let mut running = 0usize;
@@ -216,6 +222,9 @@ impl Runner<'_> {
             }
         });
         progress.clear();
+        // Every scratch directory and the export gone before the run returns.
+        drop(exports);
+        bin.finish();
         let used = plan.checks.iter().map(|c| c.key.clone()).collect();
         crate::gc::after_run(self.cache, self.host.cache_max_bytes, &used);
         if let Some(e) = first_error

@@ -1,48 +1,37 @@
 //! Scratch directories: one per check run, in `TMPDIR`, named `hookgate-<pid>-*` and holding a
-//! marker file, with the exported tree (`src/`), the venv, a private `HOME` (`home/`) and
-//! `TMPDIR` (`tmp/`), and the check's artifacts before they are kept. A `TempDir` owns each one, so every way out of a
-//! run removes it; a run killed with SIGKILL cannot, so the next run sweeps what dead
-//! processes left.
+//! marker file, with the check's snapshot of the tree (`src/`, see [`super::snapshot`]), the
+//! venv, a private `HOME` (`home/`) and `TMPDIR` (`tmp/`), and the check's artifacts before
+//! they are kept. The run's blob store is one too. A dropped scratch directory goes to the
+//! run's [`Trash`], which removes it on a thread of its own (a large tree's removal is not on
+//! the way to the next check) and is emptied before the run returns; a run killed with SIGKILL
+//! cannot, so the next run sweeps what dead processes left.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
-use tempfile::TempDir;
-
-use crate::error::Error;
-use crate::git::{Repo, short};
-use crate::process::Cancel;
 
 /// One check's scratch directory.
 pub struct Scratch {
-    dir: TempDir,
+    dir: PathBuf,
+    trash: Trash,
 }
 
 impl Scratch {
-    /// Creates a scratch directory under `tmp_root` and exports `tree` into its `src/`; a
-    /// cancelled run stops exporting at once (the directory is removed on the way out).
-    pub fn create(tmp_root: &Path, repo: &Repo, tree: git2::Oid, cancel: &Cancel) -> Result<Scratch> {
-        std::fs::create_dir_all(tmp_root).ok();
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("hookgate-{}-", std::process::id()))
-            .tempdir_in(tmp_root)
-            .with_context(|| format!("creating a scratch directory in {}", tmp_root.display()))?;
-        let scratch = Scratch { dir };
-        std::fs::write(scratch.path().join(MARKER), "").context("marking the scratch directory")?;
+    /// Creates a scratch directory under `tmp_root` with empty `src/`, `tmp/` and `artifacts/`;
+    /// it is handed to `trash` when dropped.
+    pub fn create(tmp_root: &Path, trash: &Trash) -> Result<Scratch> {
+        let scratch = Scratch { dir: make_dir(tmp_root)?, trash: trash.clone() };
         std::fs::create_dir(scratch.src()).context("creating the snapshot directory")?;
         std::fs::create_dir(scratch.tmp()).context("creating the check's TMPDIR")?;
         std::fs::create_dir(scratch.artifacts()).context("creating the artifacts directory")?;
-        let stop = || cancel.is_cancelled();
-        match repo.export_until(tree, &scratch.src(), &stop) {
-            Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => return Err(e),
-            r => r.with_context(|| format!("exporting tree {}", short(tree)))?,
-        }
         Ok(scratch)
     }
 
     /// The directory itself.
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.dir
     }
 
     /// The exported tree.
@@ -71,8 +60,150 @@ impl Scratch {
     }
 }
 
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        self.trash.put(self.dir.clone());
+    }
+}
+
+/// Makes a new `hookgate-<pid>-*` directory under `tmp_root`, holding the marker.
+pub fn make_dir(tmp_root: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(tmp_root).ok();
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("hookgate-{}-", std::process::id()))
+        .tempdir_in(tmp_root)
+        .with_context(|| format!("creating a scratch directory in {}", tmp_root.display()))?
+        .keep();
+    if let Err(e) = std::fs::write(dir.join(MARKER), "") {
+        std::fs::remove_dir_all(&dir).ok();
+        return Err(e).context("marking the scratch directory");
+    }
+    Ok(dir)
+}
+
 /// The file in every scratch directory hookgate made: the sweep removes nothing without it.
 const MARKER: &str = ".hookgate-scratch";
+
+/// Removes a scratch directory, its marker last: a removal cut short (a SIGKILL) leaves a
+/// directory the sweep still recognises.
+fn remove(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_name() == MARKER {
+                continue;
+            }
+            match e.file_type() {
+                Ok(t) if t.is_dir() => std::fs::remove_dir_all(e.path()).ok(),
+                _ => std::fs::remove_file(e.path()).ok(),
+            };
+        }
+    }
+    std::fs::remove_file(dir.join(MARKER)).ok();
+    std::fs::remove_dir(dir).ok();
+}
+
+/// Where dropped scratch directories go: a queue a background thread empties (or, without
+/// one, removal at once). Cloning shares the queue.
+#[derive(Clone)]
+pub struct Trash {
+    queue: Option<Arc<Queue>>,
+}
+
+struct Queue {
+    state: Mutex<(Vec<PathBuf>, bool)>,
+    changed: Condvar,
+}
+
+/// The thread that removes what goes to a [`Trash`]; [`TrashBin::finish`] waits for it.
+pub struct TrashBin {
+    trash: Trash,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Trash {
+    /// Removes what is put in it at once, on the caller's thread.
+    #[cfg(test)]
+    pub fn immediate() -> Trash {
+        Trash { queue: None }
+    }
+
+    /// Queues `dir` for removal (removes it now if the bin is closed or there is none).
+    pub fn put(&self, dir: PathBuf) {
+        if let Some(q) = &self.queue
+            && let Ok(mut state) = q.state.lock()
+            && !state.1
+        {
+            state.0.push(dir);
+            q.changed.notify_all();
+            return;
+        }
+        remove(&dir);
+    }
+}
+
+impl TrashBin {
+    /// Starts the removing thread (removal at once if no thread can be started).
+    pub fn start() -> TrashBin {
+        let queue = Arc::new(Queue { state: Mutex::new((Vec::new(), false)), changed: Condvar::new() });
+        let q = queue.clone();
+        let thread = std::thread::Builder::new()
+            .name("hookgate-trash".into())
+            .spawn(move || {
+                loop {
+                    let next = {
+                        let Ok(mut state) = q.state.lock() else { return };
+                        loop {
+                            if let Some(d) = state.0.pop() {
+                                break Some(d);
+                            }
+                            if state.1 {
+                                break None;
+                            }
+                            match q.changed.wait(state) {
+                                Ok(s) => state = s,
+                                Err(_) => return,
+                            }
+                        }
+                    };
+                    match next {
+                        Some(dir) => remove(&dir),
+                        None => return,
+                    }
+                }
+            })
+            .ok();
+        let trash = Trash { queue: thread.as_ref().map(|_| queue) };
+        TrashBin { trash, thread }
+    }
+
+    /// A handle to put directories in.
+    pub fn trash(&self) -> &Trash {
+        &self.trash
+    }
+
+    /// Closes the bin and waits until everything put in it is removed.
+    pub fn finish(mut self) {
+        self.close();
+    }
+
+    fn close(&mut self) {
+        if let Some(q) = &self.trash.queue
+            && let Ok(mut state) = q.state.lock()
+        {
+            state.1 = true;
+            q.changed.notify_all();
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().ok();
+        }
+    }
+}
+
+impl Drop for TrashBin {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
 
 /// Removes scratch directories left by hookgate processes that no longer exist (killed runs),
 /// and only those: a `hookgate-<pid>-*` without the marker is someone else's.
@@ -89,7 +220,26 @@ pub fn sweep_stale(tmp_root: &Path) {
         let alive = unsafe { libc::kill(pid, 0) } == 0
             || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
         if !alive {
-            std::fs::remove_dir_all(e.path()).ok();
+            remove(&e.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bin_removes_everything_put_in_it_before_finish_returns() {
+        let root = tempfile::tempdir().unwrap();
+        let bin = TrashBin::start();
+        let dirs: Vec<PathBuf> = (0..5).map(|_| make_dir(root.path()).unwrap()).collect();
+        for d in &dirs {
+            std::fs::create_dir_all(d.join("src/a/b")).unwrap();
+            std::fs::write(d.join("src/a/b/f"), "x").unwrap();
+            bin.trash().put(d.clone());
+        }
+        bin.finish();
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
     }
 }

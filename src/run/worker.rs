@@ -1,8 +1,9 @@
 //! One check's run, on a worker thread, as named steps: take the key's lock (or use the
-//! verdict of the run we waited for), open the log, make the scratch directory and export the
-//! tree, make the venv (a private copy of an environment built once, when it can be),
-//! prepare (while the needs still run), wait for the needs, execute,
-//! and record the verdict. Only a check's own answer is recorded; setup errors, timeouts,
+//! verdict of the run we waited for), early cutoff (`cutoff.rs`: the verdict of another tree
+//! with the same wheel and test files, for `test` and `coverage`), open the log, make the
+//! scratch directory and export the tree, make the venv (a private copy of an environment
+//! built once, when it can be), prepare (while the needs still run), wait for the needs,
+//! execute, and record the verdict. Only a check's own answer is recorded; setup errors, timeouts,
 //! unknowns and interruptions leave no record.
 
 use std::collections::BTreeMap;
@@ -15,7 +16,9 @@ use anyhow::{Context, Result};
 use tempfile::NamedTempFile;
 
 use super::cached::{cached_record, from_record, has_files, need_not_passed, skipped};
+use super::cutoff::Early;
 use super::scratch::Scratch;
+use super::snapshot::Exports;
 use super::sync::{Board, Jobs, Needs, Permit};
 use crate::cache::{Cache, KeyLock, LockAttempt, Record, SCHEMA, now_secs};
 use crate::checks::Invocation;
@@ -52,6 +55,8 @@ pub struct Worker<'a> {
     /// Keys of the checks whose kept files a check that runs reads: a record without them
     /// (a shared verdict) does not answer those (`run::demand`).
     pub files_read: &'a std::collections::BTreeSet<String>,
+    /// The run's one export of its tree, which each check's snapshot links to.
+    pub exports: &'a Exports,
 }
 
 /// The result of taking a key's lock.
@@ -63,10 +68,19 @@ enum Locked<'j> {
 }
 
 /// A check's log while it runs: a temp file beside its final place, kept only at the end.
-struct RunLog {
+pub(super) struct RunLog {
     tmp: NamedTempFile,
-    file: File,
-    path: PathBuf,
+    pub(super) file: File,
+    pub(super) path: PathBuf,
+}
+
+impl RunLog {
+    /// Keeps the log under its key (a concurrent run of the same key simply replaces it).
+    pub(super) fn keep(self) -> Result<()> {
+        drop(self.file);
+        self.tmp.persist(&self.path).context("saving the check's log")?;
+        Ok(())
+    }
 }
 
 impl Worker<'_> {
@@ -90,77 +104,113 @@ impl Worker<'_> {
         Worker { cancel: &cancel, ..*self }.run_locked(plan, c, permit)
     }
 
-    /// Runs check `c` whose key lock this process holds.
+    /// Runs check `c` whose key lock this process holds: on a snapshot linked to the run's
+    /// export, and once more on a private export if a shared file changed while it ran.
     fn run_locked(&self, plan: &Plan, c: &PlannedCheck, permit: Permit<'_>) -> Result<Outcome> {
-        let start = Instant::now();
-        let log = self.open_log(plan, c)?;
-        let repo = Repo::open(self.git_dir)?;
-        let scratch = Scratch::create(&self.host.tmp_root, &repo, plan.tree.id, self.cancel)?;
-        drop(repo);
-        let reports = self.cache.reports_dir(&c.key);
-        std::fs::remove_dir_all(&reports).ok();
-        std::fs::create_dir_all(&reports).with_context(|| format!("creating {}", reports.display()))?;
-
-        let mut inv = self.invocation(plan, c, &scratch, &log, reports.clone(), start)?;
-        if !c.withheld_env.is_empty() {
-            inv.note(&format!(
-                "withheld from the check (they look like secrets; allow them outside the tree with \
-                 HOOKGATE_ALLOW_ENV or git config hookgate.allowEnv): {}",
-                c.withheld_env.join(", ")
-            ));
-        }
-        let mut waited = Duration::ZERO;
-        // The venv is made by the first install (a private copy of an environment built once
-        // when it can be), or empty before the kind runs.
-        let mut ended = Ended::Pass;
-        let deps = c.def.kind.venv_deps(&c.def);
-        if c.def.kind.needs_venv() && !deps.is_empty() {
-            ended = catch(&mut inv, |inv| {
-                Ok(Ended::of_setup(inv.install(deps)?, "installing the check's requirements"))
-            });
-        }
-        if ended.is_pass() {
-            ended = catch(&mut inv, |inv| c.def.kind.prepare(inv, &plan.config));
-        }
-        if ended.is_pass() && c.def.kind.needs_venv() {
-            ended =
-                catch(&mut inv, |inv| Ok(Ended::of_setup(inv.ensure_venv()?, "creating the check's venv")));
-        }
-        if ended.is_pass() && !c.needs.is_empty() {
-            // Waiting uses no CPU: give the job slot to another check meanwhile.
-            let jobs = permit.release();
-            let needs = self.board.wait(c, self.cancel)?;
-            let _permit = jobs.take(self.cancel)?;
-            match needs {
-                Needs::Passed(w) => {
-                    waited = w;
-                    inv.note(&format!("waited {:.2}s for {}", w.as_secs_f64(), need_names(plan, c)));
-                    inv.deadline += w;
-                }
-                // Prepared for nothing: no verdict, no log, no record.
-                Needs::Failed(j) => return Ok(skipped(c, self.why_need_failed(plan, j))),
-            }
-        }
-        if ended.is_pass() {
-            ended = catch(&mut inv, |inv| c.def.kind.execute(inv, &plan.config));
-        }
-        if !inv.shared_intact() && matches!(ended, Ended::Pass | Ended::Fail(_)) {
-            ended = Ended::Error(
-                "the shared environment this check's venv links to changed while it ran (a file \
-                 written in place through a link); it was discarded, so this result is not a verdict"
-                    .into(),
-            );
-        }
-        let tools = match inv.known_installed() {
-            _ if !matches!(ended, Ended::Pass | Ended::Fail(_)) => Vec::new(),
-            Some(installed) => installed,
-            None => crate::venv::freeze(&scratch.venv(), self.installer, &inv.setup_env),
+        let permit = match self.early_cutoff(plan, c, permit)? {
+            Early::Decided(outcome) => return Ok(outcome),
+            Early::Run(permit) => permit,
         };
-        let resolutions: Vec<UsedRef> = inv.resolver.used.iter().map(UsedRef::from).collect();
-        drop(inv);
-        // The check's own time: waiting for its needs is not part of it.
-        let duration_ms = start.elapsed().saturating_sub(waited).as_millis() as u64;
-        self.conclude(plan, c, ended, log, &scratch, &reports, duration_ms, (tools, resolutions))
+        let start = Instant::now();
+        let mut permit = Some(permit);
+        let mut waited = Duration::ZERO;
+        let mut needs_passed = c.needs.is_empty();
+        let mut rerun: Option<String> = None;
+        loop {
+            let attempt = Instant::now();
+            let log = self.open_log(plan, c)?;
+            let repo = Repo::open(self.git_dir)?;
+            let snapshot = self.exports.scratch(&repo, c, rerun.is_some(), self.cancel)?;
+            drop(repo);
+            let scratch = &snapshot.scratch;
+            let reports = self.cache.reports_dir(&c.key);
+            std::fs::remove_dir_all(&reports).ok();
+            std::fs::create_dir_all(&reports).with_context(|| format!("creating {}", reports.display()))?;
+
+            let mut inv = self.invocation(plan, c, scratch, &log, reports.clone(), attempt)?;
+            if let Some(why) = &rerun {
+                inv.note(why);
+            }
+            if !c.withheld_env.is_empty() {
+                inv.note(&format!(
+                    "withheld from the check (they look like secrets; allow them outside the tree with \
+                     HOOKGATE_ALLOW_ENV or git config hookgate.allowEnv): {}",
+                    c.withheld_env.join(", ")
+                ));
+            }
+            // The venv is made by the first install (a private copy of an environment built once
+            // when it can be), or empty before the kind runs.
+            let mut ended = Ended::Pass;
+            let deps = c.def.kind.venv_deps(&c.def);
+            if c.def.kind.needs_venv() && !deps.is_empty() {
+                ended = catch(&mut inv, |inv| {
+                    Ok(Ended::of_setup(inv.install(deps)?, "installing the check's requirements"))
+                });
+            }
+            if ended.is_pass() {
+                ended = catch(&mut inv, |inv| c.def.kind.prepare(inv, &plan.config));
+            }
+            if ended.is_pass() && c.def.kind.needs_venv() {
+                ended = catch(&mut inv, |inv| {
+                    Ok(Ended::of_setup(inv.ensure_venv()?, "creating the check's venv"))
+                });
+            }
+            if ended.is_pass() && !needs_passed {
+                // Waiting uses no CPU: give the job slot to another check meanwhile.
+                let jobs = permit.take().map(Permit::release);
+                let needs = self.board.wait(c, self.cancel)?;
+                if let Some(jobs) = jobs {
+                    permit = Some(jobs.take(self.cancel)?);
+                }
+                match needs {
+                    Needs::Passed(w) => {
+                        waited += w;
+                        needs_passed = true;
+                        inv.note(&format!("waited {:.2}s for {}", w.as_secs_f64(), need_names(plan, c)));
+                        inv.deadline += w;
+                    }
+                    // Prepared for nothing: no verdict, no log, no record.
+                    Needs::Failed(j) => return Ok(skipped(c, self.why_need_failed(plan, j))),
+                }
+            }
+            if ended.is_pass() {
+                ended = catch(&mut inv, |inv| c.def.kind.execute(inv, &plan.config));
+            }
+            // A file of the run's export written in place through a link: what this check saw
+            // (or wrote) is not the tree; run it again on files of its own.
+            if !self.cancel.is_cancelled() && snapshot.linked() > 0 && !snapshot.intact() {
+                let why = "a file of the tree shared with the other checks changed while this check \
+                           ran (written in place through a hard link, by this check or another): that \
+                           run is not a verdict; running it again on a private export";
+                if matches!(ended, Ended::Pass | Ended::Fail(_)) {
+                    if rerun.is_none() {
+                        rerun = Some(why.to_string());
+                        continue;
+                    }
+                    ended = Ended::Error(why.into());
+                }
+            }
+            if !inv.shared_intact() && matches!(ended, Ended::Pass | Ended::Fail(_)) {
+                ended = Ended::Error(
+                    "the shared environment this check's venv links to changed while it ran (a file \
+                     written in place through a link); it was discarded, so this result is not a verdict"
+                        .into(),
+                );
+            }
+            let tools = match inv.known_installed() {
+                _ if !matches!(ended, Ended::Pass | Ended::Fail(_)) => Vec::new(),
+                Some(installed) => installed,
+                None => crate::venv::freeze(&scratch.venv(), self.installer, &inv.setup_env),
+            };
+            let resolutions: Vec<UsedRef> = inv.resolver.used.iter().map(UsedRef::from).collect();
+            drop(inv);
+            // The check's own time: waiting for its needs is not part of it.
+            let duration_ms = start.elapsed().saturating_sub(waited).as_millis() as u64;
+            let outcome =
+                self.conclude(plan, c, ended, log, scratch, &reports, duration_ms, (tools, resolutions))?;
+            self.remember_cutoff(plan, c, &outcome);
+            return Ok(outcome);
+        }
     }
 
     /// Takes the lock of `c`'s key, waiting (without a job slot) while another process holds
@@ -215,7 +265,7 @@ impl Worker<'_> {
     }
 
     /// The check's log, in a temp file beside `logs/<key>.log`, starting with what runs.
-    fn open_log(&self, plan: &Plan, c: &PlannedCheck) -> Result<RunLog> {
+    pub(super) fn open_log(&self, plan: &Plan, c: &PlannedCheck) -> Result<RunLog> {
         let path = self.cache.log_path(&c.key);
         let dir = path.parent().context("log path has a parent")?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -286,6 +336,7 @@ impl Worker<'_> {
             envs: self.env_store(),
             base: None,
             installed_more: false,
+            added: Some((Vec::new(), Vec::new())),
             file_cache: self
                 .host
                 .file_cache
@@ -325,7 +376,7 @@ impl Worker<'_> {
     }
 
     /// Why a need did not pass, from its outcome when this run knows it.
-    fn why_need_failed(&self, plan: &Plan, j: usize) -> String {
+    pub(super) fn why_need_failed(&self, plan: &Plan, j: usize) -> String {
         let known = self.outcomes.lock().ok().and_then(|o| o[j].clone());
         match known {
             Some(o) => need_not_passed(&o),
@@ -429,7 +480,7 @@ fn need_names(plan: &Plan, c: &PlannedCheck) -> String {
 }
 
 /// The entries of a reports directory (files and sub-directories such as `html/`).
-fn list_reports(dir: &Path) -> Vec<PathBuf> {
+pub(super) fn list_reports(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|r| r.filter_map(std::result::Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();

@@ -174,6 +174,12 @@ impl Store {
         if fingerprint(&base.dir) == base.marker.fingerprint {
             return true;
         }
+        // No longer the environment handed out (`cache gc` dropped it, or it was found changed
+        // and rebuilt meanwhile): what the check did to its copy reaches no one. A directory
+        // without its marker is never reused either.
+        if read_marker(&base.dir).is_none_or(|m| m.fingerprint != base.marker.fingerprint) {
+            return true;
+        }
         // Under the lock, so a build in progress is not moved away.
         let cancel = Cancel::default();
         let Ok(mut sink) = tempfile::tempfile() else { return false };

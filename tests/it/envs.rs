@@ -28,6 +28,8 @@ fn private_store(ctx: &TestContext, cache: &Path) -> PathBuf {
         }
     }
     ctx.env_mut("XDG_CACHE_HOME", cache.to_str().unwrap());
+    // ruff runs on every file each time: what is under test is the environment it runs from.
+    ctx.env_mut("HOOKGATE_FILE_CACHE", "0");
     cache.join("hookgate").join("envs")
 }
 
@@ -216,6 +218,12 @@ fn the_test_check_copies_its_requirements_environment_and_adds_only_the_wheel() 
     let installs: Vec<&str> = log.lines().filter(|l| l.contains(" pip install ")).collect();
     assert_eq!(installs.len(), 1, "only the wheel is installed: {installs:#?}");
     assert!(installs[0].contains(".whl"), "{}", installs[0]);
+    // The record lists the resolved set the installs were held to and the wheel added to it.
+    let key = checks(&v)["test"]["key"].as_str().unwrap().to_string();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ctx.record_path(&key)).unwrap()).unwrap();
+    let tools = record["tools"].to_string();
+    assert!(tools.contains("pytest==") && tools.contains("hookgate_sample==0.1.0"), "{tools}");
     assert!(log.contains("passed"), "{log}");
     let wheel = log_of(&v, "wheel");
     assert!(wheel.contains(REUSED), "{wheel}");
@@ -290,4 +298,37 @@ fn a_backend_that_asks_for_more_than_its_requires_is_built_isolated_as_ci_builds
     assert!(log.contains("--no-build-isolation"), "tried in the shared build environment first:\n{log}");
     assert!(log.contains("building in isolated environments"), "{log}");
     assert!(log.contains("PASSED"), "the isolated build's dists were validated:\n{log}");
+}
+
+#[test]
+fn cache_gc_dropping_an_environment_in_use_does_not_cost_the_running_check_its_verdict() {
+    let ctx = TestContext::new("clean");
+    let (started, go) = (ctx.home.join("started"), ctx.home.join("go"));
+    ctx.commit_config(&format!(
+        r#"defaults = false
+
+[checks.waiter]
+deps = ["iniconfig"]
+run = ["python", "-c", """
+import os, time, iniconfig
+open({started:?}, 'w').close()
+while not os.path.exists({go:?}):
+    time.sleep(0.05)
+print('iniconfig still there:', iniconfig.__name__)
+"""]
+"#
+    ));
+    let store = private_store(&ctx, &ctx.home.join("user-cache"));
+    let child = ctx.hookgate_cmd(&["run", "waiter", "--json"]).stdout(Stdio::piped()).spawn().unwrap();
+    crate::common::wait_for_file(&started);
+    // Another process collects every environment, the one the check's copy came from included.
+    let out = ctx.hookgate(&["cache", "gc", "--max-age", "0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(envs_in(&store).is_empty(), "gc dropped the environment in use");
+    std::fs::write(&go, "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(checks(&v)["waiter"]["status"], "pass");
+    assert!(log_of(&v, "waiter").contains("iniconfig still there"), "{}", log_of(&v, "waiter"));
 }

@@ -165,6 +165,46 @@ run = "true"
 }
 
 #[test]
+fn glob_inputs_are_remembered_per_tree_and_agree_with_a_fresh_walk() {
+    let ctx = with_config(
+        "clean",
+        "defaults = false\n[checks.py]\nrun = \"true\"\ninputs = [\"src/**/*.py\", \"pyproject.toml\"]\n",
+    );
+    let remembered = ctx.work.join(".git/hookgate/inputs");
+    let key = |fresh: bool| {
+        if fresh {
+            std::fs::remove_dir_all(&remembered).ok();
+        }
+        let (v, out) = ctx.json(&["run"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let c = &checks(&v)["py"];
+        (c["key"].as_str().unwrap().to_string(), c["cached"].as_bool().unwrap())
+    };
+    let (first, cached) = key(true);
+    assert!(!cached);
+    assert!(remembered.is_dir(), "the glob answer is remembered");
+    assert_eq!(key(false), (first.clone(), true), "remembered: the same key");
+    assert_eq!(key(true), (first.clone(), true), "walked afresh: the same key");
+    // A damaged entry is a miss, not a wrong key.
+    for dir in std::fs::read_dir(&remembered).unwrap() {
+        for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            std::fs::write(f.unwrap().path(), "inputs-v1\nnot an entry\n").unwrap();
+        }
+    }
+    assert_eq!(key(false), (first.clone(), true));
+    // Renaming a module (same content, same blob) selects another path: a new key, walked
+    // and remembered for the new tree; a file the globs do not select changes nothing.
+    ctx.git(&["mv", "src/sample_pkg/__init__.py", "src/sample_pkg/__init__2.py"]);
+    ctx.git(&["commit", "-q", "-m", "rename"]);
+    let (renamed, cached) = key(false);
+    assert!(!cached && renamed != first);
+    assert_eq!(key(true), (renamed.clone(), true));
+    ctx.write("README.md", "edited\n");
+    ctx.git(&["commit", "-q", "-am", "docs"]);
+    assert_eq!(key(false), (renamed, true));
+}
+
+#[test]
 fn checks_see_only_the_tree_the_venv_and_allow_listed_variables() {
     let ctx = with_config(
         "clean",
@@ -301,7 +341,8 @@ fn a_run_killed_with_sigkill_leaves_no_process_and_no_pass_and_the_next_run_swee
     child.wait().unwrap();
     // hookgate could not catch it: the check's shell and its background child die anyway.
     marked.assert_gone(&read_pids(&mark.join("pids")), "the check outlived a SIGKILL of hookgate");
-    assert_eq!(ctx.scratch_dirs().len(), 1, "SIGKILL cannot clean up; the next run must");
+    // The check's scratch dir and the run's blob store.
+    assert_eq!(ctx.scratch_dirs().len(), 2, "SIGKILL cannot clean up; the next run must");
     assert_eq!(ctx.record_count(), 0);
     let out = ctx.hookgate(&["run", "ok"]);
     assert!(out.status.success(), "{}", text(&out));

@@ -279,3 +279,95 @@ fn working_copy_is_the_next_commit_a_version_the_build_refuses_stops_it_static_h
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not take its version from git"));
 }
+
+/// `git describe`'s own answer (the one setuptools-scm reads) for `rev`: `(tag, distance)`.
+fn git_describe(ctx: &TestContext, rev: &str) -> (String, u64) {
+    let out = ctx.git(&["describe", "--tags", "--long", "--match", "*[0-9]*", rev]);
+    let (rest, _hash) = out.trim().rsplit_once("-g").unwrap();
+    let (tag, n) = rest.rsplit_once('-').unwrap();
+    (tag.to_string(), n.parse().unwrap())
+}
+
+#[test]
+fn remembered_describe_answers_follow_new_moved_and_deleted_tags_and_shared_history() {
+    let ctx = TestContext::new("scm");
+    ctx.git(&["tag", "v1.0.0"]);
+    let c = |msg: &str| ctx.git(&["commit", "-q", "--allow-empty", "-m", msg]);
+    for i in 0..5 {
+        c(&format!("main {i}"));
+    }
+    // Two refs sharing history: `side` leaves main two commits after the tag; `merged` joins
+    // them again.
+    ctx.git(&["branch", "side", "HEAD~3"]);
+    ctx.git(&["checkout", "-q", "side"]);
+    c("side 0");
+    c("side 1");
+    ctx.git(&["checkout", "-q", "main"]);
+    ctx.git(&["checkout", "-q", "-b", "merged"]);
+    ctx.git(&["merge", "-q", "--no-edit", "side"]);
+    c("after the merge");
+    ctx.git(&["checkout", "-q", "main"]);
+    let version = |rev: &str| {
+        let out = ctx.hookgate(&["scm-version", rev]);
+        assert_eq!(out.status.code(), Some(0), "{rev}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let cache = ctx.work.join(".git/hookgate/scm");
+    let revs = ["main", "side", "main~1", "side~1", "merged", "merged~1", "v1.0.0"];
+    // What setuptools-scm makes of `git describe`'s answer (guess-next-dev).
+    let expected = |rev: &str| {
+        let (tag, n) = git_describe(&ctx, rev);
+        let release = tag.trim_start_matches('v');
+        if n == 0 {
+            return release.to_string();
+        }
+        let (head, last) = release.rsplit_once('.').unwrap();
+        format!("{head}.{}.dev{n}", last.parse::<u64>().unwrap() + 1)
+    };
+    let check_all = |when: &str| {
+        for rev in revs {
+            // Asked twice: the second answer comes from what the first remembered.
+            let first = version(rev);
+            assert_eq!(version(rev), first, "{when}: {rev} again");
+            assert_eq!(first, expected(rev), "{when}: {rev}");
+        }
+    };
+    // Each ref with nothing remembered, then all of them in an order where later refs find
+    // their history's answers remembered.
+    for rev in revs {
+        std::fs::remove_dir_all(&cache).ok();
+        assert_eq!(version(rev), expected(rev), "{rev}, nothing remembered");
+    }
+    check_all("with the tag at the root");
+    assert_eq!(version("main"), "1.0.1.dev5");
+    assert_eq!(version("side"), "1.0.1.dev4");
+    assert!(std::fs::read_dir(&cache).unwrap().count() > 0, "answers are remembered on disk");
+
+    // A new tag on main's history after the fork: main moves, side does not.
+    ctx.git(&["tag", "v1.1.0", "main~2"]);
+    assert_eq!(version("main"), "1.1.1.dev2");
+    assert_eq!(version("side"), "1.0.1.dev4");
+    check_all("after a new tag");
+    // Moved (an annotated tag now, one commit later), then deleted.
+    ctx.git(&["tag", "-f", "-a", "-m", "moved", "v1.1.0", "main~1"]);
+    assert_eq!(version("main"), "1.1.1.dev1");
+    check_all("after moving the tag");
+    ctx.git(&["tag", "-d", "v1.1.0"]);
+    assert_eq!(version("main"), "1.0.1.dev5");
+    check_all("after deleting the tag");
+
+    // A damaged or torn cache file is a miss, not an error or a wrong answer.
+    let head = ctx.git(&["rev-parse", "main"]);
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let stamp: Vec<&str> = text.lines().take(2).collect();
+        let torn = format!("{}\n{} 0 9.9 v9.9\n", stamp.join("\n"), head.trim());
+        std::fs::write(&path, torn).unwrap();
+    }
+    assert_eq!(version("main"), "1.0.1.dev5");
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        std::fs::write(entry.unwrap().path(), "garbage\n").unwrap();
+    }
+    assert_eq!(version("main"), "1.0.1.dev5");
+}
