@@ -6,9 +6,11 @@
 //! behind a passphrase, a public key whose private half an ssh-agent holds, as git's own SSH
 //! signing allows, or a security key, whose private half is the authenticator's) is handed to
 //! `ssh-keygen -Y sign`, as git does: only signing, never verifying, then costs a process.
-//! Verified in process: Ed25519, ECDSA (NIST P-256, P-384, P-521) and the security-key kinds
-//! `sk-ssh-ed25519@openssh.com` and `sk-ecdsa-sha2-nistp256@openssh.com`; not RSA or DSA
-//! ([`verifies`]).
+//! Verified in process: Ed25519, ECDSA (NIST P-256, P-384, P-521), RSA (`rsa-sha2-256/512`
+//! signatures, as OpenSSH makes them) and the security-key kinds `sk-ssh-ed25519@openssh.com`
+//! and `sk-ecdsa-sha2-nistp256@openssh.com`; not DSA ([`verifies`]). An RSA key signs through
+//! `ssh-keygen`, never in process: the `rsa` crate's private-key operations have a known timing
+//! side channel (RUSTSEC-2023-0071), its public-key verification does not.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -150,12 +152,15 @@ fn signs_in_process(algorithm: &Algorithm) -> bool {
 }
 
 /// Whether hookgate verifies signatures of keys of `algorithm` (the features of `ssh-key` it
-/// is built with): not RSA, whose crate costs more build than its share of keys is worth, nor
-/// DSA, which OpenSSH itself no longer accepts.
+/// is built with): not DSA, which OpenSSH itself no longer accepts.
 pub fn verifies(algorithm: &Algorithm) -> bool {
     matches!(
         algorithm,
-        Algorithm::Ed25519 | Algorithm::Ecdsa { .. } | Algorithm::SkEd25519 | Algorithm::SkEcdsaSha2NistP256
+        Algorithm::Ed25519
+            | Algorithm::Ecdsa { .. }
+            | Algorithm::Rsa { .. }
+            | Algorithm::SkEd25519
+            | Algorithm::SkEcdsaSha2NistP256
     )
 }
 

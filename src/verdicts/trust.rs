@@ -218,7 +218,7 @@ impl Policy {
         if !verifies(&signer.key.algorithm()) {
             return Err(format!(
                 "signed with a key of type {}, which hookgate does not verify (it verifies Ed25519, \
-                 ECDSA and security keys)",
+                 ECDSA, RSA and security keys)",
                 signer.key.algorithm()
             ));
         }
