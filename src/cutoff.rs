@@ -163,7 +163,7 @@ pub fn wheel_contents(path: &Path) -> Result<String> {
     let mut buf = vec![0; 1 << 16];
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).with_context(|| format!("reading {}", path.display()))?;
-        let name = hex(entry.name_raw());
+        let name = crate::plan::hex(entry.name_raw());
         let mode = entry.unix_mode();
         let mut hasher = Sha256::new();
         loop {
@@ -173,7 +173,7 @@ pub fn wheel_contents(path: &Path) -> Result<String> {
             }
             hasher.update(&buf[..n]);
         }
-        entries.push(json!([name, mode, hex(&hasher.finalize())]));
+        entries.push(json!([name, mode, crate::plan::hex(&hasher.finalize())]));
     }
     entries.sort_by_key(Value::to_string);
     Ok(digest(&json!(entries)))
@@ -543,10 +543,6 @@ pub fn lookup(cache: &Cache, check: &str, pre: &str, needs: &str) -> Option<Poin
 pub fn remember(cache: &Cache, pointer: &Pointer) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(pointer).context("serializing a cutoff pointer")?;
     write_atomic(&pointer_path(cache, &pointer.pre, &pointer.needs), &bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -150,17 +150,9 @@ pub fn tree_facts(
     if let Some(p) = problem {
         return Ok(Err(p));
     }
-    facts.config = hex(&config.finalize());
-    facts.layout = hex(&layout.finalize());
+    facts.config = crate::plan::hex(&config.finalize());
+    facts.layout = crate::plan::hex(&layout.finalize());
     Ok(Ok(facts))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        write!(s, "{b:02x}").ok();
-        s
-    })
 }
 
 /// The key of a context: a SHA-256 over what is described in the module's doc. `tool` names
@@ -182,7 +174,7 @@ pub fn context_key(
         "config": facts.config,
         "layout": facts.layout,
     });
-    hex(&Sha256::digest(inputs.to_string().as_bytes()))
+    crate::plan::sha256_hex(inputs.to_string().as_bytes())
 }
 
 /// One file's result.

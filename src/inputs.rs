@@ -13,7 +13,6 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -87,7 +86,7 @@ impl<'r> TreeInputs<'r> {
 
     /// How many blobs `globs` select and the digest of their sorted `(path, id)` list.
     fn matched(&self, globs: &[String]) -> Result<(u64, String)> {
-        let id = hex(&Sha256::digest(format!("{VERSION}\0{}", globs.join("\0")).as_bytes()));
+        let id = crate::plan::sha256_hex(format!("{VERSION}\0{}", globs.join("\0")).as_bytes());
         if let Some(found) = self.load().get(&id) {
             return Ok(found.clone());
         }
@@ -112,7 +111,7 @@ impl<'r> TreeInputs<'r> {
             h.update(b"\0");
             h.update(oid.as_bytes());
         }
-        let answer = (selected.len() as u64, hex(&h.finalize()));
+        let answer = (selected.len() as u64, crate::plan::hex(&h.finalize()));
         if let Some(known) = self.known.borrow_mut().as_mut() {
             known.insert(id, answer.clone());
         }
@@ -155,15 +154,11 @@ impl<'r> TreeInputs<'r> {
             text.push_str(&format!("{id} {files} {matched}\n"));
         }
         text.push_str("end\n");
-        let Some(dir) = self.file.parent() else { return };
-        let written = std::fs::create_dir_all(dir).ok().and_then(|()| {
-            let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).ok()?;
-            tmp.write_all(text.as_bytes()).ok()?;
-            tmp.persist(&self.file).ok()
-        });
-        if written.is_some() {
+        if crate::cache::write_atomic(&self.file, text.as_bytes()).is_ok() {
             *self.fresh.borrow_mut() = false;
-            prune(dir);
+            if let Some(dir) = self.file.parent() {
+                prune(dir);
+            }
         }
     }
 }
@@ -207,8 +202,4 @@ fn prune(dir: &Path) {
     for (_, path) in &files[..files.len() - TREES_PER_DIR] {
         std::fs::remove_file(path).ok();
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

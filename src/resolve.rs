@@ -33,7 +33,6 @@ use crate::cache::now_secs;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::pins::normalize;
 use crate::process::{Cancel, Cmd};
@@ -164,13 +163,9 @@ fn sorted(v: &[String]) -> Vec<String> {
     set.into_iter().collect()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The identity of a list of packages.
 pub fn packages_id(packages: &[String]) -> String {
-    hex(packages.join("\n").as_bytes())
+    crate::plan::sha256_hex(packages.join("\n").as_bytes())
 }
 
 /// A distribution name as PEP 508 allows it.
@@ -474,7 +469,9 @@ pub struct Resolver {
 impl Resolver {
     /// The identity of the current set in this context.
     fn set_id(&self, requirements: &[String]) -> String {
-        hex(json!({ "requirements": requirements, "context": self.context }).to_string().as_bytes())
+        crate::plan::sha256_hex(
+            json!({ "requirements": requirements, "context": self.context }).to_string().as_bytes(),
+        )
     }
 
     /// Adds `more` to the set and resolves it: from the lock, the cache, or now (`compile`;

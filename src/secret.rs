@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 /// Parts of a name that mark a credential wherever they appear (`AWS_SECRET_ACCESS_KEY`).
 const SECRET_SUBSTRINGS: &[&str] = &[
@@ -78,7 +78,7 @@ impl KeyHasher {
 
     /// `sha256:<hex>` of `bytes`: for values that hold no credential (portable across machines).
     pub fn plain(bytes: &[u8]) -> String {
-        format!("sha256:{}", hex(&Sha256::digest(bytes)))
+        format!("sha256:{}", crate::plan::sha256_hex(bytes))
     }
 
     /// `hmac-sha256:<hex>` of `bytes` under the repository's salt: for values that may hold a
@@ -93,7 +93,7 @@ impl KeyHasher {
         };
         let mut mac = Hmac::<Sha256>::new_from_slice(salt).map_err(|e| anyhow!("HMAC key: {e}"))?;
         mac.update(bytes);
-        Ok(format!("hmac-sha256:{}", hex(&mac.finalize().into_bytes())))
+        Ok(format!("hmac-sha256:{}", crate::plan::hex(&mac.finalize().into_bytes())))
     }
 
     /// A variable's value for a key: keyed when it may hold a credential (its name looks secret,
@@ -153,10 +153,6 @@ fn check_salt(path: &Path, salt: Vec<u8>) -> Result<Vec<u8>> {
     Ok(salt)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,7 +197,7 @@ mod tests {
         let a = KeyHasher::new(dir.path());
         let h = a.keyed(b"s3cr3t").unwrap();
         assert!(h.starts_with("hmac-sha256:"));
-        assert!(!h.contains(&hex(&Sha256::digest(b"s3cr3t"))));
+        assert!(!h.contains(&crate::plan::sha256_hex(b"s3cr3t")));
         let mode = std::fs::metadata(dir.path().join("salt")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         // The same repository agrees with itself; another one does not.

@@ -216,27 +216,21 @@ fn build(inv: &mut Invocation<'_>) -> Result<Ended> {
 fn static_requirements(project: &crate::config::Project, reqs: &[String]) -> Option<Vec<String>> {
     let me = project.name.as_deref().map(crate::pins::normalize);
     let mut out = project.dependencies.clone()?;
-    let mut extras: Vec<String> = Vec::new();
-    for r in reqs {
-        match super::testenv::self_extras(r, me.as_deref()) {
-            Some(_) if r.contains(';') => return None,
-            Some(e) => extras.extend(e),
-            None => out.push(r.clone()),
-        }
-    }
+    let mut pending: std::collections::VecDeque<String> = reqs.iter().cloned().collect();
     let mut seen = std::collections::BTreeSet::new();
-    while let Some(extra) = extras.pop() {
-        if !seen.insert(crate::pins::normalize(&extra)) {
-            continue;
-        }
-        let listed =
-            project.extras.iter().find(|(k, _)| crate::pins::normalize(k) == crate::pins::normalize(&extra));
-        for r in listed?.1 {
-            match super::testenv::self_extras(r, me.as_deref()) {
-                Some(_) if r.contains(';') => return None,
-                Some(e) => extras.extend(e),
-                None => out.push(r.clone()),
+    while let Some(r) = pending.pop_front() {
+        match super::testenv::self_extras(&r, me.as_deref()) {
+            Some(_) if r.contains(';') => return None,
+            Some(extras) => {
+                for extra in extras.iter().map(|e| crate::pins::normalize(e)) {
+                    if seen.insert(extra.clone()) {
+                        let (_, listed) =
+                            project.extras.iter().find(|(k, _)| crate::pins::normalize(k) == extra)?;
+                        pending.extend(listed.iter().cloned());
+                    }
+                }
             }
+            None => out.push(r),
         }
     }
     Some(out)

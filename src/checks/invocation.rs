@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 
 use crate::config::CheckDef;
 use crate::process::{Cancel, Cmd, Exit};
-use crate::resolve::{Compile, Resolver};
+use crate::resolve::{Compile, Resolver, Used};
 use crate::venv::shared::{Base, Spec, Store};
 use crate::venv::{Installer, Interpreter, VenvBuilder};
 
@@ -70,6 +70,23 @@ pub struct Invocation<'a> {
     pub added: Option<(Vec<String>, Vec<String>)>,
     /// The per-file results of file-local tools (`None`: not used, `HOOKGATE_FILE_CACHE=0`).
     pub file_cache: Option<crate::filecache::Store>,
+}
+
+/// Resolving with uv in a check's setup environment (`None` with pip, which cannot).
+fn compiler<'c>(
+    installer: &'c Installer,
+    env: &'c BTreeMap<String, String>,
+    scratch: &'c Path,
+    python_version: &'c str,
+    deadline: Instant,
+    cancel: &'c Cancel,
+) -> Option<Compile<'c>> {
+    match installer {
+        Installer::Uv(uv) => {
+            Some(Compile { uv, env, scratch, python_version, exclude_newer: None, deadline, cancel })
+        }
+        Installer::Pip { .. } => None,
+    }
 }
 
 /// Runs a setup step (an install, a tool's environment) and returns early from the kind with
@@ -242,53 +259,14 @@ impl Invocation<'_> {
         else {
             return Ok(None);
         };
-        let spec = Spec {
-            used: &used,
-            requirements: &used.requirements,
-            constraints: Path::new(constraints),
-            interp: self.interp,
-            uv,
-            env: &self.setup_env,
-        };
-        let base = match store.ensure(&spec, &mut self.log, self.deadline, self.cancel) {
-            Ok(Ok(base)) => base,
-            Ok(Err(exit)) => return Ok(Some(exit)),
-            Err(e)
-                if matches!(
-                    e.downcast_ref::<crate::error::Error>(),
-                    Some(crate::error::Error::Interrupted)
-                ) =>
-            {
-                return Err(e);
-            }
-            // A store that cannot be written (a read-only cache) costs the reuse, not the check.
-            Err(e) => {
-                self.note(&format!("environments cannot be shared ({e:#}): installing into the check's own"));
-                return Ok(None);
-            }
-        };
-        let started = Instant::now();
-        match crate::venv::shared::link_copy(&base.dir, &self.venv) {
-            Ok(copied) => {
-                let how =
-                    if copied == 0 { "hard links".to_string() } else { format!("{copied} files copied") };
-                let what = if base.built { "built now" } else { "reused, nothing installed" };
-                self.note(&format!(
-                    "environment {} {what}: private copy in {:.3}s ({how})",
-                    crate::venv::shared::short(&base.marker.id),
-                    started.elapsed().as_secs_f64()
-                ));
+        let venv = self.venv.clone();
+        match self.copy_of_shared(&store, uv, &used, Path::new(constraints), &venv, "environment")? {
+            Some(Ok(base)) => {
                 self.base = Some(base);
                 Ok(Some(Exit::Code(0)))
             }
-            Err(e) => {
-                self.note(&format!(
-                    "could not copy the environment {} ({e}): installing",
-                    base.dir.display()
-                ));
-                std::fs::remove_dir_all(&self.venv).ok();
-                Ok(None)
-            }
+            Some(Err(exit)) => Ok(Some(exit)),
+            None => Ok(None),
         }
     }
 
@@ -304,28 +282,43 @@ impl Invocation<'_> {
     ) -> Result<Option<std::result::Result<Base, Exit>>> {
         let (Some(store), Installer::Uv(uv)) = (self.envs.clone(), self.installer) else { return Ok(None) };
         let python_version = self.resolver.python_version.clone();
-        let compile = Compile {
-            uv,
-            env: &self.setup_env,
-            scratch: &self.scratch,
-            python_version: &python_version,
-            exclude_newer: None,
-            deadline: self.deadline,
-            cancel: self.cancel,
-        };
+        let compile = compiler(
+            self.installer,
+            &self.setup_env,
+            &self.scratch,
+            &python_version,
+            self.deadline,
+            self.cancel,
+        );
         // Resolved on their own: the check's own set is put aside meanwhile.
         let own = std::mem::take(&mut self.resolver.requirements);
-        let resolved = self.resolver.resolve(requirements, Some(&compile), &mut self.log);
+        let resolved = self.resolver.resolve(requirements, compile.as_ref(), &mut self.log);
         self.resolver.requirements = own;
         let Some(used) = resolved? else { return Ok(None) };
         self.note(&format!("build environment resolved ({}): {}", used.source, used.packages.join(" ")));
         let constraints = self.scratch.join("hookgate-constraints-build.txt");
         std::fs::write(&constraints, used.packages.join("\n") + "\n")
             .with_context(|| format!("writing {}", constraints.display()))?;
+        self.copy_of_shared(&store, uv, &used, &constraints, dest, "build environment")
+    }
+
+    /// A private copy, at `dest`, of the environment `store` holds for the resolution `used`
+    /// (built now when it is not there), logged as `what`. `None` when the store cannot be
+    /// used or the copy failed (the caller installs, or builds, without it); `Some(Err(exit))`
+    /// when building the environment failed.
+    fn copy_of_shared(
+        &mut self,
+        store: &Store,
+        uv: &Path,
+        used: &Used,
+        constraints: &Path,
+        dest: &Path,
+        what: &str,
+    ) -> Result<Option<std::result::Result<Base, Exit>>> {
         let spec = Spec {
-            used: &used,
+            used,
             requirements: &used.requirements,
-            constraints: &constraints,
+            constraints,
             interp: self.interp,
             uv,
             env: &self.setup_env,
@@ -341,31 +334,39 @@ impl Invocation<'_> {
             {
                 return Err(e);
             }
+            // A store that cannot be written (a read-only cache) costs the reuse, not the check.
             Err(e) => {
-                self.note(&format!("environments cannot be shared ({e:#})"));
+                self.note(&format!("environments cannot be shared ({e:#}): doing without"));
                 return Ok(None);
             }
         };
+        let started = Instant::now();
         match crate::venv::shared::link_copy(&base.dir, dest) {
-            Ok(_) => {
-                let what = if base.built { "built now" } else { "reused, nothing installed" };
+            Ok(copied) => {
+                let how =
+                    if copied == 0 { "hard links".to_string() } else { format!("{copied} files copied") };
+                let state = if base.built { "built now" } else { "reused, nothing installed" };
                 self.note(&format!(
-                    "build environment {} {what}: private copy",
-                    crate::venv::shared::short(&base.marker.id)
+                    "{what} {} {state}: private copy in {:.3}s ({how})",
+                    crate::venv::shared::short(&base.marker.id),
+                    started.elapsed().as_secs_f64()
                 ));
                 Ok(Some(Ok(base)))
             }
             Err(e) => {
-                self.note(&format!("could not copy the environment {} ({e})", base.dir.display()));
+                self.note(&format!(
+                    "could not copy the environment {} ({e}): doing without",
+                    base.dir.display()
+                ));
                 std::fs::remove_dir_all(dest).ok();
                 Ok(None)
             }
         }
     }
 
-    /// Whether `base`, an environment handed out by [`Invocation::separate_env`], is unchanged
-    /// (one a build wrote into through a link is discarded).
-    pub fn separate_intact(&mut self, base: &Base) -> bool {
+    /// Whether `base`, a shared environment this check has a copy of, is unchanged; one that
+    /// changed (a file written in place through a link) is discarded.
+    pub fn base_intact(&mut self, base: &Base) -> bool {
         let Some(store) = &self.envs else { return true };
         if store.still_intact(base) {
             return true;
@@ -378,20 +379,16 @@ impl Invocation<'_> {
         false
     }
 
-    /// After the run: whether the shared environment the venv was copied from is unchanged. One
-    /// that changed (a file written in place through a link) is discarded.
+    /// After the run: whether the shared environment the venv was copied from is unchanged.
     pub fn shared_intact(&mut self) -> bool {
-        let (Some(store), Some(base)) = (&self.envs, &self.base) else { return true };
-        if store.still_intact(base) {
-            return true;
+        match self.base.take() {
+            Some(base) => {
+                let intact = self.base_intact(&base);
+                self.base = Some(base);
+                intact
+            }
+            None => true,
         }
-        let id = base.marker.id.clone();
-        self.note(&format!(
-            "the shared environment {} changed while the check ran (a file written in place through \
-             its private copy): discarded; the next run builds it anew",
-            crate::venv::shared::short(&id)
-        ));
-        false
     }
 
     /// What the venv holds, when known without asking the installer: the shared base's list
@@ -459,18 +456,14 @@ impl Invocation<'_> {
             return Ok((None, false));
         }
         let python_version = self.resolver.python_version.clone();
-        let compile = match self.installer {
-            Installer::Uv(uv) => Some(Compile {
-                uv,
-                env: &self.setup_env,
-                scratch: &self.scratch,
-                python_version: &python_version,
-                exclude_newer: None,
-                deadline: self.deadline,
-                cancel: self.cancel,
-            }),
-            Installer::Pip { .. } => None,
-        };
+        let compile = compiler(
+            self.installer,
+            &self.setup_env,
+            &self.scratch,
+            &python_version,
+            self.deadline,
+            self.cancel,
+        );
         let Some(used) = self.resolver.resolve(&c.requirements, compile.as_ref(), &mut self.log)? else {
             self.note(
                 "not resolved ahead (resolving needs uv): the versions are whatever pip picks; \

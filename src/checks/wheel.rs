@@ -145,7 +145,7 @@ fn build_in_shared_env(inv: &mut Invocation<'_>, uv: &str, requires: &[String], 
     let build =
         inv.setup_cmd(uv, &["build", "--no-build-isolation", "--python", &python, "--out-dir", out, "."]);
     let ended = Ended::of_check(inv.run(&build)?);
-    if !inv.separate_intact(&base) {
+    if !inv.base_intact(&base) {
         return Ok(Ended::Error("the shared build environment changed while the build ran".into()));
     }
     if let Ended::Fail(_) = ended {

@@ -17,7 +17,6 @@
 //! is a cache, so any trouble reading or writing it is a miss, never an error.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -61,8 +60,11 @@ impl<'r> Describer<'r> {
             "tags={} pattern={:?} first_parent={} candidates={:?} settings={settings:?}",
             opts.tags, opts.pattern, opts.first_parent, opts.candidates
         );
-        let file =
-            repo.common_dir().join("hookgate").join("scm").join(format!("describe-{}", &hex(&options)[..16]));
+        let file = repo
+            .common_dir()
+            .join("hookgate")
+            .join("scm")
+            .join(format!("describe-{}", &crate::plan::sha256_hex(options.as_bytes())[..16]));
         let state = state_stamp(repo)?;
         let mut d = Describer {
             repo,
@@ -209,13 +211,7 @@ impl<'r> Describer<'r> {
             }
         }
         text.push_str("end\n");
-        let Some(dir) = self.file.parent() else { return };
-        let written = std::fs::create_dir_all(dir).ok().and_then(|()| {
-            let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).ok()?;
-            tmp.write_all(text.as_bytes()).ok()?;
-            tmp.persist(&self.file).ok()
-        });
-        if written.is_some() {
+        if crate::cache::write_atomic(&self.file, text.as_bytes()).is_ok() {
             self.fresh = 0;
         }
     }
@@ -247,8 +243,4 @@ fn state_stamp(repo: &Repo) -> Result<String> {
         h.update(&shallow);
     }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
-
-fn hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -90,12 +90,8 @@ impl Spec<'_> {
             "platform": self.interp.platform,
             "uv": self.uv,
         });
-        hex(facts.to_string().as_bytes())
+        crate::plan::sha256_hex(facts.to_string().as_bytes())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The per-user store of built environments.

@@ -14,7 +14,6 @@ pub mod trust;
 
 use anyhow::{Context, Result};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::cache::{Cache, Record, SCHEMA, now_secs, write_atomic};
 use crate::env::HostEnv;
@@ -67,15 +66,11 @@ fn dists(cache: &Cache, c: &PlannedCheck) -> Result<Vec<(String, String)>> {
         if crate::checks::is_dist(&path) && path.is_file() {
             let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            out.push((name, hex(&Sha256::digest(&bytes))));
+            out.push((name, crate::plan::sha256_hex(&bytes)));
         }
     }
     out.sort();
     Ok(out)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Signs `statements` as note lines.
