@@ -294,7 +294,23 @@ impl Invocation<'_> {
         let own = std::mem::take(&mut self.resolver.requirements);
         let resolved = self.resolver.resolve(requirements, compile.as_ref(), &mut self.log);
         self.resolver.requirements = own;
-        let Some(used) = resolved? else { return Ok(None) };
+        let used = match resolved {
+            Ok(Some(used)) => used,
+            Ok(None) => return Ok(None),
+            Err(e)
+                if matches!(
+                    e.downcast_ref::<crate::error::Error>(),
+                    Some(crate::error::Error::Interrupted)
+                ) =>
+            {
+                return Err(e);
+            }
+            // Requirements that do not resolve are for the build itself to fail on, as in CI.
+            Err(e) => {
+                self.note(&format!("the build environment could not be resolved ({e:#})"));
+                return Ok(None);
+            }
+        };
         self.note(&format!("build environment resolved ({}): {}", used.source, used.packages.join(" ")));
         let constraints = self.scratch.join("hookgate-constraints-build.txt");
         std::fs::write(&constraints, used.packages.join("\n") + "\n")

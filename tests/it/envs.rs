@@ -332,3 +332,21 @@ print('iniconfig still there:', iniconfig.__name__)
     assert_eq!(checks(&v)["waiter"]["status"], "pass");
     assert!(log_of(&v, "waiter").contains("iniconfig still there"), "{}", log_of(&v, "waiter"));
 }
+
+#[test]
+fn build_requirements_that_do_not_resolve_fail_the_build_as_ci_s_would() {
+    let ctx = TestContext::new("clean");
+    private_store(&ctx, &ctx.home.join("user-cache"));
+    let read = |f: &str| std::fs::read_to_string(ctx.work.join(f)).unwrap();
+    let pyproject = read("pyproject.toml")
+        .replace("requires = [\"hatchling\"]", "requires = [\"hatchling\", \"hookgate-no-such-package-x9\"]");
+    assert!(pyproject.contains("hookgate-no-such-package-x9"), "{pyproject}");
+    ctx.write("pyproject.toml", &pyproject);
+    ctx.git(&["commit", "-q", "--no-verify", "-am", "a build requirement that does not exist"]);
+    let (v, out) = ctx.json(&["run", "wheel"]);
+    let log = log_of(&v, "wheel");
+    assert_eq!(out.status.code(), Some(1), "a verdict, not a setup error: {}\n{log}", text(&out));
+    assert_eq!(checks(&v)["wheel"]["status"], "fail");
+    assert!(log.contains("the build environment could not be resolved"), "{log}");
+    assert!(!log.contains("--no-build-isolation"), "{log}");
+}
