@@ -243,7 +243,85 @@ impl Manifest {
     }
 }
 
+/// One tree's whole answer in one context, so that the next tree, when it differs only in the
+/// content of some files, is answered from it and those files alone (see
+/// [`crate::checks`]' `filewise::run_delta`). Kept per tool identity (the context's key
+/// without the tree's config and layout) in `filecache/<identity>.trees.json`, the
+/// [`MAX_SUMMARIES`] most recent trees.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TreeSummary {
+    /// The tree.
+    pub tree: String,
+    /// Its context's key.
+    pub key: String,
+    /// How many files the tool checks in it.
+    pub files: usize,
+    /// The tree's regular Python files the tool does not check (its excludes), sorted.
+    pub excluded: Vec<String>,
+    /// The files with problems, and how many.
+    pub failing: BTreeMap<String, u32>,
+}
+
+/// Trees a tool identity keeps summaries of.
+pub const MAX_SUMMARIES: usize = 8;
+
+/// A summary with more excluded files than this is not kept (it would cost what it saves).
+pub const MAX_EXCLUDED: usize = 20_000;
+
+/// The summaries file of an identity, as written.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Summaries {
+    schema: u32,
+    identity: String,
+    trees: Vec<TreeSummary>,
+}
+
+/// The identity of a tool: the context's key without the tree (see [`context_key`]).
+pub fn identity(tool: &str, version: &str, resolved: &[String], env: &[(String, String)]) -> String {
+    let inputs = serde_json::json!({
+        "schema": SCHEMA,
+        "tool": tool,
+        "version": version,
+        "resolved": resolved,
+        "env": env,
+    });
+    crate::plan::sha256_hex(inputs.to_string().as_bytes())
+}
+
 impl Store {
+    fn summaries_path(&self, identity: &str) -> PathBuf {
+        self.dir.join(format!("{identity}.trees.json"))
+    }
+
+    /// The summaries of `identity`, most recent first (none when the file is not one hookgate
+    /// wrote for it).
+    pub fn summaries(&self, identity: &str) -> Vec<TreeSummary> {
+        let path = self.summaries_path(identity);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { return Vec::new() };
+        if !meta.is_file() || meta.len() > MAX_MANIFEST_BYTES {
+            return Vec::new();
+        }
+        let Ok(bytes) = std::fs::read(&path) else { return Vec::new() };
+        match serde_json::from_slice::<Summaries>(&bytes) {
+            Ok(s) if s.schema == SCHEMA && s.identity == identity => s.trees,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Adds `summary` as the most recent of `identity` (replacing one of the same tree).
+    pub fn save_summary(&self, identity: &str, summary: TreeSummary) -> Result<()> {
+        if summary.excluded.len() > MAX_EXCLUDED {
+            return Ok(());
+        }
+        let mut trees = self.summaries(identity);
+        trees.retain(|t| t.tree != summary.tree);
+        trees.insert(0, summary);
+        trees.truncate(MAX_SUMMARIES);
+        let file = Summaries { schema: SCHEMA, identity: identity.to_string(), trees };
+        let bytes = serde_json::to_vec(&file).context("serializing the tree summaries")?;
+        crate::cache::write_atomic(&self.summaries_path(identity), &bytes)
+    }
+
     /// The store under the cache root `<git-common-dir>/hookgate`.
     pub fn new(cache_root: &Path, refresh: bool) -> Store {
         Store { dir: cache_root.join("filecache"), refresh }

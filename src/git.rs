@@ -587,10 +587,75 @@ impl Repo {
     /// The validated list of what exporting `tree` creates, parents before children (see
     /// [`Repo::export`] for what is refused); `stop` is asked every few subtrees.
     pub fn export_plan(&self, tree: Oid, stop: &dyn Fn() -> bool) -> Result<Vec<ExportItem>> {
-        let root = self.inner.find_tree(tree).context("finding the tree to export")?;
+        self.export_plan_under(tree, tree, &[], stop)
+    }
+
+    /// [`Repo::export_plan`] of the subtree `tree` of `root`, its paths under `prefix`.
+    pub fn export_plan_under(
+        &self,
+        root: Oid,
+        tree: Oid,
+        prefix: &[u8],
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Vec<ExportItem>> {
+        let sub = self.inner.find_tree(tree).context("finding the tree to export")?;
         let mut items = Vec::new();
-        self.plan_export(&root, tree, &[], &mut items, stop)?;
+        self.plan_export(&sub, root, prefix, &mut items, stop)?;
         Ok(items)
+    }
+
+    /// What changed from tree `old` to tree `new`, comparing only the subtrees that differ (a
+    /// one-file edit of a 100k-file tree reads the few trees on its path), at the highest
+    /// level each change happens: a file, symlink or submodule changed, or an entry (a whole
+    /// subtree) added, removed or replaced by another kind. Every tree of `new` it reads is
+    /// validated as [`Repo::export_plan`] validates (added subtrees are not read: export them
+    /// with [`Repo::export_plan_under`]). `None` when more than `limit` entries changed.
+    pub fn tree_delta(&self, old: Oid, new: Oid, limit: usize) -> Result<Option<Vec<Delta>>> {
+        let mut out = Vec::new();
+        let (a, b) = (self.inner.find_tree(old), self.inner.find_tree(new));
+        let (a, b) = (a.context("reading a tree")?, b.context("reading a tree")?);
+        Ok(self.delta_trees(&a, &b, new, &[], &mut out, limit)?.then_some(out))
+    }
+
+    fn delta_trees(
+        &self,
+        old: &Tree<'_>,
+        new: &Tree<'_>,
+        root: Oid,
+        prefix: &[u8],
+        out: &mut Vec<Delta>,
+        limit: usize,
+    ) -> Result<bool> {
+        let entry = |e: &git2::TreeEntry<'_>| (e.filemode() as u32, e.id());
+        let before: std::collections::HashMap<Vec<u8>, (u32, Oid)> =
+            old.iter().map(|e| (e.name_bytes().to_vec(), entry(&e))).collect();
+        let mut seen = HashSet::new();
+        for e in new.iter() {
+            let name = e.name_bytes();
+            let path = join_path(prefix, name);
+            check_entry(name, &mut seen, root, prefix, &path)?;
+            let now = entry(&e);
+            match before.get(name) {
+                Some(&was) if was == now => {}
+                Some(&(0o040000, a)) if now.0 == 0o040000 => {
+                    let a = self.inner.find_tree(a).context("reading a subtree")?;
+                    let b = self.inner.find_tree(now.1).context("reading a subtree")?;
+                    if !self.delta_trees(&a, &b, root, &path, out, limit)? {
+                        return Ok(false);
+                    }
+                }
+                was => out.push(Delta { path, old: was.copied(), new: Some(now) }),
+            }
+            if out.len() > limit {
+                return Ok(false);
+            }
+        }
+        for e in old.iter() {
+            if !seen.contains(e.name_bytes()) {
+                out.push(Delta { path: join_path(prefix, e.name_bytes()), old: Some(entry(&e)), new: None });
+            }
+        }
+        Ok(out.len() <= limit)
     }
 
     /// Creates the file `path` (never opening an existing path: `O_EXCL`, `O_NOFOLLOW`) holding
@@ -635,28 +700,8 @@ impl Repo {
         let mut seen = HashSet::new();
         for entry in tree.iter() {
             let name = entry.name_bytes();
-            let mut path = prefix.to_vec();
-            if !path.is_empty() {
-                path.push(b'/');
-            }
-            path.extend_from_slice(name);
-            let problem = entry_name_problem(name).or_else(|| {
-                (!seen.insert(name.to_vec())).then_some("it appears more than once in its directory")
-            });
-            if let Some(why) = problem {
-                let shown = if name.is_empty() {
-                    [prefix, if prefix.is_empty() { b"" } else { b"/" }, b"<empty name>"].concat()
-                } else {
-                    path.clone()
-                };
-                return Err(Error::Git(format!(
-                    "tree {} holds the entry `{}`, which git would never check out: {why}; \
-                     refusing to export it (nothing was written)",
-                    short(root),
-                    String::from_utf8_lossy(&shown)
-                ))
-                .into());
-            }
+            let path = join_path(prefix, name);
+            check_entry(name, &mut seen, root, prefix, &path)?;
             let mode = entry.filemode() as u32;
             out.push(ExportItem { path: path.clone(), mode, id: entry.id() });
             if mode == 0o040000 {
@@ -883,6 +928,54 @@ impl ExportItem {
     pub fn rel_path(&self) -> &Path {
         Path::new(OsStr::from_bytes(&self.path))
     }
+}
+
+/// One change between two trees (see [`Repo::tree_delta`]): git's mode and object before and
+/// after (`None`: absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delta {
+    /// The entry's path below the root.
+    pub path: Vec<u8>,
+    /// Its mode and object in the old tree.
+    pub old: Option<(u32, Oid)>,
+    /// Its mode and object in the new tree.
+    pub new: Option<(u32, Oid)>,
+}
+
+/// `prefix/name` (`name` at the root).
+fn join_path(prefix: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut path = prefix.to_vec();
+    if !path.is_empty() {
+        path.push(b'/');
+    }
+    path.extend_from_slice(name);
+    path
+}
+
+/// Refuses an entry git would never check out (see [`entry_name_problem`]), or a name seen
+/// before in the same directory (`seen`).
+fn check_entry(
+    name: &[u8],
+    seen: &mut HashSet<Vec<u8>>,
+    root: Oid,
+    prefix: &[u8],
+    path: &[u8],
+) -> Result<()> {
+    let problem = entry_name_problem(name)
+        .or_else(|| (!seen.insert(name.to_vec())).then_some("it appears more than once in its directory"));
+    let Some(why) = problem else { return Ok(()) };
+    let shown = if name.is_empty() {
+        [prefix, if prefix.is_empty() { b"" } else { b"/" }, b"<empty name>"].concat()
+    } else {
+        path.to_vec()
+    };
+    Err(Error::Git(format!(
+        "tree {} holds the entry `{}`, which git would never check out: {why}; refusing to export it \
+         (nothing was written)",
+        short(root),
+        String::from_utf8_lossy(&shown)
+    ))
+    .into())
 }
 
 /// Why git would never check out a tree entry called `name`, if it would not: an empty name,

@@ -109,6 +109,12 @@ pub fn python_files(root: &Path, listing: &str) -> Vec<String> {
 /// ([`filewise`]). No Python file: nothing to check, a pass. When ruff cannot list the files (a
 /// broken config), ruff runs on `.` so the log shows why.
 pub fn run_ruff(inv: &mut Invocation<'_>, args: &[&str]) -> Result<Ended> {
+    let tool = if args.first() == Some(&"format") { Tool::RuffFormat } else { Tool::Ruff };
+    if let Some(store) = inv.file_cache.clone()
+        && let Some(ended) = filewise::run_delta(inv, &store, tool, args)?
+    {
+        return Ok(ended);
+    }
     let listing = inv.check_cmd("ruff", &["check", "--show-files", "--no-cache", "."]).capture();
     let Some(listing) = listing else {
         let mut argv = args.to_vec();
@@ -131,8 +137,8 @@ pub fn run_ruff(inv: &mut Invocation<'_>, args: &[&str]) -> Result<Ended> {
         files.len()
     ));
     match inv.file_cache.clone() {
-        Some(store) => filewise::run_changed(inv, &store, Tool::Ruff, args, Whole::Files(&files)),
-        None => filewise::run_whole(inv, Tool::Ruff, args, &files),
+        Some(store) => filewise::run_changed(inv, &store, tool, args, Whole::Files(&files)),
+        None => filewise::run_whole(inv, tool, args, &files),
     }
 }
 

@@ -22,7 +22,9 @@ use anyhow::{Context, Result};
 
 use super::Invocation;
 use super::invocation::check;
-use crate::filecache::{FileResult, Layout, Scope, Store, TreeFacts, context_key, tree_facts};
+use crate::filecache::{
+    FileResult, Layout, Scope, Store, TreeFacts, TreeSummary, context_key, identity, tree_facts,
+};
 use crate::outcome::Ended;
 use crate::process::Exit;
 
@@ -32,8 +34,11 @@ pub const FILES_PER_RUN: usize = 2000;
 /// The file-local tools the per-file cache drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tool {
-    /// `ruff check` or `ruff format --check`: JSON output.
+    /// `ruff check`: JSON output.
     Ruff,
+    /// `ruff format --check`: a `Would reformat: <file>` line per file and a summary (its JSON
+    /// output is a preview feature).
+    RuffFormat,
     /// `black --check`: `-v` names every file and what became of it.
     Black,
     /// `flake8`: one line per violation in a format of ours.
@@ -68,7 +73,7 @@ impl Tool {
     /// The command.
     pub fn program(self) -> &'static str {
         match self {
-            Tool::Ruff => "ruff",
+            Tool::Ruff | Tool::RuffFormat => "ruff",
             Tool::Black => "black",
             Tool::Flake8 => "flake8",
         }
@@ -78,7 +83,7 @@ impl Tool {
     fn scope(self) -> Scope {
         match self {
             // ruff's hierarchical pyproject.toml/ruff.toml/.ruff.toml and what `extend` names.
-            Tool::Ruff => {
+            Tool::Ruff | Tool::RuffFormat => {
                 Scope { config: |n| n.ends_with(".toml"), layout: Layout::Python, refuse: |_| None }
             }
             // pyproject.toml's [tool.black], and the .gitignore files its discovery honours.
@@ -106,7 +111,7 @@ impl Tool {
     /// user-level config is looked up under XDG_CONFIG_HOME).
     fn reads(self, var: &str) -> bool {
         let prefix = match self {
-            Tool::Ruff => "RUFF",
+            Tool::Ruff | Tool::RuffFormat => "RUFF",
             Tool::Black => "BLACK",
             Tool::Flake8 => "FLAKE8",
         };
@@ -130,7 +135,7 @@ fn own_argv<'a>(tool: Tool, args: &[&'a str], files: &'a [String]) -> Vec<&'a st
 /// discovery names them, `./x`, never an option).
 fn files_argv(tool: Tool) -> &'static [&'static str] {
     match tool {
-        Tool::Ruff => &["--force-exclude", "--"],
+        Tool::Ruff | Tool::RuffFormat => &["--force-exclude", "--"],
         Tool::Black => &["--"],
         Tool::Flake8 => &[],
     }
@@ -201,13 +206,7 @@ pub fn run_changed(
             }
         },
     };
-    let resolved: Vec<String> = inv
-        .resolver
-        .used
-        .iter()
-        .flat_map(|u| u.packages.iter().cloned())
-        .chain(inv.def.deps.iter().cloned())
-        .collect();
+    let (resolved, env) = context_parts(inv, tool);
     if tool == Tool::Flake8
         && let Some(p) = flake8_plugin(&resolved)
     {
@@ -223,14 +222,13 @@ pub fn run_changed(
         }
     };
     drop(repo);
-    let env: Vec<(String, String)> =
-        inv.check_env.iter().filter(|(k, _)| tool.reads(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     let paths = match &how {
         Whole::Paths(p) => p.join(" "),
         Whole::Files(_) => String::new(),
     };
     let what = format!("{program} {} / {paths}", args.join(" "));
     let key = context_key(&what, version.trim(), &resolved, &env, &facts);
+    let identity = identity(&what, version.trim(), &resolved, &env);
     let mut manifest = store.load(&key);
     let new_context = manifest.is_empty() && manifest.files.is_none();
     let now = crate::cache::now_secs();
@@ -339,19 +337,188 @@ pub fn run_changed(
         ));
     }
 
-    let failing: BTreeSet<&str> = known
+    let failing: BTreeMap<String, u32> = known
         .iter()
         .map(|(f, p)| (*f, *p))
         .chain(fresh.iter().map(|(f, p)| (f.as_str(), *p)))
         .filter(|(_, p)| *p > 0)
-        .map(|(f, _)| f)
+        .map(|(f, p)| (f.to_string(), p))
         .collect();
+    // ruff's whole answer for this tree: the next tree that differs only in some files'
+    // content is answered from it (`run_delta`).
+    if accounted && let (Whole::Files(_), Tool::Ruff | Tool::RuffFormat) = (&how, tool) {
+        let listed: BTreeSet<&str> = files.iter().map(String::as_str).collect();
+        let mut excluded: Vec<String> =
+            facts.blobs.keys().filter(|f| !listed.contains(f.as_str())).cloned().collect();
+        excluded.sort();
+        let summary = TreeSummary {
+            tree: inv.tree.id.to_string(),
+            key: key.clone(),
+            files: files.len(),
+            excluded,
+            failing: failing.clone(),
+        };
+        if let Err(e) = store.save_summary(&identity, summary) {
+            inv.note(&format!("the tree's summary not kept: {e:#}"));
+        }
+    }
+    own_run_on_failing(inv, tool, args, &failing)
+}
+
+/// The verdict from the files with problems: a pass when there are none, else the tool's
+/// own run on them (its words end the log, its exit status decides).
+fn own_run_on_failing(
+    inv: &mut Invocation<'_>,
+    tool: Tool,
+    args: &[&str],
+    failing: &BTreeMap<String, u32>,
+) -> Result<Ended> {
     if failing.is_empty() {
         return Ok(Ended::Pass);
     }
-    let failing: Vec<String> = failing.into_iter().map(str::to_string).collect();
-    inv.note(&format!("{program}'s own output for the {} file(s) with problems:", failing.len()));
+    let failing: Vec<String> = failing.keys().cloned().collect();
+    inv.note(&format!("{}'s own output for the {} file(s) with problems:", tool.program(), failing.len()));
     run_whole(inv, tool, args, &failing)
+}
+
+/// The check's resolved requirement set and the variables the tool reads: with its version
+/// and arguments, its identity.
+fn context_parts(inv: &Invocation<'_>, tool: Tool) -> (Vec<String>, Vec<(String, String)>) {
+    let resolved = inv
+        .resolver
+        .used
+        .iter()
+        .flat_map(|u| u.packages.iter().cloned())
+        .chain(inv.def.deps.iter().cloned())
+        .collect();
+    let env =
+        inv.check_env.iter().filter(|(k, _)| tool.reads(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    (resolved, env)
+}
+
+/// Names whose content or presence changes which files ruff checks, besides its config: the
+/// ignore files its discovery honours.
+const IGNORE_FILES: &[&str] = &[".gitignore", ".ignore", ".rgignore"];
+
+/// More changed entries than this: the ordinary per-file path.
+const MAX_DELTA: usize = 1000;
+
+/// ruff's answer for the run's tree from the summary of a tree it differs from only in the
+/// content of some files (no file added, removed or renamed, no config or ignore file
+/// changed, so the context, its layout and ruff's file list are the same): only the changed
+/// files ruff checks are run, with no pass over the tree (no listing, no tree walk, no
+/// manifest). `None` when no summary qualifies, or the answer for the changed files does not
+/// account for them: the caller takes the ordinary path.
+pub fn run_delta(
+    inv: &mut Invocation<'_>,
+    store: &Store,
+    tool: Tool,
+    args: &[&str],
+) -> Result<Option<Ended>> {
+    if store.refresh {
+        return Ok(None);
+    }
+    let started = std::time::Instant::now();
+    let Some(version) = inv.check_cmd(tool.program(), &["--version"]).capture() else { return Ok(None) };
+    let (resolved, env) = context_parts(inv, tool);
+    let what = format!("{} {} / ", tool.program(), args.join(" "));
+    let identity = identity(&what, version.trim(), &resolved, &env);
+    let summaries = store.summaries(&identity);
+    if summaries.is_empty() {
+        return Ok(None);
+    }
+    let repo = crate::git::Repo::open(inv.git_dir)?;
+    let tree = inv.tree.id;
+    let scope = tool.scope();
+    let mut chosen = None;
+    for s in summaries.iter().take(3) {
+        let Ok(old) = git2::Oid::from_str(&s.tree) else { continue };
+        if old == tree {
+            chosen = Some((s, Vec::new()));
+            break;
+        }
+        // A tree that cannot be read or compared (gone, invalid): the ordinary path says why.
+        if let Ok(Some(delta)) = repo.tree_delta(old, tree, MAX_DELTA)
+            && let Some(changed) = content_only(&delta, scope)
+        {
+            chosen = Some((s, changed));
+            break;
+        }
+    }
+    drop(repo);
+    let Some((base, changed)) = chosen else { return Ok(None) };
+    let to_run: Vec<String> = changed
+        .iter()
+        .filter(|p| (p.ends_with(".py") || p.ends_with(".pyi")) && base.excluded.binary_search(p).is_err())
+        .cloned()
+        .collect();
+    let mut fresh = BTreeMap::new();
+    for chunk in to_run.chunks(FILES_PER_RUN) {
+        let mut argv = answer_args(tool, args, inv);
+        argv.extend(files_argv(tool).iter().map(ToString::to_string));
+        argv.extend(chunk.iter().cloned());
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let (exit, text) = match answer(inv, tool, &argv)? {
+            Ok(a) => a,
+            Err(ended) => return Ok(Some(ended)),
+        };
+        match attribute(tool, &text, exit, Some(chunk), &inv.src) {
+            Some(counts) => fresh.extend(counts),
+            None => {
+                inv.note(&format!(
+                    "{}'s answer for the changed files did not account for them: the whole tree's files \
+                     are looked at",
+                    tool.program()
+                ));
+                return Ok(None);
+            }
+        }
+    }
+    let mut failing = base.failing.clone();
+    for p in &changed {
+        failing.remove(p);
+    }
+    failing.extend(fresh.into_iter().filter(|(_, n)| *n > 0));
+    inv.note(&format!(
+        "per-file cache: {} file(s) re-checked, {} from the per-file cache (tree {} and {} changed \
+         file(s) of the same layout and config: ruff's file list and results carried over) ({:.3}s)",
+        to_run.len(),
+        base.files.saturating_sub(to_run.len()),
+        &base.tree[..10],
+        changed.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    let summary = TreeSummary {
+        tree: tree.to_string(),
+        key: base.key.clone(),
+        files: base.files,
+        excluded: base.excluded.clone(),
+        failing: failing.clone(),
+    };
+    if let Err(e) = store.save_summary(&identity, summary) {
+        inv.note(&format!("the tree's summary not kept: {e:#}"));
+    }
+    own_run_on_failing(inv, tool, args, &failing).map(Some)
+}
+
+/// The paths of `delta` when every change is a regular file's content (or exec bit) and none
+/// is a config or ignore file, or a path the tool's scope refuses; `None` otherwise.
+fn content_only(delta: &[crate::git::Delta], scope: Scope) -> Option<Vec<String>> {
+    let regular = |e: Option<(u32, git2::Oid)>| matches!(e, Some((0o100644 | 0o100755, _)));
+    delta
+        .iter()
+        .map(|d| {
+            let path = std::str::from_utf8(&d.path).ok()?;
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let plain = regular(d.old)
+                && regular(d.new)
+                && !path.chars().any(char::is_control)
+                && !(scope.config)(name)
+                && !IGNORE_FILES.contains(&name)
+                && (scope.refuse)(path).is_none();
+            plain.then(|| path.to_string())
+        })
+        .collect()
 }
 
 /// A requirement in `resolved` that is not flake8 itself (see [`FLAKE8_PACKAGES`]).
@@ -391,6 +558,7 @@ fn answer_args(tool: Tool, args: &[&str], inv: &Invocation<'_>) -> Vec<String> {
     let mut argv: Vec<String> = args.iter().filter(|a| **a != "--diff").map(ToString::to_string).collect();
     match tool {
         Tool::Ruff => argv.extend(["--output-format".into(), "json".into()]),
+        Tool::RuffFormat => {}
         Tool::Black => argv.push("-v".into()),
         Tool::Flake8 => {
             argv.extend([
@@ -413,7 +581,11 @@ fn answer(
 ) -> Result<std::result::Result<(Exit, String), Ended>> {
     let mut file = tempfile::tempfile_in(&inv.scratch).context("creating a file for the tool's answer")?;
     let out = file.try_clone().context("sharing a file")?;
-    let cmd = inv.check_cmd(tool.program(), argv);
+    let mut cmd = inv.check_cmd(tool.program(), argv);
+    if tool == Tool::RuffFormat {
+        // One line per file, whatever the check's own setting.
+        cmd.env.insert("RUFF_OUTPUT_FORMAT".into(), "concise".into());
+    }
     let flake8_out = inv.scratch.join("flake8-answer.txt");
     if tool == Tool::Flake8 {
         std::fs::remove_file(&flake8_out).ok();
@@ -484,6 +656,37 @@ fn attribute(
             let problems: Vec<Problem> = serde_json::from_str(text).ok()?;
             for p in &problems {
                 count(relative(&p.filename)?, 1)?;
+            }
+        }
+        Tool::RuffFormat => {
+            // `Would reformat: X` for each file that would change, then a summary counting
+            // every file given (`1 file would be reformatted, 2 files already formatted`).
+            let mut summary: Option<usize> = None;
+            for line in text.lines() {
+                // Older ruff (its formatter has no `--output-format`), and newer ruff's concise lines.
+                let concise = line
+                    .strip_suffix(": unformatted: File would be reformatted")
+                    .and_then(|l| l.rsplitn(3, ':').nth(2));
+                if let Some(f) = line.strip_prefix("Would reformat: ").or(concise) {
+                    count(relative(f)?, 1)?;
+                    continue;
+                }
+                let mut total = 0;
+                for part in line.split(", ") {
+                    let (n, rest) = part.split_once(' ')?;
+                    let known = ["file would be reformatted", "files would be reformatted"]
+                        .into_iter()
+                        .chain(["file already formatted", "files already formatted"])
+                        .any(|k| k == rest);
+                    if !known {
+                        return None;
+                    }
+                    total += n.parse::<usize>().ok()?;
+                }
+                summary = Some(summary.unwrap_or(0) + total);
+            }
+            if summary != Some(counts.len()) || chunk.is_none() {
+                return None;
             }
         }
         Tool::Black => {
@@ -601,6 +804,28 @@ mod tests {
         let mut more = own.clone();
         more.push("flake8-isort==6.1.1".to_string());
         assert_eq!(flake8_plugin(&more).map(String::as_str), Some("flake8-isort==6.1.1"));
+    }
+
+    #[test]
+    fn ruff_formats_lines_and_summary_count_every_file() {
+        let chunk = vec!["a.py".to_string(), "b c.py".to_string()];
+        let src = Path::new("/s");
+        let fmt = |text: &str, exit| attribute(Tool::RuffFormat, text, exit, Some(&chunk), src);
+        let one = "Would reformat: b c.py\n1 file would be reformatted, 1 file already formatted\n";
+        let counts = fmt(one, Exit::Code(1)).unwrap();
+        assert_eq!((counts["a.py"], counts["b c.py"]), (0, 1));
+        assert_eq!(fmt("2 files already formatted\n", Exit::Code(0)).unwrap()["a.py"], 0);
+        let concise = "b c.py:1:2: unformatted: File would be reformatted\n\
+                       1 file would be reformatted, 1 file already formatted\n";
+        assert_eq!(fmt(concise, Exit::Code(1)).unwrap()["b c.py"], 1);
+        // A summary that counts another number of files, a file not given, a parse error (exit
+        // 2), an exit that disagrees, a line it does not know.
+        assert!(fmt("1 file already formatted\n", Exit::Code(0)).is_none());
+        assert!(fmt("Would reformat: d.py\n2 files would be reformatted\n", Exit::Code(1)).is_none());
+        assert!(fmt("error: Failed to parse a.py:1:7\n", Exit::Code(2)).is_none());
+        assert!(fmt(one, Exit::Code(0)).is_none());
+        assert!(fmt("2 files left alone\n", Exit::Code(0)).is_none());
+        assert!(attribute(Tool::RuffFormat, one, Exit::Code(1), None, src).is_none());
     }
 
     #[test]

@@ -68,6 +68,11 @@ impl Check for Lint {
         Defaults { run, deps, stages: vec![Stage::PreCommit, Stage::PrePush] }
     }
 
+    /// ruff's default command (`--no-fix`/`--check`, `--no-cache`) writes nothing.
+    fn reads_only(&self, def: &crate::config::CheckDef, _config: &Config) -> bool {
+        def.run == argv(RUFF)
+    }
+
     fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {
         command::note_pins(inv, config);
         let default = self.defaults(inv.def.options.as_ref(), &config.project).run;

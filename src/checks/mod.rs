@@ -188,6 +188,12 @@ pub trait Check: Send + Sync {
         true
     }
 
+    /// Whether the check, as `def` configures it, only reads the tree (never writes a file of
+    /// it, nor leaves one there): it may then run in the persistent view shared across runs.
+    fn reads_only(&self, _def: &CheckDef, _config: &Config) -> bool {
+        false
+    }
+
     /// The requirements the runner installs into the venv before [`Check::prepare`].
     fn venv_deps<'d>(&self, def: &'d CheckDef) -> &'d [String] {
         &def.deps

@@ -27,6 +27,7 @@ use git2::Oid;
 use globset::{Glob, GlobSetBuilder};
 
 use super::scratch::{Scratch, Trash, make_dir};
+use super::view::View;
 use crate::config::Snapshot as SnapshotMode;
 use crate::error::Error;
 use crate::git::{ExportItem, Repo, short};
@@ -39,12 +40,52 @@ pub struct Exports {
     tree: Oid,
     trash: Trash,
     store: Mutex<Option<Arc<Store>>>,
+    /// The persistent view, once asked for: `None` inside when it could not be had.
+    view: Mutex<Option<Option<Arc<View>>>>,
 }
 
 impl Exports {
     /// Nothing exported yet; scratch directories go under `tmp_root`, and are removed by `trash`.
     pub fn new(tmp_root: &Path, tree: Oid, trash: Trash) -> Exports {
-        Exports { tmp_root: tmp_root.to_path_buf(), tree, trash, store: Mutex::new(None) }
+        Exports {
+            tmp_root: tmp_root.to_path_buf(),
+            tree,
+            trash,
+            store: Mutex::new(None),
+            view: Mutex::new(None),
+        }
+    }
+
+    /// A scratch directory for a check that only reads the tree, whose snapshot is the
+    /// persistent view ([`View`]), brought to the run's tree by the first check that asks;
+    /// `None` when the view cannot be had (another process holds it).
+    pub fn in_view(&self, repo: &Repo, cancel: &Cancel) -> Result<Option<Snapshot>> {
+        let view = {
+            let mut slot = self.view.lock().map_err(|_| anyhow::anyhow!("a worker thread panicked"))?;
+            if slot.is_none() {
+                let stop = || cancel.is_cancelled();
+                let opened = match View::open(
+                    &self.tmp_root,
+                    repo.common_dir(),
+                    repo,
+                    self.tree,
+                    &self.trash,
+                    &stop,
+                ) {
+                    Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => {
+                        return Err(e);
+                    }
+                    r => r.with_context(|| {
+                        format!("checking out tree {} in the persistent view", short(self.tree))
+                    })?,
+                };
+                *slot = Some(opened.map(Arc::new));
+            }
+            slot.clone().flatten()
+        };
+        let Some(view) = view else { return Ok(None) };
+        let scratch = Scratch::create(&self.tmp_root, &self.trash)?;
+        Ok(Some(Snapshot { scratch, src: view.src(), shared: Shared::View(view) }))
     }
 
     /// A scratch directory for `c` whose `src/` holds the tree (or, with `snapshot = "inputs"`,
@@ -63,7 +104,7 @@ impl Exports {
             Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => return Err(e),
             r => r.with_context(|| format!("exporting tree {}", short(self.tree)))?,
         };
-        Ok(Snapshot { scratch, store, linked })
+        Ok(Snapshot { src: scratch.src(), scratch, shared: Shared::Store(store, linked) })
     }
 
     /// The store, planned (the whole tree validated) by the first caller.
@@ -89,27 +130,55 @@ impl Exports {
 pub struct Snapshot {
     /// The scratch directory.
     pub scratch: Scratch,
-    store: Arc<Store>,
-    linked: Vec<usize>,
+    /// Where the tree is: the scratch's `src/`, or the persistent view.
+    src: PathBuf,
+    shared: Shared,
+}
+
+/// What a snapshot shares with other checks.
+enum Shared {
+    /// Links into the run's store (these blobs).
+    Store(Arc<Store>, Vec<usize>),
+    /// The persistent view.
+    View(Arc<View>),
 }
 
 impl Snapshot {
-    /// Whether every store file this snapshot links to is as it was written; a changed one is
-    /// dropped from the store. Call it once the check's processes have ended.
-    pub fn intact(&self) -> bool {
-        self.store.intact(&self.linked)
+    /// Where the check finds the tree.
+    pub fn src(&self) -> &Path {
+        &self.src
     }
 
-    /// How many of the snapshot's files are links into the store.
-    pub fn linked(&self) -> usize {
-        self.linked.len()
+    /// Whether every shared file is as it was written; a changed one is dropped from the store
+    /// (or spoils the view). Call it once the check's processes have ended.
+    pub fn intact(&self) -> bool {
+        match &self.shared {
+            Shared::Store(store, linked) => store.intact(linked),
+            Shared::View(view) => view.intact(),
+        }
+    }
+
+    /// Whether it shares files with other checks (or runs).
+    pub fn shares(&self) -> bool {
+        match &self.shared {
+            Shared::Store(_, linked) => !linked.is_empty(),
+            Shared::View(_) => true,
+        }
+    }
+
+    /// How the persistent view was brought to the tree, when the snapshot is the view.
+    pub fn view_note(&self) -> Option<&str> {
+        match &self.shared {
+            Shared::View(view) => Some(&view.how),
+            Shared::Store(..) => None,
+        }
     }
 }
 
 /// What identifies a file's content and metadata without reading it: a write in place changes
 /// the mtime (and usually the size), a `chmod` the mode; the inode tells a replaced file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
+pub(super) struct Stamp {
     ino: u64,
     len: u64,
     mode: u32,
@@ -118,7 +187,7 @@ struct Stamp {
 }
 
 impl Stamp {
-    fn of(m: &std::fs::Metadata) -> Stamp {
+    pub(super) fn of(m: &std::fs::Metadata) -> Stamp {
         Stamp { ino: m.ino(), len: m.len(), mode: m.mode(), mtime: m.mtime(), mtime_nsec: m.mtime_nsec() }
     }
 }

@@ -18,7 +18,7 @@ use tempfile::NamedTempFile;
 use super::cached::{cached_record, from_record, has_files, need_not_passed, skipped};
 use super::cutoff::Early;
 use super::scratch::Scratch;
-use super::snapshot::Exports;
+use super::snapshot::{Exports, Snapshot};
 use super::sync::{Board, Jobs, Needs, Permit};
 use crate::cache::{Cache, KeyLock, LockAttempt, Record, SCHEMA, now_secs};
 use crate::checks::Invocation;
@@ -120,16 +120,29 @@ impl Worker<'_> {
             let attempt = Instant::now();
             let log = self.open_log(plan, c)?;
             let repo = Repo::open(self.git_dir)?;
-            let snapshot = self.exports.scratch(&repo, c, rerun.is_some(), self.cancel)?;
+            // A check that only reads the tree (and whose files the per-file cache answers)
+            // runs in the persistent view: only what changed since the last run is written.
+            let in_view = rerun.is_none()
+                && self.host.file_cache
+                && c.def.snapshot == crate::config::Snapshot::Tree
+                && c.def.kind.reads_only(&c.def, &plan.config);
+            let snapshot =
+                match in_view.then(|| self.exports.in_view(&repo, self.cancel)).transpose()?.flatten() {
+                    Some(s) => s,
+                    None => self.exports.scratch(&repo, c, rerun.is_some(), self.cancel)?,
+                };
             drop(repo);
             let scratch = &snapshot.scratch;
             let reports = self.cache.reports_dir(&c.key);
             std::fs::remove_dir_all(&reports).ok();
             std::fs::create_dir_all(&reports).with_context(|| format!("creating {}", reports.display()))?;
 
-            let mut inv = self.invocation(plan, c, scratch, &log, reports.clone(), attempt)?;
+            let mut inv = self.invocation(plan, c, &snapshot, &log, reports.clone(), attempt)?;
             if let Some(why) = &rerun {
                 inv.note(why);
+            }
+            if let Some(how) = snapshot.view_note() {
+                inv.note(&format!("snapshot: {how}"));
             }
             if !c.withheld_env.is_empty() {
                 inv.note(&format!(
@@ -178,7 +191,7 @@ impl Worker<'_> {
             }
             // A file of the run's export written in place through a link: what this check saw
             // (or wrote) is not the tree; run it again on files of its own.
-            if !self.cancel.is_cancelled() && snapshot.linked() > 0 && !snapshot.intact() {
+            if !self.cancel.is_cancelled() && snapshot.shares() && !snapshot.intact() {
                 let why = "a file of the tree shared with the other checks changed while this check \
                            ran (written in place through a hard link, by this check or another): that \
                            run is not a verdict; running it again on a private export";
@@ -288,11 +301,12 @@ impl Worker<'_> {
         &'i self,
         plan: &'i Plan,
         c: &'i PlannedCheck,
-        scratch: &Scratch,
+        snapshot: &Snapshot,
         log: &RunLog,
         reports: PathBuf,
         start: Instant,
     ) -> Result<Invocation<'i>> {
+        let scratch = &snapshot.scratch;
         let tree_env = if c.uses_tree_env { plan.tree_env.clone() } else { BTreeMap::new() };
         let (home, tmp) = (scratch.home(), scratch.tmp());
         self.host.prepare_home(&home)?;
@@ -316,7 +330,7 @@ impl Worker<'_> {
         Ok(Invocation {
             def: &c.def,
             host: self.host,
-            src: scratch.src(),
+            src: snapshot.src().to_path_buf(),
             scratch: scratch.path().to_path_buf(),
             venv: scratch.venv(),
             interp: self.interp,
@@ -329,7 +343,7 @@ impl Worker<'_> {
             artifacts: scratch.artifacts(),
             needs,
             reports,
-            resolver: self.resolver(plan, c, &scratch.src()),
+            resolver: self.resolver(plan, c, snapshot.src()),
             dists: plan.dists.as_deref(),
             git_dir: self.git_dir,
             tree: &plan.tree,

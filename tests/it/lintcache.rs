@@ -324,24 +324,33 @@ fn manifests(ctx: &TestContext) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn an_answer_ruff_cannot_give_keeps_no_results_and_ruff_itself_decides() {
-    // ruff 0.8's formatter has no JSON output: it refuses the option (exit 2).
+    // A file ruff's formatter cannot parse: it says so on stderr with exit 2, an answer that
+    // does not account for the files (ruff 0.8: an older ruff's text answer is read too).
     let ctx = TestContext::new("clean");
     ctx.write("hookgate.toml", "[checks.format]\ndeps = [\"ruff==0.8.4\"]\n");
-    ctx.write("src/sample_pkg/ugly.py", "x=1\n");
-    commit(&ctx, "unformatted");
+    ctx.write("src/sample_pkg/ugly.py", "def f(:\n");
+    commit(&ctx, "unparsable");
     let (v, out) = ctx.json(&["run", "format"]);
     assert_eq!(checks(&v)["format"]["status"], "fail", "{}", text(&out));
     let log = log_of(&v, "format");
     assert!(log.contains("did not account for every file"), "{log}");
-    assert!(log.contains("+++ src/sample_pkg/ugly.py"), "ruff's own diff is not in the log:\n{log}");
+    assert!(log.contains("Failed to parse"), "ruff's own words are not in the log:\n{log}");
     assert!(manifests(&ctx).is_empty(), "results kept from an answer that was not understood");
-    // Formatted, it passes: every file again (nothing was kept), and still nothing is kept.
+    // Formatted, it passes: every file again (nothing was kept); now results are kept, and an
+    // unformatted edit is the one file re-checked, with ruff's own diff in the log.
     ctx.write("src/sample_pkg/ugly.py", "x = 1\n");
     commit(&ctx, "formatted");
     let (v, out) = ctx.json(&["run", "format"]);
     assert_eq!(checks(&v)["format"]["status"], "pass", "{}", text(&out));
     assert!(log_of(&v, "format").contains("per-file cache: 4 file(s) re-checked, 0 from"));
-    assert!(manifests(&ctx).is_empty());
+    assert!(!manifests(&ctx).is_empty(), "ruff's text answer was not kept");
+    ctx.write("src/sample_pkg/ugly.py", "x=1\n");
+    commit(&ctx, "unformatted");
+    let (v, out) = ctx.json(&["run", "format"]);
+    assert_eq!(checks(&v)["format"]["status"], "fail", "{}", text(&out));
+    let log = log_of(&v, "format");
+    assert!(log.contains("1 file(s) re-checked, 3 from the per-file cache"), "{log}");
+    assert!(log.contains("+++ src/sample_pkg/ugly.py"), "ruff's own diff is not in the log:\n{log}");
 }
 
 #[test]
@@ -351,17 +360,20 @@ fn cache_gc_drops_per_file_results_unused_for_a_day() {
     let (v, out) = ctx.json(&["run", "lint"]);
     assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
     let kept = manifests(&ctx);
-    assert_eq!(kept.len(), 1, "one context, one manifest");
+    assert_eq!(kept.len(), 2, "one context's manifest and the tool's tree summaries: {kept:?}");
+    assert_eq!(kept.iter().filter(|p| p.to_string_lossy().ends_with(".trees.json")).count(), 1);
     // Fresh: kept (a tree checked but not committed yet is worth a day).
     let out = ctx.hookgate(&["cache", "gc"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(manifests(&ctx), kept);
-    let old = std::process::Command::new("touch").args(["-d", "2 days ago"]).arg(&kept[0]).status().unwrap();
+    let old = std::process::Command::new("touch").args(["-d", "2 days ago"]).args(&kept).status().unwrap();
     assert!(old.success());
     let out = ctx.hookgate(&["cache", "gc"]);
     assert!(out.status.success(), "{}", text(&out));
-    let key = kept[0].file_stem().unwrap().to_str().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("dropped {key}")), "{}", text(&out));
+    for k in &kept {
+        let key = k.file_name().unwrap().to_str().unwrap().split('.').next().unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("dropped {key}")), "{}", text(&out));
+    }
     assert!(manifests(&ctx).is_empty(), "{}", text(&out));
 }
 

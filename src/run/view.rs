@@ -1,0 +1,220 @@
+//! The persistent view (#12 item 2, "a persistent snapshot updated incrementally from the
+//! previous tree's diff"): a checkout of the last tree the read-only file-local checks ran on
+//! (the default `ruff check --no-fix --no-cache` and `ruff format --check --no-cache`, which
+//! write nothing), kept between runs in `<tmp root>/hookgate.view-<uid>-<repository>/tree/`
+//! and brought to the next tree by writing only what changed ([`Repo::tree_delta`]): a
+//! one-file edit of a 100k-file tree writes one file, where a fresh export writes 100k.
+//!
+//! It lives under the tmp root, beside the scratch directories and never inside the
+//! repository (a tool looking for its config in the parent directories would find the working
+//! tree's). One process at a time uses it (a lock held for the whole run; another run, or
+//! another tree of the same push, gets its usual export). The `state` file names the tree the
+//! directory holds and is removed before the directory changes, so a run killed half-way
+//! leaves no state and the next run checks the tree out afresh. The files written by an update
+//! are stamped (inode, size, mode, mtime) and compared when a check ends: a changed one spoils
+//! the view (rebuilt next time) and the check runs again on an export of its own.
+
+use std::fs::File;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use git2::Oid;
+
+use super::scratch::Trash;
+use super::snapshot::Stamp;
+use crate::error::Error;
+use crate::git::{Delta, Repo, short};
+
+/// More changed entries than this: a fresh checkout (one pass over the tree) is as cheap.
+const MAX_DELTA: usize = 5000;
+
+/// The persistent view, held (locked) by this process and holding the run's tree.
+pub struct View {
+    base: PathBuf,
+    /// Held while the run uses the view.
+    _lock: File,
+    /// The files this run wrote, as written.
+    written: Vec<(PathBuf, Stamp)>,
+    /// What opening it did, for the check's log.
+    pub how: String,
+}
+
+impl View {
+    /// The view of `tree` for the repository whose common dir is `common_dir`, brought up to
+    /// date; `None` when another process holds it or its directory is not one this user made.
+    pub fn open(
+        tmp_root: &Path,
+        common_dir: &Path,
+        repo: &Repo,
+        tree: Oid,
+        trash: &Trash,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<View>> {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::geteuid() };
+        let common = common_dir.canonicalize().unwrap_or_else(|_| common_dir.to_path_buf());
+        let digest = crate::plan::sha256_hex(common.as_os_str().as_encoded_bytes());
+        let base = tmp_root.join(format!("hookgate.view-{uid}-{}", &digest[..16]));
+        match std::fs::symlink_metadata(&base) {
+            // Someone else's, or open to others: not ours to trust.
+            Ok(m) if !m.is_dir() || m.uid() != uid || m.mode() & 0o022 != 0 => return Ok(None),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(tmp_root).ok();
+                match std::fs::DirBuilder::new().mode(0o700).create(&base) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
+                    Err(e) => return Err(e).with_context(|| format!("creating {}", base.display())),
+                }
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", base.display())),
+        }
+        let lock_path = base.join("lock");
+        let lock = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&lock_path)
+            .with_context(|| format!("opening {}", lock_path.display()))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", lock_path.display()));
+            }
+        }
+        let mut view = View { base, _lock: lock, written: Vec::new(), how: String::new() };
+        // What killed runs left half-removed.
+        for e in std::fs::read_dir(&view.base).into_iter().flatten().flatten() {
+            if e.file_name().to_string_lossy().starts_with("old-") {
+                trash.put(e.path());
+            }
+        }
+        view.update(repo, tree, trash, stop)?;
+        Ok(Some(view))
+    }
+
+    /// The checked-out tree.
+    pub fn src(&self) -> PathBuf {
+        self.base.join("tree")
+    }
+
+    fn state(&self) -> PathBuf {
+        self.base.join("state")
+    }
+
+    /// Brings the directory to `tree`: nothing when it holds it, its delta from the tree it
+    /// holds, or a fresh checkout.
+    fn update(&mut self, repo: &Repo, tree: Oid, trash: &Trash, stop: &dyn Fn() -> bool) -> Result<()> {
+        let src = self.src();
+        let held = std::fs::read_to_string(self.state())
+            .ok()
+            .and_then(|t| Oid::from_str(t.trim()).ok())
+            .filter(|_| std::fs::symlink_metadata(&src).is_ok_and(|m| m.is_dir()));
+        if held == Some(tree) {
+            self.how = format!("the persistent view already held tree {}", short(tree));
+            return Ok(());
+        }
+        match std::fs::remove_file(self.state()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).context("resetting the persistent view's state");
+            }
+            _ => {}
+        }
+        let delta = match held {
+            Some(old) => repo.tree_delta(old, tree, MAX_DELTA)?,
+            None => None,
+        };
+        match (held, delta) {
+            (Some(old), Some(delta)) => {
+                self.apply(repo, tree, &delta, stop)?;
+                self.how = format!(
+                    "the persistent view, brought from tree {} by its diff ({} changed entr{})",
+                    short(old),
+                    delta.len(),
+                    if delta.len() == 1 { "y" } else { "ies" }
+                );
+            }
+            _ => {
+                if std::fs::symlink_metadata(&src).is_ok() {
+                    let old =
+                        self.base.join(format!("old-{}-{}", std::process::id(), crate::cache::now_secs()));
+                    std::fs::rename(&src, &old).context("moving the old persistent view aside")?;
+                    trash.put(old);
+                }
+                std::fs::create_dir(&src).with_context(|| format!("creating {}", src.display()))?;
+                repo.export_until(tree, &src, stop)?;
+                self.how = format!("the persistent view, checked out afresh (tree {})", short(tree));
+            }
+        }
+        crate::cache::write_atomic(&self.state(), tree.to_string().as_bytes())
+    }
+
+    /// Applies `delta` (from the tree the view held to `tree`): removals first, then what is
+    /// new, symlinks last.
+    fn apply(&mut self, repo: &Repo, tree: Oid, delta: &[Delta], stop: &dyn Fn() -> bool) -> Result<()> {
+        let src = self.src();
+        let at = |p: &[u8]| src.join(Path::new(std::ffi::OsStr::from_bytes(p)));
+        for d in delta {
+            let Some((mode, _)) = d.old else { continue };
+            let path = at(&d.path);
+            let gone =
+                if is_dir(mode) { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            match gone {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("removing {}", path.display()));
+                }
+                _ => {}
+            }
+        }
+        let mut items = Vec::new();
+        for d in delta {
+            let Some((mode, id)) = d.new else { continue };
+            items.push(crate::git::ExportItem { path: d.path.clone(), mode, id });
+            if mode == 0o040000 {
+                items.extend(repo.export_plan_under(tree, id, &d.path, stop)?);
+            }
+        }
+        let (links, rest): (Vec<_>, Vec<_>) = items.iter().partition(|i| i.mode == SYMLINK);
+        for (n, item) in rest.into_iter().chain(links).enumerate() {
+            if n % 64 == 0 && stop() {
+                return Err(Error::Interrupted.into());
+            }
+            let path = at(&item.path);
+            match item.mode {
+                mode if is_dir(mode) => {
+                    std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
+                }
+                SYMLINK => repo.export_symlink(item.id, &path)?,
+                mode => {
+                    let file = repo.export_blob(item.id, mode, &path)?;
+                    let meta = file.metadata().with_context(|| format!("reading {}", path.display()))?;
+                    self.written.push((path, Stamp::of(&meta)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether every file this run wrote is as it was written; when one is not, the view is
+    /// spoilt (checked out afresh next time).
+    pub fn intact(&self) -> bool {
+        let intact =
+            self.written.iter().all(|(p, s)| std::fs::symlink_metadata(p).is_ok_and(|m| Stamp::of(&m) == *s));
+        if !intact {
+            std::fs::remove_file(self.state()).ok();
+        }
+        intact
+    }
+}
+
+const SYMLINK: u32 = 0o120000;
+
+/// Whether a git mode is a directory or a submodule (an empty directory in a checkout).
+fn is_dir(mode: u32) -> bool {
+    matches!(mode, 0o040000 | 0o160000)
+}
