@@ -25,7 +25,7 @@ use git2::Oid;
 use super::scratch::Trash;
 use super::snapshot::Stamp;
 use crate::error::Error;
-use crate::git::{Delta, Repo, short};
+use crate::git::{Delta, ExportItem, Repo, short};
 
 /// More changed entries than this: a fresh checkout (one pass over the tree) is as cheap.
 const MAX_DELTA: usize = 5000;
@@ -119,19 +119,24 @@ impl View {
             self.how = format!("the persistent view already held tree {}", short(tree));
             return Ok(());
         }
+        // Read (and validated) before anything changes: a tree refused leaves the view as it was.
+        let delta = match held {
+            Some(old) => repo.tree_delta(old, tree, MAX_DELTA)?,
+            None => None,
+        };
+        let created = match &delta {
+            Some(delta) => Some(created(repo, tree, delta, stop)?),
+            None => None,
+        };
         match std::fs::remove_file(self.state()) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 return Err(e).context("resetting the persistent view's state");
             }
             _ => {}
         }
-        let delta = match held {
-            Some(old) => repo.tree_delta(old, tree, MAX_DELTA)?,
-            None => None,
-        };
-        match (held, delta) {
-            (Some(old), Some(delta)) => {
-                self.apply(repo, tree, &delta, stop)?;
+        match (held, delta, created) {
+            (Some(old), Some(delta), Some(created)) => {
+                self.apply(repo, &delta, &created, stop)?;
                 self.how = format!(
                     "the persistent view, brought from tree {} by its diff ({} changed entr{})",
                     short(old),
@@ -154,9 +159,15 @@ impl View {
         crate::cache::write_atomic(&self.state(), tree.to_string().as_bytes())
     }
 
-    /// Applies `delta` (from the tree the view held to `tree`): removals first, then what is
-    /// new, symlinks last.
-    fn apply(&mut self, repo: &Repo, tree: Oid, delta: &[Delta], stop: &dyn Fn() -> bool) -> Result<()> {
+    /// Applies `delta` (from the tree the view held): removals first, then what is new
+    /// (`created`), symlinks last.
+    fn apply(
+        &mut self,
+        repo: &Repo,
+        delta: &[Delta],
+        created: &[ExportItem],
+        stop: &dyn Fn() -> bool,
+    ) -> Result<()> {
         let src = self.src();
         let at = |p: &[u8]| src.join(Path::new(std::ffi::OsStr::from_bytes(p)));
         for d in delta {
@@ -171,15 +182,7 @@ impl View {
                 _ => {}
             }
         }
-        let mut items = Vec::new();
-        for d in delta {
-            let Some((mode, id)) = d.new else { continue };
-            items.push(crate::git::ExportItem { path: d.path.clone(), mode, id });
-            if mode == 0o040000 {
-                items.extend(repo.export_plan_under(tree, id, &d.path, stop)?);
-            }
-        }
-        let (links, rest): (Vec<_>, Vec<_>) = items.iter().partition(|i| i.mode == SYMLINK);
+        let (links, rest): (Vec<_>, Vec<_>) = created.iter().partition(|i| i.mode == SYMLINK);
         for (n, item) in rest.into_iter().chain(links).enumerate() {
             if n % 64 == 0 && stop() {
                 return Err(Error::Interrupted.into());
@@ -210,6 +213,20 @@ impl View {
         }
         intact
     }
+}
+
+/// What applying `delta` to reach `tree` creates, parents first; the subtrees it adds are
+/// read and validated (see [`Repo::export_plan`]).
+fn created(repo: &Repo, tree: Oid, delta: &[Delta], stop: &dyn Fn() -> bool) -> Result<Vec<ExportItem>> {
+    let mut items = Vec::new();
+    for d in delta {
+        let Some((mode, id)) = d.new else { continue };
+        items.push(ExportItem { path: d.path.clone(), mode, id });
+        if mode == 0o040000 {
+            items.extend(repo.export_plan_under(tree, id, &d.path, stop)?);
+        }
+    }
+    Ok(items)
 }
 
 const SYMLINK: u32 = 0o120000;

@@ -402,3 +402,78 @@ fn black_with_another_project_root_below_the_tree_keeps_no_per_file_results() {
         commit(&ctx, "edit");
     }
 }
+
+/// The persistent view's directory under the test's TMPDIR.
+fn view_dir(ctx: &TestContext) -> std::path::PathBuf {
+    let found: Vec<_> = std::fs::read_dir(&ctx.tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("hookgate.view-"))
+        .collect();
+    assert_eq!(found.len(), 1, "one persistent view: {found:?}");
+    found[0].clone()
+}
+
+#[test]
+fn the_persistent_view_follows_the_trees_and_steps_aside_when_it_cannot_be_trusted() {
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", "defaults = false\n[checks.lint]\n[checks.format]\n");
+    // Files ruff's excludes leave out: an edit there re-checks nothing.
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    let pyproject = pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nextend-exclude = [\"skipped\"]\n");
+    assert!(pyproject.contains("extend-exclude"), "{pyproject}");
+    ctx.write("pyproject.toml", &pyproject);
+    ctx.write("skipped/x.py", "import os\n");
+    commit(&ctx, "config");
+    let (v, out) = ctx.json(&["run", "lint", "format"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    assert!(log_of(&v, "lint").contains("the persistent view, checked out afresh"), "{}", log_of(&v, "lint"));
+
+    // An edit of an excluded file: the view takes the diff, the summary answers, ruff runs on
+    // nothing; and the same verdict as a whole-tree run.
+    ctx.write("skipped/x.py", "import sys\n");
+    commit(&ctx, "excluded edit");
+    let counts = agree(&ctx, "excluded edit");
+    assert_eq!(counts, [(0, 3), (0, 3)]);
+
+    // An edit with a violation: one file re-checked, the failure found.
+    ctx.write("src/sample_pkg/bad.py", "import os\n");
+    commit(&ctx, "violation");
+    let (v, out) = ctx.json(&["run", "lint", "format"]);
+    assert_eq!(checks(&v)["lint"]["status"], "fail", "{}", text(&out));
+    let log = log_of(&v, "lint");
+    assert!(log.contains("(1 changed entry)") && log.contains("F401") && log.contains("bad.py"), "{log}");
+
+    // Another process holds the view: this run exports the tree as usual, same verdict.
+    let view = view_dir(&ctx);
+    let lock = std::fs::File::options().read(true).write(true).open(view.join("lock")).unwrap();
+    lock.try_lock().unwrap();
+    ctx.write("src/sample_pkg/bad.py", "import os\n\nprint(os)\n");
+    commit(&ctx, "fixed");
+    let (v, out) = ctx.json(&["run", "lint", "format"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    assert!(!log_of(&v, "lint").contains("persistent view"), "{}", log_of(&v, "lint"));
+    drop(lock);
+
+    // A view whose state is gone (an update killed half-way) is checked out afresh.
+    std::fs::remove_file(view.join("state")).unwrap();
+    std::fs::write(view.join("tree/src/sample_pkg/bad.py"), "import os\n").unwrap();
+    ctx.write("README.md", "# edited\n");
+    commit(&ctx, "readme");
+    let (v, out) = ctx.json(&["run", "--force", "lint"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    assert!(log_of(&v, "lint").contains("checked out afresh"), "{}", log_of(&v, "lint"));
+
+    // A view directory that is a symlink (someone else's doing) is not used, nor written to.
+    std::fs::remove_dir_all(&view).unwrap();
+    let elsewhere = ctx.tmp.join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &view).unwrap();
+    ctx.write("README.md", "# again\n");
+    commit(&ctx, "readme again");
+    let (v, out) = ctx.json(&["run", "lint"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    assert!(!log_of(&v, "lint").contains("persistent view"), "{}", log_of(&v, "lint"));
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "the symlinked view was written to");
+}

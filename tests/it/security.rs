@@ -116,6 +116,47 @@ fn run_tree_refuses_entry_names_that_leave_the_scratch_dir_and_writes_nothing() 
 }
 
 #[test]
+fn the_persistent_view_refuses_what_an_export_refuses_and_writes_nothing_outside_it() {
+    // ruff's `lint` runs in the persistent view, which reaches each new tree through its diff
+    // from the last one: the entries of that diff are refused as an export refuses them.
+    let ctx = TestContext::new("clean");
+    ctx.commit_config("defaults = false\n[checks.lint]\n");
+    let out = ctx.hookgate(&["run", "lint"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let file = blob(&ctx, b"pwned\n");
+    let victim = root(&ctx).join("victim.txt");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let link = blob(&ctx, victim.to_str().unwrap().as_bytes());
+    let sub = raw_tree(&ctx, &[entry("100644", "escaped", &file)]);
+    let dup = raw_tree(&ctx, &[entry("120000", "setup.cfg", &link), entry("100644", "setup.cfg", &file)]);
+    let cases: Vec<(Entry, &str)> = vec![
+        (entry("100644", "../../escaped", &file), "../../escaped"),
+        (entry("100644", "../../../escaped", &file), "../../../escaped"),
+        (entry("40000", "..", &sub), ".."),
+        (entry("40000", ".GIT", &sub), ".GIT"),
+        (entry("40000", "nested", &dup), "nested/setup.cfg"),
+    ];
+    for (bad, shown) in cases {
+        let commit = commit_of(&ctx, &head_plus(&ctx, vec![bad]));
+        let out = ctx.hookgate(&["run", "--tree", &commit, "lint"]);
+        assert_eq!(out.status.code(), Some(2), "{shown:?}: {}", text(&out));
+        assert!(stderr(&out).contains(&format!("`{shown}`")), "the message names {shown:?}: {}", text(&out));
+        for escaped in [root(&ctx).join("escaped"), ctx.tmp.join("escaped")] {
+            assert!(!escaped.exists(), "{shown:?} wrote outside the view");
+        }
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    }
+    // The view is still the last good tree's: the next edit is one file written.
+    ctx.write("src/sample_pkg/extra.py", "X = 1\n");
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "--no-verify", "-m", "extra"]);
+    let (v, out) = ctx.json(&["run", "lint"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    let log = crate::common::log_of(&v, "lint");
+    assert!(log.contains("brought from tree") && log.contains("(1 changed entry)"), "{log}");
+}
+
+#[test]
 fn a_name_with_a_slash_is_never_written_through_an_earlier_symlink() {
     let ctx = TestContext::new("clean");
     custom(&ctx);
