@@ -114,7 +114,9 @@ impl View {
         let held = std::fs::read_to_string(self.state())
             .ok()
             .and_then(|t| Oid::from_str(t.trim()).ok())
-            .filter(|_| std::fs::symlink_metadata(&src).is_ok_and(|m| m.is_dir()));
+            .filter(|_| std::fs::symlink_metadata(&src).is_ok_and(|m| m.is_dir()))
+            // Not in this repository (a repository made anew at the same path): start afresh.
+            .filter(|&old| repo.git2().find_tree(old).is_ok());
         if held == Some(tree) {
             self.how = format!("the persistent view already held tree {}", short(tree));
             return Ok(());

@@ -465,6 +465,15 @@ fn the_persistent_view_follows_the_trees_and_steps_aside_when_it_cannot_be_trust
     assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
     assert!(log_of(&v, "lint").contains("checked out afresh"), "{}", log_of(&v, "lint"));
 
+    // A view holding a tree this repository does not have (a repository made anew at the same
+    // path): checked out afresh, not an error.
+    std::fs::write(view.join("state"), "0123456789abcdef0123456789abcdef01234567").unwrap();
+    ctx.write("README.md", "# edited twice\n");
+    commit(&ctx, "readme twice");
+    let (v, out) = ctx.json(&["run", "lint"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    assert!(log_of(&v, "lint").contains("checked out afresh"), "{}", log_of(&v, "lint"));
+
     // A view directory that is a symlink (someone else's doing) is not used, nor written to.
     std::fs::remove_dir_all(&view).unwrap();
     let elsewhere = ctx.tmp.join("elsewhere");
