@@ -100,6 +100,18 @@ pub fn gc(s: &Session, max_age_days: u64, depth: usize, dry_run: bool) -> Result
             .context("writing")?;
         }
     }
+    // The persistent views of `lint`/`format` (per user and repository, in TMPDIR).
+    let views = crate::run::view::collect(&s.host.tmp_root, policy.max_age, dry_run);
+    if views.views > 0 {
+        writeln!(
+            out,
+            "hookgate: {verb} {} in {} persistent view(s) unused for {max_age_days} days ({})",
+            gc::human(views.bytes),
+            views.views,
+            s.host.tmp_root.display()
+        )
+        .context("writing")?;
+    }
     prune_notes(s, &repo, max_age_days, dry_run, &mut out)?;
     Ok(ExitStatus::Success)
 }

@@ -15,7 +15,7 @@ mod progress;
 mod scratch;
 mod snapshot;
 mod sync;
-mod view;
+pub mod view;
 mod worker;
 
 use std::sync::{Mutex, mpsc};

@@ -87,6 +87,8 @@ impl View {
                 return Err(e).with_context(|| format!("locking {}", lock_path.display()));
             }
         }
+        // Its time of last use, for `cache gc`.
+        lock.set_modified(std::time::SystemTime::now()).ok();
         let mut view = View { base, _lock: lock, written: Vec::new(), how: String::new() };
         // What killed runs left half-removed.
         for e in std::fs::read_dir(&view.base).into_iter().flatten().flatten() {
@@ -229,6 +231,49 @@ fn created(repo: &Repo, tree: Oid, delta: &[Delta], stop: &dyn Fn() -> bool) -> 
         }
     }
     Ok(items)
+}
+
+/// What [`collect`] removed (or would remove).
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// Views removed.
+    pub views: usize,
+    /// Their size on disk.
+    pub bytes: u64,
+}
+
+/// Removes this user's persistent views under `tmp_root` (of any repository) that no run has
+/// used for `max_age`; a view in use (locked) stays. With `dry_run`, only counts them.
+pub fn collect(tmp_root: &Path, max_age: std::time::Duration, dry_run: bool) -> Collected {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let prefix = format!("hookgate.view-{}-", unsafe { libc::geteuid() });
+    let mut done = Collected::default();
+    for e in std::fs::read_dir(tmp_root).into_iter().flatten().flatten() {
+        let base = e.path();
+        let ours = e.file_name().to_string_lossy().starts_with(&prefix)
+            && std::fs::symlink_metadata(&base).is_ok_and(|m| m.is_dir());
+        let Some(lock) = ours.then(|| File::open(base.join("lock")).ok()).flatten() else { continue };
+        let used = lock.metadata().and_then(|m| m.modified()).ok();
+        let old = used.and_then(|t| t.elapsed().ok()).is_none_or(|age| age >= max_age);
+        if !old || lock.try_lock().is_err() {
+            continue;
+        }
+        let bytes = du(&base);
+        if dry_run || std::fs::remove_dir_all(&base).is_ok() {
+            done.views += 1;
+            done.bytes += bytes;
+        }
+    }
+    done
+}
+
+/// Bytes under `path` (symlinks not followed).
+fn du(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return 0 };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| du(&e.path())).sum()
 }
 
 const SYMLINK: u32 = 0o120000;

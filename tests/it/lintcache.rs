@@ -485,4 +485,25 @@ fn the_persistent_view_follows_the_trees_and_steps_aside_when_it_cannot_be_trust
     assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
     assert!(!log_of(&v, "lint").contains("persistent view"), "{}", log_of(&v, "lint"));
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "the symlinked view was written to");
+    std::fs::remove_file(&view).unwrap();
+
+    // `cache gc` drops a view no run used for --max-age days, and keeps one in use.
+    ctx.write("README.md", "# and again\n");
+    commit(&ctx, "readme for gc");
+    let (v, out) = ctx.json(&["run", "lint"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    let view = view_dir(&ctx);
+    let out = ctx.hookgate(&["cache", "gc", "--max-age", "1"]);
+    assert!(out.status.success() && view.join("tree").is_dir(), "a fresh view went: {}", text(&out));
+    let old = std::process::Command::new("touch").args(["-d", "2 days ago"]).arg(view.join("lock")).status();
+    assert!(old.unwrap().success());
+    let lock = std::fs::File::open(view.join("lock")).unwrap();
+    lock.try_lock().unwrap();
+    let out = ctx.hookgate(&["cache", "gc", "--max-age", "1"]);
+    assert!(out.status.success() && view.join("tree").is_dir(), "a view in use went: {}", text(&out));
+    drop(lock);
+    let out = ctx.hookgate(&["cache", "gc", "--max-age", "1"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!view.exists(), "an unused view stayed: {}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 persistent view(s) unused"), "{}", text(&out));
 }
