@@ -35,7 +35,7 @@ pub struct View {
     base: PathBuf,
     /// Held while the run uses the view.
     _lock: File,
-    /// The files this run wrote, as written.
+    /// The files this run wrote, as written, and the root directory.
     written: Vec<(PathBuf, Stamp)>,
     /// What opening it did, for the check's log.
     pub how: String,
@@ -121,6 +121,8 @@ impl View {
             .filter(|&old| repo.git2().find_tree(old).is_ok());
         if held == Some(tree) {
             self.how = format!("the persistent view already held tree {}", short(tree));
+            let root = std::fs::symlink_metadata(&src).with_context(|| format!("reading {}", src.display()))?;
+            self.written.push((src, Stamp::of(&root)));
             return Ok(());
         }
         // Read (and validated) before anything changes: a tree refused leaves the view as it was.
@@ -160,7 +162,11 @@ impl View {
                 self.how = format!("the persistent view, checked out afresh (tree {})", short(tree));
             }
         }
-        crate::cache::write_atomic(&self.state(), tree.to_string().as_bytes())
+        crate::cache::write_atomic(&self.state(), tree.to_string().as_bytes())?;
+        // A file created (or removed) at the root, where tools put their caches, changes it.
+        let root = std::fs::symlink_metadata(&src).with_context(|| format!("reading {}", src.display()))?;
+        self.written.push((src, Stamp::of(&root)));
+        Ok(())
     }
 
     /// Applies `delta` (from the tree the view held): removals first, then what is new
@@ -207,8 +213,8 @@ impl View {
         Ok(())
     }
 
-    /// Whether every file this run wrote is as it was written; when one is not, the view is
-    /// spoilt (checked out afresh next time).
+    /// Whether every file this run wrote is as it was written and nothing was created or
+    /// removed at the root; when not, the view is spoilt (checked out afresh next time).
     pub fn intact(&self) -> bool {
         let intact =
             self.written.iter().all(|(p, s)| std::fs::symlink_metadata(p).is_ok_and(|m| Stamp::of(&m) == *s));
