@@ -565,6 +565,19 @@ impl Repo {
     /// says so (Ctrl-C or SIGTERM during a big export): it is asked every few entries.
     pub fn export_until(&self, tree: Oid, dest: &Path, stop: &dyn Fn() -> bool) -> Result<()> {
         let items = self.export_plan(tree, stop)?;
+        self.write_items(&items, dest, stop, |_, _| Ok(()))
+    }
+
+    /// Creates `items` (an export plan, parents before children) under `dest`: directories
+    /// and empty submodule directories, files (each handed to `written` with its open file),
+    /// symlinks last (so nothing is ever written through one). `stop` is asked every few items.
+    pub fn write_items(
+        &self,
+        items: &[ExportItem],
+        dest: &Path,
+        stop: &dyn Fn() -> bool,
+        mut written: impl FnMut(PathBuf, &std::fs::File) -> Result<()>,
+    ) -> Result<()> {
         let (links, rest): (Vec<_>, Vec<_>) = items.iter().partition(|i| i.mode == 0o120000);
         for (n, item) in rest.into_iter().chain(links).enumerate() {
             if n % 64 == 0 && stop() {
@@ -577,7 +590,8 @@ impl Repo {
                 }
                 0o120000 => self.export_symlink(item.id, &path)?,
                 mode => {
-                    self.export_blob(item.id, mode, &path)?;
+                    let file = self.export_blob(item.id, mode, &path)?;
+                    written(path, &file)?;
                 }
             }
         }

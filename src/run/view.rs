@@ -24,7 +24,6 @@ use git2::Oid;
 
 use super::scratch::Trash;
 use super::snapshot::Stamp;
-use crate::error::Error;
 use crate::git::{Delta, ExportItem, Repo, short};
 
 /// More changed entries than this: a fresh checkout (one pass over the tree) is as cheap.
@@ -121,7 +120,8 @@ impl View {
             .filter(|&old| repo.git2().find_tree(old).is_ok());
         if held == Some(tree) {
             self.how = format!("the persistent view already held tree {}", short(tree));
-            let root = std::fs::symlink_metadata(&src).with_context(|| format!("reading {}", src.display()))?;
+            let root =
+                std::fs::symlink_metadata(&src).with_context(|| format!("reading {}", src.display()))?;
             self.written.push((src, Stamp::of(&root)));
             return Ok(());
         }
@@ -192,25 +192,12 @@ impl View {
                 _ => {}
             }
         }
-        let (links, rest): (Vec<_>, Vec<_>) = created.iter().partition(|i| i.mode == SYMLINK);
-        for (n, item) in rest.into_iter().chain(links).enumerate() {
-            if n % 64 == 0 && stop() {
-                return Err(Error::Interrupted.into());
-            }
-            let path = at(&item.path);
-            match item.mode {
-                mode if is_dir(mode) => {
-                    std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
-                }
-                SYMLINK => repo.export_symlink(item.id, &path)?,
-                mode => {
-                    let file = repo.export_blob(item.id, mode, &path)?;
-                    let meta = file.metadata().with_context(|| format!("reading {}", path.display()))?;
-                    self.written.push((path, Stamp::of(&meta)));
-                }
-            }
-        }
-        Ok(())
+        let written = &mut self.written;
+        repo.write_items(created, &src, stop, |path, file| {
+            let meta = file.metadata().with_context(|| format!("reading {}", path.display()))?;
+            written.push((path, Stamp::of(&meta)));
+            Ok(())
+        })
     }
 
     /// Whether every file this run wrote is as it was written and nothing was created or
@@ -281,8 +268,6 @@ fn du(path: &Path) -> u64 {
     }
     std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| du(&e.path())).sum()
 }
-
-const SYMLINK: u32 = 0o120000;
 
 /// Whether a git mode is a directory or a submodule (an empty directory in a checkout).
 fn is_dir(mode: u32) -> bool {
