@@ -256,8 +256,12 @@ pub struct TreeSummary {
     pub key: String,
     /// How many files the tool checks in it.
     pub files: usize,
-    /// The tree's regular Python files the tool does not check (its excludes), sorted.
+    /// The tree's regular Python files (`*.py`, `*.pyi`) the tool does not check (its
+    /// excludes), sorted.
     pub excluded: Vec<String>,
+    /// The files the tool checks that are not regular Python files (black's notebooks), sorted.
+    #[serde(default)]
+    pub extra: Vec<String>,
     /// The files with problems, and how many.
     pub failing: BTreeMap<String, u32>,
 }

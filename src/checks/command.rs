@@ -111,7 +111,7 @@ pub fn python_files(root: &Path, listing: &str) -> Vec<String> {
 pub fn run_ruff(inv: &mut Invocation<'_>, args: &[&str]) -> Result<Ended> {
     let tool = if args.first() == Some(&"format") { Tool::RuffFormat } else { Tool::Ruff };
     if let Some(store) = inv.file_cache.clone()
-        && let Some(ended) = filewise::run_delta(inv, &store, tool, args)?
+        && let Some(ended) = filewise::run_delta(inv, &store, tool, args, &[])?
     {
         return Ok(ended);
     }
@@ -151,10 +151,11 @@ pub fn run_file_local(
     args: &[&str],
     paths: &[String],
 ) -> Result<Ended> {
-    match inv.file_cache.clone() {
-        Some(store) => filewise::run_changed(inv, &store, tool, args, Whole::Paths(paths)),
-        None => run_command(inv),
+    let Some(store) = inv.file_cache.clone() else { return run_command(inv) };
+    if let Some(ended) = filewise::run_delta(inv, &store, tool, args, paths)? {
+        return Ok(ended);
     }
+    filewise::run_changed(inv, &store, tool, args, Whole::Paths(paths))
 }
 
 #[cfg(test)]

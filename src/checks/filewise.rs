@@ -344,18 +344,22 @@ pub fn run_changed(
         .filter(|(_, p)| *p > 0)
         .map(|(f, p)| (f.to_string(), p))
         .collect();
-    // ruff's whole answer for this tree: the next tree that differs only in some files'
+    // The tool's whole answer for this tree: the next tree that differs only in some files'
     // content is answered from it (`run_delta`).
-    if accounted && let (Whole::Files(_), Tool::Ruff | Tool::RuffFormat) = (&how, tool) {
+    // (flake8 names its files as its discovery does, `./x`, and asks its discovery each time.)
+    if accounted && tool != Tool::Flake8 {
         let listed: BTreeSet<&str> = files.iter().map(String::as_str).collect();
         let mut excluded: Vec<String> =
             facts.blobs.keys().filter(|f| !listed.contains(f.as_str())).cloned().collect();
         excluded.sort();
+        let extra: Vec<String> =
+            listed.iter().filter(|f| !facts.blobs.contains_key(**f)).map(|f| (*f).to_string()).collect();
         let summary = TreeSummary {
             tree: inv.tree.id.to_string(),
             key: key.clone(),
             files: files.len(),
             excluded,
+            extra,
             failing: failing.clone(),
         };
         if let Err(e) = store.save_summary(&identity, summary) {
@@ -403,25 +407,27 @@ const IGNORE_FILES: &[&str] = &[".gitignore", ".ignore", ".rgignore"];
 /// More changed entries than this: the ordinary per-file path.
 const MAX_DELTA: usize = 1000;
 
-/// ruff's answer for the run's tree from the summary of a tree it differs from only in the
-/// content of some files (no file added, removed or renamed, no config or ignore file
-/// changed, so the context, its layout and ruff's file list are the same): only the changed
-/// files ruff checks are run, with no pass over the tree (no listing, no tree walk, no
-/// manifest). `None` when no summary qualifies, or the answer for the changed files does not
-/// account for them: the caller takes the ordinary path.
+/// The tool's answer (ruff's, black's) for the run's tree from the summary of a tree it
+/// differs from only in the content of some files (no file added, removed or renamed, no
+/// config or ignore file changed, so the context, its layout and the tool's file list are the
+/// same): only the changed files the tool checks are run, with no pass over the tree (no
+/// listing, no tree walk, no manifest). `paths` are what the check's command names (black's
+/// `.`; none for ruff, whose files are named). `None` when no summary qualifies, or the answer
+/// for the changed files does not account for them: the caller takes the ordinary path.
 pub fn run_delta(
     inv: &mut Invocation<'_>,
     store: &Store,
     tool: Tool,
     args: &[&str],
+    paths: &[String],
 ) -> Result<Option<Ended>> {
-    if store.refresh {
+    if store.refresh || tool == Tool::Flake8 {
         return Ok(None);
     }
     let started = std::time::Instant::now();
     let Some(version) = inv.check_cmd(tool.program(), &["--version"]).capture() else { return Ok(None) };
     let (resolved, env) = context_parts(inv, tool);
-    let what = format!("{} {} / ", tool.program(), args.join(" "));
+    let what = format!("{} {} / {}", tool.program(), args.join(" "), paths.join(" "));
     let identity = identity(&what, version.trim(), &resolved, &env);
     let summaries = store.summaries(&identity);
     if summaries.is_empty() {
@@ -449,7 +455,10 @@ pub fn run_delta(
     let Some((base, changed)) = chosen else { return Ok(None) };
     let to_run: Vec<String> = changed
         .iter()
-        .filter(|p| (p.ends_with(".py") || p.ends_with(".pyi")) && base.excluded.binary_search(p).is_err())
+        .filter(|p| {
+            let python = p.ends_with(".py") || p.ends_with(".pyi");
+            (python && base.excluded.binary_search(p).is_err()) || base.extra.binary_search(p).is_ok()
+        })
         .cloned()
         .collect();
     let mut fresh = BTreeMap::new();
@@ -481,11 +490,12 @@ pub fn run_delta(
     failing.extend(fresh.into_iter().filter(|(_, n)| *n > 0));
     inv.note(&format!(
         "per-file cache: {} file(s) re-checked, {} from the per-file cache (tree {} and {} changed \
-         file(s) of the same layout and config: ruff's file list and results carried over) ({:.3}s)",
+         file(s) of the same layout and config: {}'s file list and results carried over) ({:.3}s)",
         to_run.len(),
         base.files.saturating_sub(to_run.len()),
         &base.tree[..10],
         changed.len(),
+        tool.program(),
         started.elapsed().as_secs_f64()
     ));
     let summary = TreeSummary {
@@ -493,6 +503,7 @@ pub fn run_delta(
         key: base.key.clone(),
         files: base.files,
         excluded: base.excluded.clone(),
+        extra: base.extra.clone(),
         failing: failing.clone(),
     };
     if let Err(e) = store.save_summary(&identity, summary) {

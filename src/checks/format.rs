@@ -80,9 +80,10 @@ impl Check for Format {
         }))
     }
 
-    /// ruff's default command (`--no-fix`/`--check`, `--no-cache`) writes nothing.
+    /// The default commands write nothing: ruff's (`--check --no-cache`), black's (`--check`,
+    /// its cache under the check's private HOME).
     fn reads_only(&self, def: &crate::config::CheckDef, _config: &Config) -> bool {
-        def.run == argv(RUFF)
+        def.run == argv(RUFF) || def.run == argv(BLACK)
     }
 
     fn execute(&self, inv: &mut Invocation<'_>, config: &Config) -> Result<Ended> {

@@ -245,6 +245,16 @@ fn flake8_and_black_recheck_only_changed_files_and_agree_with_a_whole_tree_run()
     ctx.write("src/sample_pkg/bad.py", "import json\n\nprint(json)\n");
     commit(&ctx, "edit");
     assert_eq!(agree_on(&ctx, "edit", black_unformatted), [(1, 7), (1, 9)]);
+    // Edits of files black excludes (`build/`, through the .gitignore) and of one it checks
+    // (`generated/`, still unformatted): answered from the last tree's summary, black run on
+    // the one file it checks.
+    ctx.write("build/gen.py", "import sys\nx=2\n");
+    ctx.write("generated/gen.py", "import sys\nx=2\n");
+    commit(&ctx, "edits in build/ and generated/");
+    let (v, _) = ctx.json(&["run", "format"]);
+    let log = log_of(&v, "format");
+    assert!(log.contains("black's file list and results carried over"), "{log}");
+    assert_eq!(agree_on(&ctx, "excluded edit", black_unformatted), [(0, 8), (1, 9)]);
     // Rename, delete, add: flake8 checks each file on its own (only the new path); black's
     // file list is learnt per layout (everything again).
     ctx.git(&["mv", "src/sample_pkg/util.py", "src/sample_pkg/helpers.py"]);
