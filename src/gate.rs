@@ -78,14 +78,32 @@ impl ConfigBlobs {
     /// The config blobs of `tree`; an error where reading the config would fail before
     /// parsing it (a symlink out of the tree).
     fn of(repo: &Repo, tree: &TreeRef) -> Result<ConfigBlobs> {
-        let has = |path: &str| -> Result<bool> { Ok(repo.path_id(tree.id, path)?.is_some()) };
+        const NAMES: [&str; 11] = [
+            "hookgate.toml",
+            "pyproject.toml",
+            OPTIONAL[0],
+            OPTIONAL[1],
+            OPTIONAL[2],
+            OPTIONAL[3],
+            OPTIONAL[4],
+            "setup.py",
+            "ruff.toml",
+            ".ruff.toml",
+            ".flake8",
+        ];
+        let mut found = repo.root_files(tree.id, &NAMES)?.into_iter();
+        let mut next = || found.next().unwrap_or((false, Ok(None)));
+        let hookgate_toml = next().1?;
+        let pyproject = next().1?;
+        let optional = std::array::from_fn(|_| next().1.ok().flatten());
+        let mut has = || next().0;
         Ok(ConfigBlobs {
-            hookgate_toml: repo.file_id(tree.id, "hookgate.toml")?,
-            pyproject: repo.file_id(tree.id, "pyproject.toml")?,
-            optional: OPTIONAL.map(|path| repo.file_id(tree.id, path).ok().flatten()),
-            setup_py: has("setup.py")?,
-            ruff_toml: has("ruff.toml")? || has(".ruff.toml")?,
-            flake8_file: has(".flake8")?,
+            hookgate_toml,
+            pyproject,
+            optional,
+            setup_py: has(),
+            ruff_toml: has() | has(),
+            flake8_file: has(),
         })
     }
 

@@ -406,6 +406,24 @@ impl Repo {
         self.resolve_file(&root, path)
     }
 
+    /// For each of `names` (entries at the root of `tree`, no `/`): whether the tree has an
+    /// entry of that name, and the blob [`Repo::file_id`] gives for it, reading the root tree
+    /// once for all of them.
+    pub fn root_files(&self, tree: Oid, names: &[&str]) -> Result<Vec<(bool, Result<Option<Oid>>)>> {
+        let root = self.inner.find_tree(tree).context("finding the tree under test")?;
+        Ok(names
+            .iter()
+            .map(|name| match root.get_name(name) {
+                None => (false, Ok(None)),
+                // A symlink is followed as `file_id` follows it.
+                Some(e) if e.filemode() == 0o120000 => (true, self.resolve_file(&root, name)),
+                Some(e) if e.kind() == Some(ObjectType::Blob) => (true, Ok(Some(e.id()))),
+                // A directory or submodule where a file was asked for.
+                Some(_) => (true, Ok(None)),
+            })
+            .collect())
+    }
+
     /// The text of the blob `blob`, read as the file `path` (named in errors).
     pub fn read_text(&self, blob: Oid, path: &str) -> Result<String> {
         let blob = self.inner.find_blob(blob).with_context(|| format!("reading {path}"))?;
