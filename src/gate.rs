@@ -172,8 +172,9 @@ impl<'a> Gate<'a> {
         }
     }
 
-    /// The config of `tree`, parsed once per distinct set of config blobs.
-    fn config(&self, tree: &TreeRef) -> Result<Config> {
+    /// The config of `tree` (as [`load_config`] reads it), parsed once per distinct set of
+    /// config blobs.
+    pub fn config(&self, tree: &TreeRef) -> Result<Config> {
         let blobs = ConfigBlobs::of(self.repo, tree)?;
         if let Some(config) = self.configs.borrow().get(&blobs) {
             return Ok(config.clone());
@@ -198,15 +199,29 @@ impl<'a> Gate<'a> {
         Ok(self.host.get_or_init(|| host))
     }
 
-    /// The interpreter a config's `python` asks for, found once.
-    fn interpreter(&self, requested: Option<&str>, cache: &Cache) -> Result<Interpreter> {
+    /// The interpreter `config` asks for (its `python`), found once.
+    pub fn interpreter(&self, config: &Config) -> Result<Interpreter> {
+        let requested = config.python.as_deref();
         let key = requested.map(str::to_string);
         if let Some(interp) = self.interpreters.borrow().get(&key) {
             return Ok(interp.clone());
         }
+        let cache = Cache::new(self.repo.common_dir());
         let interp = venv::find_interpreter(requested, &self.s.host, &self.s.cwd, cache.root())?;
         self.interpreters.borrow_mut().insert(key, interp.clone());
         Ok(interp)
+    }
+
+    /// Plans `selection` on `tree` under its `config` and `interp`, without running anything
+    /// (`status`, `cache gc`).
+    pub fn plan(
+        &self,
+        tree: &TreeRef,
+        config: &Config,
+        selection: &Selection,
+        interp: &Interpreter,
+    ) -> Result<Plan> {
+        plan::build_in(&self.batch, tree, config, selection, interp, None)
     }
 
     /// Whether this clone holds shared verdicts (git notes) at all, looked up once.
@@ -229,7 +244,7 @@ impl<'a> Gate<'a> {
         }
         let config = self.config(tree)?;
         let host = self.host()?;
-        let interp = self.interpreter(config.python.as_deref(), &cache)?;
+        let interp = self.interpreter(&config)?;
         let plan = plan::build_in(&self.batch, tree, &config, selection, &interp, dists)?;
         if !force && !local_only && self.shares_verdicts() {
             // Signed verdicts pulled from the remote, where trusted and keyed as here. Failing to
