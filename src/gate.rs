@@ -143,9 +143,10 @@ pub fn check_tree(
 
 /// Checks the trees of a batch (the refs of one push) one after another, finding once what
 /// does not depend on the tree: the interpreter, where scratch goes, the number of jobs, the
-/// host's key inputs, the tags (see [`plan::Batch`]) and whether shared verdicts are here; and each config once per distinct
-/// set of config blobs ([`ConfigBlobs`]). What it finds holds as of its first use, so a batch
-/// is short-lived: a long-lived `watch` makes one per tree.
+/// host's key inputs, the tags (see [`plan::Batch`]) and whether shared verdicts are here;
+/// and each config once per distinct set of config blobs ([`ConfigBlobs`]). What it finds
+/// holds as of its first use, so a batch is short-lived: a long-lived `watch` makes one per
+/// tree.
 pub struct Gate<'a> {
     s: &'a Session,
     repo: &'a Repo,
