@@ -172,6 +172,30 @@ fn refs_of_one_push_are_each_judged_by_their_own_config_and_tree() {
 }
 
 #[test]
+fn refs_whose_config_symlinks_agree_but_targets_differ_get_their_own_config() {
+    // The same `hookgate.toml` symlink blob on both refs, pointing at different content.
+    let config = |exit: u8| {
+        format!(
+            "defaults = false\n[checks.c]\nrun = \"echo target-exit-{exit}; exit {exit}\"\nstages = [\"pre-push\"]\n"
+        )
+    };
+    let ctx = TestContext::new("clean");
+    ctx.write("cfg/hookgate.toml", &config(0));
+    std::os::unix::fs::symlink("cfg/hookgate.toml", ctx.work.join("hookgate.toml")).unwrap();
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "--no-verify", "-m", "config through a symlink"]);
+    ctx.install();
+    ctx.git(&["checkout", "-q", "-b", "other"]);
+    ctx.write("cfg/hookgate.toml", &config(4));
+    ctx.git(&["commit", "-q", "--no-verify", "-am", "other target"]);
+    let out = ctx.git_out(&["push", "origin", "main", "other"]);
+    assert!(!out.status.success(), "other's own config fails it:\n{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("target-exit-4") && err.contains("exit status 4"), "{err}");
+    assert_eq!(ctx.record_count(), 2, "{err}");
+}
+
+#[test]
 fn a_failing_custom_check_blocks_the_push_and_dependents_are_skipped() {
     let ctx = TestContext::new("clean");
     ctx.commit_config(
