@@ -211,8 +211,8 @@ impl Cache {
         if meta.len() > MAX_RECORD_BYTES {
             return Err(format!("{} bytes, over the {MAX_RECORD_BYTES}-byte limit", meta.len()));
         }
-        let mut bytes = Vec::new();
-        // Bounded even if the file grows between the check and the read.
+        // Sized for one read; bounded even if the file grows between the check and the read.
+        let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
         file.take(MAX_RECORD_BYTES + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| format!("cannot read it: {e}"))?;

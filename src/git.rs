@@ -395,12 +395,39 @@ impl Repo {
     /// followed inside the tree, as a checkout would resolve them (relative to the link's
     /// directory); one that leaves the tree, dangles or loops is a config error.
     pub fn read_file(&self, tree: Oid, path: &str) -> Result<Option<String>> {
+        let Some(blob) = self.file_id(tree, path)? else { return Ok(None) };
+        self.read_text(blob, path).map(Some)
+    }
+
+    /// The blob [`Repo::read_file`] would read for `path` in `tree` (symlinks followed within
+    /// the tree), or `None` where it would read nothing; its errors too.
+    pub fn file_id(&self, tree: Oid, path: &str) -> Result<Option<Oid>> {
         let root = self.inner.find_tree(tree).context("finding the tree under test")?;
-        let Some(blob) = self.resolve_file(&root, path)? else { return Ok(None) };
+        self.resolve_file(&root, path)
+    }
+
+    /// For each of `names` (entries at the root of `tree`, no `/`): whether the tree has an
+    /// entry of that name, and the blob [`Repo::file_id`] gives for it, reading the root tree
+    /// once for all of them.
+    pub fn root_files(&self, tree: Oid, names: &[&str]) -> Result<Vec<(bool, Result<Option<Oid>>)>> {
+        let root = self.inner.find_tree(tree).context("finding the tree under test")?;
+        Ok(names
+            .iter()
+            .map(|name| match root.get_name(name) {
+                None => (false, Ok(None)),
+                // A symlink is followed as `file_id` follows it.
+                Some(e) if e.filemode() == 0o120000 => (true, self.resolve_file(&root, name)),
+                Some(e) if e.kind() == Some(ObjectType::Blob) => (true, Ok(Some(e.id()))),
+                // A directory or submodule where a file was asked for.
+                Some(_) => (true, Ok(None)),
+            })
+            .collect())
+    }
+
+    /// The text of the blob `blob`, read as the file `path` (named in errors).
+    pub fn read_text(&self, blob: Oid, path: &str) -> Result<String> {
         let blob = self.inner.find_blob(blob).with_context(|| format!("reading {path}"))?;
-        let text =
-            String::from_utf8(blob.content().to_vec()).with_context(|| format!("{path} is not UTF-8"))?;
-        Ok(Some(text))
+        String::from_utf8(blob.content().to_vec()).with_context(|| format!("{path} is not UTF-8"))
     }
 
     /// The blob `path` names in `root`, following symlinks within the tree.

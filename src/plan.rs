@@ -118,6 +118,54 @@ pub fn build_with(
     host: &HostEnv,
     dists: Option<&[Dist]>,
 ) -> Result<Plan> {
+    build_in(&Batch::new(repo, host), tree, config, selection, interp, dists)
+}
+
+/// What the plans of a batch of trees in one repository (the refs of one push) share, found
+/// at most once for all of them: the host's key inputs, the salt, the allowed secret names,
+/// and the describe answers (the tags as the batch first reads them; see
+/// [`crate::scm::Describers`]). Nothing in it depends on a tree.
+pub struct Batch<'a> {
+    repo: &'a Repo,
+    host: &'a HostEnv,
+    hasher: KeyHasher,
+    host_key: OnceCell<BTreeMap<String, Value>>,
+    allowed: Allowed<'a>,
+    describers: crate::scm::Describers<'a>,
+}
+
+impl<'a> Batch<'a> {
+    /// Nothing found yet.
+    pub fn new(repo: &'a Repo, host: &'a HostEnv) -> Batch<'a> {
+        Batch {
+            repo,
+            host,
+            hasher: KeyHasher::new(Cache::new(repo.common_dir()).root()),
+            host_key: OnceCell::new(),
+            allowed: Allowed { repo, host, from_git: OnceCell::new() },
+            describers: crate::scm::Describers::new(repo),
+        }
+    }
+
+    fn host_key(&self) -> Result<&BTreeMap<String, Value>> {
+        if let Some(k) = self.host_key.get() {
+            return Ok(k);
+        }
+        let k = host_key(self.host, &self.hasher)?;
+        Ok(self.host_key.get_or_init(|| k))
+    }
+}
+
+/// [`build_with`] in a batch of trees.
+pub fn build_in(
+    batch: &Batch<'_>,
+    tree: &TreeRef,
+    config: &Config,
+    selection: &Selection,
+    interp: &Interpreter,
+    dists: Option<&[Dist]>,
+) -> Result<Plan> {
+    let (repo, host) = (batch.repo, batch.host);
     let mut wanted: Vec<&CheckDef> = match selection {
         Selection::All => config.checks.iter().collect(),
         Selection::Stage(s) => config.checks.iter().filter(|c| c.stages.contains(s)).collect(),
@@ -177,14 +225,16 @@ pub fn build_with(
         if config.project.version_from_git {
             let version = match host.get(PRETEND_VERSION).filter(|v| !v.trim().is_empty()) {
                 Some(v) => v.trim().to_string(),
-                None => crate::scm::version_of_tree(repo, tree, &config.project.scm).map_err(|why| {
-                    Error::Config(crate::error::ConfigError {
-                        file: "pyproject.toml".into(),
-                        line: None,
-                        column: None,
-                        message: format!("the version from git: {why}"),
-                    })
-                })?,
+                None => crate::scm::describe_tree_in(&batch.describers, tree, &config.project.scm)
+                    .map(|(_, version)| version)
+                    .map_err(|why| {
+                        Error::Config(crate::error::ConfigError {
+                            file: "pyproject.toml".into(),
+                            line: None,
+                            column: None,
+                            message: format!("the version from git: {why}"),
+                        })
+                    })?,
             };
             tree_env.insert(PRETEND_VERSION.to_string(), version);
         }
@@ -202,9 +252,8 @@ pub fn build_with(
     // What `inputs` select: the tree walked at most once for all the checks with globs, and
     // not at all when this tree was planned before.
     let inputs = crate::inputs::TreeInputs::new(repo, tree.id);
-    let hasher = KeyHasher::new(Cache::new(repo.common_dir()).root());
-    let host_env = host_key(host, &hasher)?;
-    let allowed = Allowed { repo, host, from_git: OnceCell::new() };
+    let (hasher, allowed) = (&batch.hasher, &batch.allowed);
+    let host_env = batch.host_key()?;
     let mut checks: Vec<PlannedCheck> = Vec::new();
     for def in sorted {
         let uses_tree_env = def.kind.builds_package(def);
@@ -363,11 +412,14 @@ pub fn digest(value: &Value) -> String {
 
 /// `bytes` in lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        write!(s, "{b:02x}").ok();
-        s
-    })
+    // By table, not `write!` per byte: every key of a plan goes through here.
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
 }
 
 /// SHA-256 of `bytes`, in hex.
@@ -386,5 +438,11 @@ mod tests {
         assert_eq!(digest(&a), digest(&b));
         assert_ne!(digest(&a), digest(&json!({"a": 2, "b": [1, 2]})));
         assert_eq!(digest(&a).len(), 64);
+    }
+
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(hex(&[]), "");
     }
 }

@@ -28,7 +28,7 @@ use crate::git::{Repo, TreeRef};
 
 mod describe;
 
-pub use describe::Describer;
+pub use describe::{Describer, Describers};
 
 /// setuptools-scm's default tag regex (`DEFAULT_TAG_REGEX`).
 pub const DEFAULT_TAG_REGEX: &str = r"^(?:[\w-]+-)?(?P<version>[vV]?\d+(?:\.\d+){0,2}[^\+]*)(?:\+.*)?$";
@@ -585,28 +585,45 @@ pub fn version_of_tree(repo: &Repo, tree: &TreeRef, settings: &Settings) -> Resu
 /// What git found for `tree` (the distance counting a tree that is not its commit's as the
 /// next commit) and the version it gives.
 pub fn describe_tree(repo: &Repo, tree: &TreeRef, settings: &Settings) -> Result<(Found, String), String> {
+    describe_tree_in(&Describers::new(repo), tree, settings)
+}
+
+/// [`describe_tree`] with the describers of a batch of trees: the tags listed and the
+/// remembered answers read once for all of them.
+pub fn describe_tree_in(
+    describers: &Describers<'_>,
+    tree: &TreeRef,
+    settings: &Settings,
+) -> Result<(Found, String), String> {
     settings.check()?;
     let describe = settings.describe()?;
+    let repo = describers.repo();
     let (mut found, ahead) = match tree.commit {
         Some(commit) => {
-            let mut describer = Describer::open(repo, settings, &describe).map_err(|e| format!("{e:#}"))?;
-            let found = describer.find(commit).map_err(|e| format!("{e:#}"))?;
-            let ahead = u64::from(repo.commit_tree(commit).map_err(|e| format!("{e:#}"))? != tree.id);
-            // The commit's own tree, on any branch: its version is remembered with its answer.
-            if ahead == 0 && !settings.scheme.uses_branch() {
-                let version = match describer.version(commit) {
-                    Some(v) => v,
-                    None => {
-                        let v = version(settings, &found, None)?;
-                        describer.remember_version(commit, &v);
-                        v
+            let answer = describers
+                .with(settings, &describe, |describer| -> Result<_, String> {
+                    let found = describer.find(commit).map_err(|e| format!("{e:#}"))?;
+                    let ahead = u64::from(repo.commit_tree(commit).map_err(|e| format!("{e:#}"))? != tree.id);
+                    // The commit's own tree, on any branch: its version is remembered with its
+                    // answer.
+                    if ahead == 0 && !settings.scheme.uses_branch() {
+                        let version = match describer.version(commit) {
+                            Some(v) => v,
+                            None => {
+                                let v = version(settings, &found, None)?;
+                                describer.remember_version(commit, &v);
+                                v
+                            }
+                        };
+                        return Ok((found, ahead, Some(version)));
                     }
-                };
-                describer.save();
-                return Ok((found, version));
+                    Ok((found, ahead, None))
+                })
+                .map_err(|e| format!("{e:#}"))??;
+            match answer {
+                (found, _, Some(version)) => return Ok((found, version)),
+                (found, ahead, None) => (found, ahead),
             }
-            describer.save();
-            (found, ahead)
         }
         None => (Found { tag: None, distance: 0 }, 1),
     };

@@ -8,11 +8,11 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 
 use crate::cache::Cache;
-use crate::gate::{Session, load_config};
+use crate::gate::{Gate, Session};
 use crate::gc::{self, Policy};
 use crate::git::{Repo, TreeRef, short};
 use crate::outcome::ExitStatus;
-use crate::plan::{self, Selection};
+use crate::plan::Selection;
 use crate::venv;
 
 /// `hookgate cache dir`.
@@ -24,18 +24,19 @@ pub fn dir(s: &Session) -> Result<ExitStatus> {
 }
 
 /// The keys of every check of the recent commits of the branches and tags.
-pub fn reachable_keys(s: &Session, repo: &Repo, cache: &Cache, depth: usize) -> Result<BTreeSet<String>> {
+pub fn reachable_keys(s: &Session, repo: &Repo, depth: usize) -> Result<BTreeSet<String>> {
     let mut keys = BTreeSet::new();
     let mut trees = BTreeSet::new();
+    let gate = Gate::new(s, repo);
     for (commit, tree) in repo.recent_tips(depth)? {
         if !trees.insert(tree) {
             continue;
         }
         let tref = TreeRef { id: tree, commit: Some(commit), label: short(commit) };
         // A commit whose config does not parse has no keys to keep.
-        let Ok(config) = load_config(repo, &tref) else { continue };
-        let interp = venv::find_interpreter(config.python.as_deref(), &s.host, &s.cwd, cache.root())?;
-        if let Ok(plan) = plan::build(repo, &tref, &config, &Selection::All, &interp, &s.host) {
+        let Ok(config) = gate.config(&tref) else { continue };
+        let interp = gate.interpreter(&config)?;
+        if let Ok(plan) = gate.plan(&tref, &config, &Selection::All, &interp) {
             keys.extend(plan.checks.into_iter().map(|c| c.key));
         }
     }
@@ -47,7 +48,7 @@ pub fn gc(s: &Session, max_age_days: u64, depth: usize, dry_run: bool) -> Result
     let repo = Repo::discover(&s.cwd, &s.host)?;
     let cache = Cache::new(repo.common_dir());
     let policy = Policy {
-        reachable: reachable_keys(s, &repo, &cache, depth)?,
+        reachable: reachable_keys(s, &repo, depth)?,
         max_age: Duration::from_secs(max_age_days.saturating_mul(86_400)),
         grace: Duration::from_secs(86_400),
     };

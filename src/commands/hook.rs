@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 
 use crate::cache::Cache;
 use crate::config::Stage;
-use crate::gate::{RunSettings, Session, check_tree};
+use crate::gate::{Gate, RunSettings, Session};
 use crate::git::{Repo, TreeRef, parse_push_lines, short};
 use crate::hooks::{self, HookType};
 use crate::outcome::{ExitStatus, Status};
@@ -45,14 +45,18 @@ pub fn hook(s: &Session, hook: HookType, hook_dir: Option<&Path>, args: &[String
     let mut status = ExitStatus::Success;
     let mut err = std::io::stderr();
     let color = console::colors_enabled_stderr();
+    // One batch: the refs of a push share the interpreter, the configs they agree on, the tags.
+    let gate = Gate::new(s, &repo);
     for tree in &trees {
-        let (plan, outcomes) = check_tree(s, &repo, tree, &Selection::Stage(stage), RunSettings::default())?;
+        let (plan, outcomes) = gate.check(tree, &Selection::Stage(stage), RunSettings::default())?;
         let report = TreeReport { tree, stage: &plan.stage, outcomes: &outcomes };
         status = status.worst(report.exit_status());
         let all_cached_pass = outcomes.iter().all(|o| o.cached && o.status == Status::Pass);
         if all_cached_pass && !outcomes.is_empty() {
-            writeln!(err, "hookgate: {} on {}: {} checks passed (cached)", stage, tree.label, outcomes.len())
-                .ok();
+            // One write per line (stderr is unbuffered).
+            let line =
+                format!("hookgate: {} on {}: {} checks passed (cached)\n", stage, tree.label, outcomes.len());
+            err.write_all(line.as_bytes()).ok();
         } else {
             report.write_human(&mut err, color).ok();
         }

@@ -7,12 +7,11 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::cache::Cache;
-use crate::gate::{Session, load_config};
+use crate::gate::{Gate, Session};
 use crate::git::{Repo, TreeRef, short};
 use crate::outcome::{ExitStatus, Outcome, Status};
-use crate::plan::{self, Selection};
+use crate::plan::Selection;
 use crate::run::known_outcomes;
-use crate::venv;
 
 /// What `status` shows for one check of one commit: the words of `run` (a check skipped as
 /// not applicable, or because a need did not pass, is `skipped` here too), and `unchecked`
@@ -42,11 +41,13 @@ pub fn status(s: &Session, count: usize, as_json: bool) -> Result<ExitStatus> {
     }
     let cache = Cache::for_user(repo.common_dir(), &s.host);
     let mut rows = Vec::new();
+    // One batch: commits that agree on their config share it, and the interpreter is found once.
+    let gate = Gate::new(s, &repo);
     for (commit, tree, subject) in repo.recent_commits(count)? {
         let tref = TreeRef { id: tree, commit: Some(commit), label: short(commit) };
-        let verdicts: Vec<Row> = match load_config(&repo, &tref).and_then(|config| {
-            let interp = venv::find_interpreter(config.python.as_deref(), &s.host, &s.cwd, cache.root())?;
-            plan::build(&repo, &tref, &config, &Selection::All, &interp, &s.host)
+        let verdicts: Vec<Row> = match gate.config(&tref).and_then(|config| {
+            let interp = gate.interpreter(&config)?;
+            gate.plan(&tref, &config, &Selection::All, &interp)
         }) {
             Ok(plan) => known_outcomes(&plan, &cache)
                 .into_iter()

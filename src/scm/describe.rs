@@ -16,6 +16,8 @@
 //! (the file is per set of version settings too), so a cached push compiles no tag regex; it
 //! is a cache, so any trouble reading or writing it is a miss, never an error.
 
+use std::cell::RefCell;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
@@ -55,16 +57,7 @@ impl<'r> Describer<'r> {
     /// The answers remembered for `repo` and `settings` (whose describe options are `opts`;
     /// none if the tags or the shallow boundary changed since they were written).
     pub fn open(repo: &'r Repo, settings: &super::Settings, opts: &Describe) -> Result<Describer<'r>> {
-        // Everything that decides the answer or the version it gives.
-        let options = format!(
-            "tags={} pattern={:?} first_parent={} candidates={:?} settings={settings:?}",
-            opts.tags, opts.pattern, opts.first_parent, opts.candidates
-        );
-        let file = repo
-            .common_dir()
-            .join("hookgate")
-            .join("scm")
-            .join(format!("describe-{}", &crate::plan::sha256_hex(options.as_bytes())[..16]));
+        let file = repo.common_dir().join("hookgate").join("scm").join(file_name(settings, opts));
         let state = state_stamp(repo)?;
         let mut d = Describer {
             repo,
@@ -213,6 +206,63 @@ impl<'r> Describer<'r> {
         text.push_str("end\n");
         if crate::cache::write_atomic(&self.file, text.as_bytes()).is_ok() {
             self.fresh = 0;
+        }
+    }
+}
+
+/// The file of the answers for `settings` (whose describe options are `opts`): named by
+/// everything that decides an answer or the version it gives.
+fn file_name(settings: &super::Settings, opts: &Describe) -> String {
+    let options = format!(
+        "tags={} pattern={:?} first_parent={} candidates={:?} settings={settings:?}",
+        opts.tags, opts.pattern, opts.first_parent, opts.candidates
+    );
+    format!("describe-{}", &crate::plan::sha256_hex(options.as_bytes())[..16])
+}
+
+/// The describers that a batch of trees (the refs of one push) shares: one per set of
+/// settings, opened (tags listed, file read) the first time a tree asks. The tags are read
+/// then, once: a batch must not outlive a change of tags (each push, run or release makes its
+/// own; a long-lived `watch` one per tree).
+pub struct Describers<'r> {
+    repo: &'r Repo,
+    open: RefCell<HashMap<String, Describer<'r>>>,
+}
+
+impl<'r> Describers<'r> {
+    /// None open yet.
+    pub fn new(repo: &'r Repo) -> Describers<'r> {
+        Describers { repo, open: RefCell::new(HashMap::new()) }
+    }
+
+    /// The repository they describe in.
+    pub fn repo(&self) -> &'r Repo {
+        self.repo
+    }
+
+    /// Calls `f` with the describer of `settings` (describe options `opts`), opening it the
+    /// first time.
+    pub fn with<T>(
+        &self,
+        settings: &super::Settings,
+        opts: &Describe,
+        f: impl FnOnce(&mut Describer<'r>) -> T,
+    ) -> Result<T> {
+        let name = file_name(settings, opts);
+        let mut open = self.open.borrow_mut();
+        let describer = match open.entry(name) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(Describer::open(self.repo, settings, opts)?),
+        };
+        Ok(f(describer))
+    }
+}
+
+/// What the batch learnt is written once, when it ends.
+impl Drop for Describers<'_> {
+    fn drop(&mut self) {
+        for describer in self.open.get_mut().values_mut() {
+            describer.save();
         }
     }
 }

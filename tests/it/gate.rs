@@ -129,6 +129,73 @@ fn push_of_several_refs_checks_each_tip_skips_deletions_and_peels_tags() {
 }
 
 #[test]
+fn refs_of_one_push_are_each_judged_by_their_own_config_and_tree() {
+    // One check whose verdict depends on both: config A exits with the tree's `code.txt`,
+    // config B passes whatever the tree holds. The refs of a push share what they agree on
+    // (A's blob on `main` and `a-fails`); none may take another's config or verdict.
+    let config = |word: &str, exit: &str| {
+        format!(
+            "defaults = false\n[checks.c]\nrun = \"echo config-{word}; exit {exit}\"\nstages = [\"pre-push\"]\n"
+        )
+    };
+    let ctx = TestContext::new("clean");
+    ctx.write("code.txt", "0\n");
+    ctx.commit_config(&config("a", "$(cat code.txt)"));
+    ctx.install();
+    ctx.git(&["checkout", "-q", "-b", "a-fails"]);
+    ctx.write("code.txt", "3\n");
+    ctx.git(&["commit", "-q", "--no-verify", "-am", "code 3"]);
+    ctx.git(&["checkout", "-q", "-b", "b-passes"]);
+    ctx.commit_config(&config("b", "0"));
+    let refs = ["main", "a-fails", "b-passes"];
+    let push = || {
+        let out = ctx.git_out(&[&["push", "origin"][..], &refs].concat());
+        assert!(!out.status.success(), "a-fails must refuse the push:\n{}", text(&out));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = push();
+    assert!(err.contains("config-a") && err.contains("exit status 3"), "{err}");
+    assert_eq!(ctx.record_count(), 3, "one verdict per ref: {err}");
+    // Each ref's verdict is the one its own config and tree give, recorded under its own key.
+    for (rev, want) in [("main", "pass"), ("a-fails", "fail"), ("b-passes", "pass")] {
+        let (v, out) = ctx.json(&["run", "--stage", "pre-push", "--tree", rev]);
+        let c = &checks(&v)["c"];
+        assert_eq!(c["status"], want, "{rev}: {}", text(&out));
+        assert_eq!(c["cached"], true, "{rev} was judged under another key: {}", text(&out));
+    }
+    // Again, all from the records, in one process.
+    let err = push();
+    assert!(err.contains("pre-push on refs/heads/main: 1 checks passed (cached)"), "{err}");
+    assert!(err.contains("pre-push on refs/heads/b-passes: 1 checks passed (cached)"), "{err}");
+    assert!(err.contains("cached verdict") && err.contains("config-a"), "{err}");
+    assert_eq!(ctx.record_count(), 3, "nothing ran again: {err}");
+}
+
+#[test]
+fn refs_whose_config_symlinks_agree_but_targets_differ_get_their_own_config() {
+    // The same `hookgate.toml` symlink blob on both refs, pointing at different content.
+    let config = |exit: u8| {
+        format!(
+            "defaults = false\n[checks.c]\nrun = \"echo target-exit-{exit}; exit {exit}\"\nstages = [\"pre-push\"]\n"
+        )
+    };
+    let ctx = TestContext::new("clean");
+    ctx.write("cfg/hookgate.toml", &config(0));
+    std::os::unix::fs::symlink("cfg/hookgate.toml", ctx.work.join("hookgate.toml")).unwrap();
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "--no-verify", "-m", "config through a symlink"]);
+    ctx.install();
+    ctx.git(&["checkout", "-q", "-b", "other"]);
+    ctx.write("cfg/hookgate.toml", &config(4));
+    ctx.git(&["commit", "-q", "--no-verify", "-am", "other target"]);
+    let out = ctx.git_out(&["push", "origin", "main", "other"]);
+    assert!(!out.status.success(), "other's own config fails it:\n{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("target-exit-4") && err.contains("exit status 4"), "{err}");
+    assert_eq!(ctx.record_count(), 2, "{err}");
+}
+
+#[test]
 fn a_failing_custom_check_blocks_the_push_and_dependents_are_skipped() {
     let ctx = TestContext::new("clean");
     ctx.commit_config(
