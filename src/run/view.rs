@@ -1,7 +1,7 @@
 //! The persistent view (#12 item 2, "a persistent snapshot updated incrementally from the
 //! previous tree's diff"): a checkout of the last tree the read-only file-local checks ran on
 //! (the default `ruff check --no-fix --no-cache` and `ruff format --check --no-cache`, which
-//! write nothing), kept between runs in `<tmp root>/hookgate.view-<uid>-<repository>/tree/`
+//! write nothing), kept between runs in `<tmp root>/hookgate.view-<uid>-<repository>/src/`
 //! and brought to the next tree by writing only what changed ([`Repo::tree_delta`]): a
 //! one-file edit of a 100k-file tree writes one file, where a fresh export writes 100k.
 //!
@@ -100,9 +100,11 @@ impl View {
         Ok(Some(view))
     }
 
-    /// The checked-out tree.
+    /// The checked-out tree. Called `src` as an export's checkout is: ruff matches its excludes
+    /// against the name of the directory it runs in too (`--force-exclude` looks at every
+    /// directory up to the project root), so another name could exclude files an export checks.
     pub fn src(&self) -> PathBuf {
-        self.base.join("tree")
+        self.base.join("src")
     }
 
     fn state(&self) -> PathBuf {
@@ -121,7 +123,8 @@ impl View {
             .filter(|&old| repo.git2().find_tree(old).is_ok());
         if held == Some(tree) {
             self.how = format!("the persistent view already held tree {}", short(tree));
-            let root = std::fs::symlink_metadata(&src).with_context(|| format!("reading {}", src.display()))?;
+            let root =
+                std::fs::symlink_metadata(&src).with_context(|| format!("reading {}", src.display()))?;
             self.written.push((src, Stamp::of(&root)));
             return Ok(());
         }
