@@ -558,6 +558,44 @@ fn the_view_agrees_with_an_export_when_ruff_excludes_a_directory_named_like_its_
 }
 
 #[test]
+fn a_symlink_in_the_persistent_views_place_is_removed_not_followed() {
+    // Whatever put a symlink where the view keeps its checkout (or a half-removed old one), the
+    // files it points to are not hookgate's to delete.
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    commit(&ctx, "lint and format");
+    let (v, out) = ctx.json(&["run", "lint"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    let view = view_dir(&ctx);
+    let precious = ctx.tmp.join("precious");
+    std::fs::create_dir_all(precious.join("sub")).unwrap();
+    std::fs::write(precious.join("keep.txt"), "mine\n").unwrap();
+    std::fs::write(precious.join("sub/keep.txt"), "mine too\n").unwrap();
+    let checkout = std::fs::read_dir(&view)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("the view's checkout");
+    std::fs::remove_dir_all(&checkout).unwrap();
+    std::os::unix::fs::symlink(&precious, &checkout).unwrap();
+    std::os::unix::fs::symlink(&precious, view.join("old-1-1")).unwrap();
+    for step in ["a symlinked checkout", "the next run"] {
+        ctx.write("README.md", &format!("# {step}\n"));
+        commit(&ctx, step);
+        let (v, out) = ctx.json(&["run", "lint"]);
+        assert_eq!(checks(&v)["lint"]["status"], "pass", "{step}: {}", text(&out));
+        // The trash is emptied before hookgate exits.
+        assert_eq!(
+            std::fs::read_to_string(precious.join("keep.txt")).ok().as_deref(),
+            Some("mine\n"),
+            "{step}"
+        );
+        assert!(precious.join("sub/keep.txt").is_file(), "{step}");
+    }
+}
+
+#[test]
 #[ignore = "every export's checkout is called `src`, and ruff's --force-exclude matches the name of \
             the directory it runs in: a project excluding a `src/` directory has every file excluded"]
 fn ruff_excluding_a_src_directory_still_checks_the_rest_of_the_tree() {
