@@ -86,7 +86,8 @@ pub enum Layout {
 /// What the tree says about the files a tool is given.
 #[derive(Debug, Default)]
 pub struct TreeFacts {
-    /// Blob id of every regular Python file, by path.
+    /// Blob id of every regular Python file, by path, with `+x` when it is executable (ruff's
+    /// EXE rules read the mode, which the blob id does not carry).
     pub blobs: HashMap<String, String>,
     /// Digest of every config file (path and blob id).
     pub config: String,
@@ -125,9 +126,10 @@ pub fn tree_facts(
         let in_layout = scope.layout != Layout::Nothing;
         // Lines end in NUL: a path cannot hold one, so two layouts never hash alike.
         match (entry.kind(), entry.filemode()) {
-            (Some(git2::ObjectType::Blob), 0o100644 | 0o100755) => {
+            (Some(git2::ObjectType::Blob), mode @ (0o100644 | 0o100755)) => {
                 if python {
-                    facts.blobs.insert(path.clone(), entry.id().to_string());
+                    let exec = if mode == 0o100755 { "+x" } else { "" };
+                    facts.blobs.insert(path.clone(), format!("{}{exec}", entry.id()));
                 }
                 if in_layout && (python || scope.layout == Layout::Every) {
                     layout.update(format!("f {path}\0"));

@@ -558,6 +558,37 @@ fn the_view_agrees_with_an_export_when_ruff_excludes_a_directory_named_like_its_
 }
 
 #[test]
+fn an_exec_bit_change_is_checked_again() {
+    // ruff's EXE rules read the file's mode, which its blob id does not carry.
+    use std::os::unix::fs::PermissionsExt;
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write(
+        "pyproject.toml",
+        &pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nlint.extend-select = [\"EXE\"]\n"),
+    );
+    let tool = ctx.work.join("src/sample_pkg/tool.py");
+    ctx.write("src/sample_pkg/tool.py", "#!/usr/bin/env python\nX = 1\n");
+    let chmod = |mode| std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(mode)).unwrap();
+    chmod(0o755);
+    ctx.write(".ignore", "nothing\n");
+    commit(&ctx, "an executable script");
+    assert_eq!(verdicts_agree(&ctx, "executable").0, "pass");
+    // Not executable any more, with an ignore file changed (no summary answers: the per-file
+    // results do), then executable again alone (the summary answers).
+    chmod(0o644);
+    ctx.write(".ignore", "nothing either\n");
+    commit(&ctx, "not executable");
+    let (lint, _, log) = verdicts_agree(&ctx, "not executable");
+    assert_eq!(lint, "fail", "{log}");
+    assert!(log.contains("EXE001"), "{log}");
+    chmod(0o755);
+    commit(&ctx, "executable again");
+    assert_eq!(verdicts_agree(&ctx, "executable again").0, "pass");
+}
+
+#[test]
 fn a_symlink_in_the_persistent_views_place_is_removed_not_followed() {
     // Whatever put a symlink where the view keeps its checkout (or a half-removed old one), the
     // files it points to are not hookgate's to delete.
