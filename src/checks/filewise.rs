@@ -345,8 +345,13 @@ pub fn run_changed(
         .map(|(f, p)| (f.to_string(), p))
         .collect();
     // ruff's whole answer for this tree: the next tree that differs only in some files'
-    // content is answered from it (`run_delta`).
-    if accounted && let (Whole::Files(_), Tool::Ruff | Tool::RuffFormat) = (&how, tool) {
+    // content is answered from it (`run_delta`). Not when ruff checks a file that is not a
+    // regular file of the tree (a symlink): an edit of what it points to changes it unseen.
+    let regular = || files.iter().all(|f| facts.blobs.contains_key(lookup(f)));
+    if accounted
+        && let (Whole::Files(_), Tool::Ruff | Tool::RuffFormat) = (&how, tool)
+        && regular()
+    {
         let listed: BTreeSet<&str> = files.iter().map(String::as_str).collect();
         let mut excluded: Vec<String> =
             facts.blobs.keys().filter(|f| !listed.contains(f.as_str())).cloned().collect();

@@ -558,6 +558,23 @@ fn the_view_agrees_with_an_export_when_ruff_excludes_a_directory_named_like_its_
 }
 
 #[test]
+fn a_symlinked_python_file_is_checked_again_when_the_file_it_points_to_changes() {
+    // ruff checks `link.py` (a symlink) with the content of `impl.txt`: an edit of impl.txt
+    // alone is a content-only change of a file ruff does not list, yet it changes link.py.
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    ctx.write("src/sample_pkg/impl.txt", "X = 1\n");
+    std::os::unix::fs::symlink("impl.txt", ctx.work.join("src/sample_pkg/link.py")).unwrap();
+    commit(&ctx, "a symlinked module");
+    let (lint, format, log) = verdicts_agree(&ctx, "first run");
+    assert_eq!((lint.as_str(), format.as_str()), ("pass", "pass"), "{log}");
+    ctx.write("src/sample_pkg/impl.txt", "import os\nx=1\n");
+    commit(&ctx, "the symlink's target edited");
+    let (lint, format, log) = verdicts_agree(&ctx, "target edited");
+    assert_eq!((lint.as_str(), format.as_str()), ("fail", "fail"), "{log}");
+}
+
+#[test]
 fn an_exec_bit_change_is_checked_again() {
     // ruff's EXE rules read the file's mode, which its blob id does not carry.
     use std::os::unix::fs::PermissionsExt;
