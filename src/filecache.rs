@@ -70,6 +70,9 @@ pub struct Scope {
     pub layout: Layout,
     /// Why an entry (by its path) rules the per-file results out, if it does.
     pub refuse: fn(&str) -> Option<&'static str>,
+    /// Whether a config file can take another file's settings with ruff's `extend`: one that
+    /// is not a TOML file of the tree (the context's config) rules the per-file results out.
+    pub extends: bool,
 }
 
 /// Which paths of the tree are part of a context.
@@ -136,6 +139,13 @@ pub fn tree_facts(
                 }
                 if is_config {
                     config.update(format!("{} {path}\0", entry.id()));
+                    if scope.extends
+                        && let Ok(blob) = repo.find_blob(entry.id())
+                        && let Some(why) = extend_problem(&path, blob.content())
+                    {
+                        problem = Some(why);
+                        return git2::TreeWalkResult::Abort;
+                    }
                 }
             }
             (Some(git2::ObjectType::Blob), _) if is_config => {
@@ -155,6 +165,35 @@ pub fn tree_facts(
     facts.config = crate::plan::hex(&config.finalize());
     facts.layout = crate::plan::hex(&layout.finalize());
     Ok(Ok(facts))
+}
+
+/// Why the config file `path` rules the per-file results out, if it does: its ruff `extend`
+/// (`tool.ruff.extend` in a `pyproject.toml`, else a top-level `extend`) names a file the
+/// context does not cover, one that is not a TOML file of the tree (`ruff-base.cfg`, an
+/// absolute path, a `~` or `$` expansion, a path above the tree's root).
+fn extend_problem(path: &str, content: &[u8]) -> Option<String> {
+    let doc: toml::Table = std::str::from_utf8(content).ok()?.parse().ok()?;
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let extend = if name == "pyproject.toml" {
+        doc.get("tool")?.get("ruff")?.get("extend")?
+    } else {
+        doc.get("extend")?
+    };
+    let target = extend.as_str()?;
+    let mut at: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
+    let mut inside = !target.starts_with(['/', '~']) && !target.contains('$');
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => inside &= at.pop().is_some(),
+            _ => at.push(c),
+        }
+    }
+    (!inside || !target.ends_with(".toml")).then(|| {
+        format!(
+            "`{path}` extends `{target}`, which is not a TOML file of the tree (its changes would go unseen)"
+        )
+    })
 }
 
 /// The key of a context: a SHA-256 over what is described in the module's doc. `tool` names
@@ -412,7 +451,12 @@ mod tests {
     fn edits_keep_the_layout_adds_renames_and_config_change_it() {
         let dir = tempfile::tempdir().unwrap();
         let repo = git2::Repository::init(dir.path()).unwrap();
-        let ruff = Scope { config: |n| n.ends_with(".toml"), layout: Layout::Python, refuse: |_| None };
+        let ruff = Scope {
+            config: |n| n.ends_with(".toml"),
+            layout: Layout::Python,
+            refuse: |_| None,
+            extends: true,
+        };
         let facts = |entries: &[(&str, i32, &str)]| tree_facts(&repo, tree(&repo, entries), ruff).unwrap();
         let base = [
             ("pyproject.toml", 0o100644, "[tool.ruff]\n"),
@@ -448,6 +492,20 @@ mod tests {
         assert_ne!(l.layout, b.layout);
         linked.push(("ruff.toml", 0o120000, "elsewhere.cfg"));
         assert!(facts(&linked).unwrap_err().contains("symlink"));
+    }
+
+    #[test]
+    fn a_ruff_extend_naming_what_the_context_does_not_cover_is_a_problem() {
+        let p = |path, text: &str| extend_problem(path, text.as_bytes());
+        assert_eq!(p("pyproject.toml", "[tool.ruff]\nextend = \"base.toml\"\n"), None);
+        assert_eq!(p("sub/ruff.toml", "extend = \"../base.toml\"\n"), None);
+        assert_eq!(p("ruff.toml", "line-length = 1\n"), None);
+        assert_eq!(p("pyproject.toml", "extend = \"x.cfg\"\n"), None, "not ruff's key in a pyproject.toml");
+        let cfg = p("pyproject.toml", "[tool.ruff]\nextend = \"ruff-base.cfg\"\n");
+        assert!(cfg.is_some_and(|why| why.contains("`ruff-base.cfg`")));
+        for bad in ["/etc/ruff.toml", "~/ruff.toml", "$HOME/ruff.toml", "../ruff.toml", "a/../../r.toml"] {
+            assert!(p(".ruff.toml", &format!("extend = \"{bad}\"\n")).is_some(), "{bad}");
+        }
     }
 
     #[test]

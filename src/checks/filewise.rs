@@ -82,10 +82,14 @@ impl Tool {
     /// Which entries of the tree make its context.
     fn scope(self) -> Scope {
         match self {
-            // ruff's hierarchical pyproject.toml/ruff.toml/.ruff.toml and what `extend` names.
-            Tool::Ruff | Tool::RuffFormat => {
-                Scope { config: |n| n.ends_with(".toml"), layout: Layout::Python, refuse: |_| None }
-            }
+            // ruff's hierarchical pyproject.toml/ruff.toml/.ruff.toml and what `extend` names
+            // (a TOML file of the tree, else no per-file results).
+            Tool::Ruff | Tool::RuffFormat => Scope {
+                config: |n| n.ends_with(".toml"),
+                layout: Layout::Python,
+                refuse: |_| None,
+                extends: true,
+            },
             // pyproject.toml's [tool.black], and the .gitignore files its discovery honours.
             Tool::Black => Scope {
                 config: |n| n.ends_with(".toml") || n == ".gitignore",
@@ -98,11 +102,13 @@ impl Tool {
                     ((name == "pyproject.toml" && p != "pyproject.toml") || name == ".hg" || name == ".git")
                         .then_some("black would take another project root for some files")
                 },
+                extends: false,
             },
             Tool::Flake8 => Scope {
                 config: |n| matches!(n, "setup.cfg" | "tox.ini" | ".flake8"),
                 layout: Layout::Nothing,
                 refuse: |_| None,
+                extends: false,
             },
         }
     }

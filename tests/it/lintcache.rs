@@ -575,6 +575,38 @@ fn a_symlinked_python_file_is_checked_again_when_the_file_it_points_to_changes()
 }
 
 #[test]
+fn a_ruff_config_extending_a_file_that_is_not_toml_keeps_no_per_file_results() {
+    // `extend` may name any file: its changes are config changes the per-file cache would
+    // not see (it takes only *.toml for config).
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write(
+        "pyproject.toml",
+        &pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nextend = \"ruff-base.cfg\"\n"),
+    );
+    ctx.write("ruff-base.cfg", "[lint]\nselect = [\"E\"]\n");
+    ctx.write("src/sample_pkg/p.py", "print(1)\n");
+    ctx.write(".ignore", "nothing\n");
+    commit(&ctx, "extends a .cfg");
+    let (lint, _, log) = verdicts_agree(&ctx, "first run");
+    assert_eq!(lint, "pass", "{log}");
+    assert!(log.contains("per-file cache not used") && log.contains("ruff-base.cfg"), "{log}");
+    // The extended file alone changes (the summary's path), then with an ignore file (the
+    // per-file results' path): T20 now finds the print.
+    ctx.write("ruff-base.cfg", "[lint]\nselect = [\"T20\"]\n");
+    commit(&ctx, "T20 in the extended file");
+    assert_eq!(verdicts_agree(&ctx, "extended file edited").0, "fail");
+    ctx.write("ruff-base.cfg", "[lint]\nselect = [\"E\"]\n");
+    commit(&ctx, "back to E");
+    assert_eq!(verdicts_agree(&ctx, "back").0, "pass");
+    ctx.write("ruff-base.cfg", "[lint]\nselect = [\"T20\"]\n");
+    ctx.write(".ignore", "nothing either\n");
+    commit(&ctx, "T20 again, with an ignore file");
+    assert_eq!(verdicts_agree(&ctx, "extended file and .ignore edited").0, "fail");
+}
+
+#[test]
 fn an_exec_bit_change_is_checked_again() {
     // ruff's EXE rules read the file's mode, which its blob id does not carry.
     use std::os::unix::fs::PermissionsExt;
