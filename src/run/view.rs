@@ -72,14 +72,17 @@ impl View {
             Err(e) => return Err(e).with_context(|| format!("reading {}", base.display())),
         }
         let lock_path = base.join("lock");
-        let lock = File::options()
+        // Not a lock file we can open (a directory, a symlink): not a view to use.
+        let Ok(lock) = File::options()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&lock_path)
-            .with_context(|| format!("opening {}", lock_path.display()))?;
+        else {
+            return Ok(None);
+        };
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
@@ -144,31 +147,56 @@ impl View {
             _ => {}
         }
         match (held, delta, created) {
-            (Some(old), Some(delta), Some(created)) => {
-                self.apply(repo, &delta, &created, stop)?;
-                self.how = format!(
-                    "the persistent view, brought from tree {} by its diff ({} changed entr{})",
-                    short(old),
-                    delta.len(),
-                    if delta.len() == 1 { "y" } else { "ies" }
-                );
-            }
-            _ => {
-                if std::fs::symlink_metadata(&src).is_ok() {
-                    let old =
-                        self.base.join(format!("old-{}-{}", std::process::id(), crate::cache::now_secs()));
-                    std::fs::rename(&src, &old).context("moving the old persistent view aside")?;
-                    trash.put(old);
+            (Some(old), Some(delta), Some(created)) => match self.apply(repo, &delta, &created, stop) {
+                Ok(()) => {
+                    self.how = format!(
+                        "the persistent view, brought from tree {} by its diff ({} changed entr{})",
+                        short(old),
+                        delta.len(),
+                        if delta.len() == 1 { "y" } else { "ies" }
+                    );
                 }
-                std::fs::create_dir(&src).with_context(|| format!("creating {}", src.display()))?;
-                repo.export_until(tree, &src, stop)?;
-                self.how = format!("the persistent view, checked out afresh (tree {})", short(tree));
-            }
+                Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => return Err(e),
+                // Not the tree it said it held (something changed it): start afresh.
+                Err(e) => {
+                    self.written.clear();
+                    self.checkout_afresh(repo, tree, trash, stop)?;
+                    self.how =
+                        format!("{} (its diff from tree {} did not apply: {e:#})", self.how, short(old));
+                }
+            },
+            _ => self.checkout_afresh(repo, tree, trash, stop)?,
         }
         crate::cache::write_atomic(&self.state(), tree.to_string().as_bytes())?;
         // A file created (or removed) at the root, where tools put their caches, changes it.
         let root = std::fs::symlink_metadata(&src).with_context(|| format!("reading {}", src.display()))?;
         self.written.push((src, Stamp::of(&root)));
+        Ok(())
+    }
+
+    /// Replaces the checkout with a fresh one of `tree` (the old one goes to the trash).
+    fn checkout_afresh(
+        &mut self,
+        repo: &Repo,
+        tree: Oid,
+        trash: &Trash,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<()> {
+        let src = self.src();
+        if std::fs::symlink_metadata(&src).is_ok() {
+            let aside = format!("old-{}-{}", std::process::id(), crate::cache::now_secs());
+            // A name not taken yet (a checkout set aside earlier in the same second may still be
+            // in the trash's queue).
+            let old = (0..)
+                .map(|n| self.base.join(format!("{aside}-{n}")))
+                .find(|p| std::fs::symlink_metadata(p).is_err())
+                .context("naming the old persistent view")?;
+            std::fs::rename(&src, &old).context("moving the old persistent view aside")?;
+            trash.put(old);
+        }
+        std::fs::create_dir(&src).with_context(|| format!("creating {}", src.display()))?;
+        repo.export_until(tree, &src, stop)?;
+        self.how = format!("the persistent view, checked out afresh (tree {})", short(tree));
         Ok(())
     }
 

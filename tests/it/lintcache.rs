@@ -695,3 +695,28 @@ fn ruff_excluding_a_src_directory_still_checks_the_rest_of_the_tree() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     assert_eq!(checks(&v)["lint"]["status"], "fail", "{}", log_of(&v, "lint"));
 }
+
+#[test]
+fn a_persistent_view_not_as_it_was_left_is_checked_out_afresh_or_not_used() {
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    commit(&ctx, "lint and format");
+    let (v, out) = ctx.json(&["run", "lint"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    let view = view_dir(&ctx);
+    // A directory made by hand where the next tree adds one: its diff cannot apply.
+    std::fs::create_dir(view.join("src/newdir")).unwrap();
+    ctx.write("newdir/bad.py", "import os\n");
+    commit(&ctx, "a new directory");
+    let (lint, _, log) = verdicts_agree(&ctx, "a directory in the way");
+    assert_eq!(lint, "fail", "{log}");
+    assert!(log.contains("checked out afresh") && log.contains("did not apply"), "{log}");
+    // A lock it cannot open: the view is not used (an export is), not an error.
+    std::fs::remove_file(view.join("lock")).unwrap();
+    std::fs::create_dir(view.join("lock")).unwrap();
+    ctx.write("newdir/bad.py", "import os\n\nprint(os)\n");
+    commit(&ctx, "fixed");
+    let (lint, _, log) = verdicts_agree(&ctx, "a lock that is a directory");
+    assert_eq!(lint, "pass", "{log}");
+    assert!(!log.contains("persistent view"), "{log}");
+}
