@@ -9,8 +9,8 @@
 //! `XDG_CONFIG_HOME` it sees, every config file of the tree, and the tree's *layout*; which
 //! files are config and which paths are layout is the tool's [`Scope`]:
 //! - ruff: every TOML file (its hierarchical `pyproject.toml`/`ruff.toml`/`.ruff.toml`, and
-//!   whatever `extend` names); the layout is the path of every directory, symlink, submodule
-//!   and Python file (`*.py`, `*.pyi`), because ruff is not purely file-local: isort's
+//!   whatever `extend` names); the layout is the path of every directory, symlink (with its
+//!   target), submodule and Python file (`*.py`, `*.pyi`), because ruff is not purely file-local: isort's
 //!   first-party detection asks whether `<src root>/<name>` or `<name>.py` exists, INP001 and
 //!   the package of a module depend on `__init__.py` files in its directories.
 //! - black: every TOML file and every `.gitignore` (its discovery honours them); the layout is
@@ -151,6 +151,11 @@ pub fn tree_facts(
             (Some(git2::ObjectType::Blob), _) if is_config => {
                 problem = Some(format!("`{path}` is a symlink (the tool reads the file it points to)"));
                 return git2::TreeWalkResult::Abort;
+            }
+            // A symlink's target (its blob) decides what the path is to a tool: a directory, a
+            // file, nothing (isort's first-party detection follows it).
+            (kind, 0o120000) if in_layout => {
+                layout.update(format!("{kind:?} 120000 {path} -> {}\0", entry.id()))
             }
             (kind, mode) if in_layout => layout.update(format!("{kind:?} {mode:o} {path}\0")),
             _ => {}
@@ -490,6 +495,9 @@ mod tests {
         let l = facts(&linked).unwrap();
         assert!(!l.blobs.contains_key("pkg/link.py"));
         assert_ne!(l.layout, b.layout);
+        let mut retargeted = base.to_vec();
+        retargeted.push(("pkg/link.py", 0o120000, "b.py"));
+        assert_ne!(facts(&retargeted).unwrap().layout, l.layout, "a symlink's target is part of the layout");
         linked.push(("ruff.toml", 0o120000, "elsewhere.cfg"));
         assert!(facts(&linked).unwrap_err().contains("symlink"));
     }

@@ -720,3 +720,32 @@ fn a_persistent_view_not_as_it_was_left_is_checked_out_afresh_or_not_used() {
     assert_eq!(lint, "pass", "{log}");
     assert!(!log.contains("persistent view"), "{log}");
 }
+
+#[test]
+fn a_retargeted_symlink_changes_the_layout() {
+    // isort's first-party detection follows a symlink at a source root: `mylib` pointing at
+    // nothing is third-party, pointing at a package directory first-party, and the import block
+    // of an unchanged file is sorted wrong.
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write(
+        "pyproject.toml",
+        &pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nlint.extend-select = [\"I\"]\n"),
+    );
+    ctx.write("vendor/mylib/__init__.py", "");
+    ctx.write("src/sample_pkg/a.py", "import mylib\nimport requests\n\nprint(mylib, requests)\n");
+    ctx.write(".ignore", "nothing\n");
+    let link = ctx.work.join("mylib");
+    std::os::unix::fs::symlink("nowhere", &link).unwrap();
+    commit(&ctx, "a dangling symlink");
+    assert_eq!(verdicts_agree(&ctx, "dangling").0, "pass");
+    // Retargeted, with an ignore file changed (so that no tree summary answers).
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink("vendor/mylib", &link).unwrap();
+    ctx.write(".ignore", "nothing either\n");
+    commit(&ctx, "the symlink points at a package");
+    let (lint, _, log) = verdicts_agree(&ctx, "retargeted");
+    assert_eq!(lint, "fail", "{log}");
+    assert!(log.contains("I001"), "{log}");
+}
