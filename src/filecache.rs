@@ -41,8 +41,10 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// Bumped when the manifest format or the context recipe changes.
-const SCHEMA: u32 = 1;
+/// Bumped when the manifest format or the context recipe changes (2: a file's exec bit, a
+/// symlink's target; results and summaries made without them, or in a view called `tree`,
+/// are not trusted).
+const SCHEMA: u32 = 2;
 
 /// A manifest larger than this is not one hookgate wrote: ignored.
 const MAX_MANIFEST_BYTES: u64 = 256 << 20;
