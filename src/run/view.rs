@@ -93,9 +93,10 @@ impl View {
         // Its time of last use, for `cache gc`.
         lock.set_modified(std::time::SystemTime::now()).ok();
         let mut view = View { base, _lock: lock, written: Vec::new(), how: String::new() };
-        // What killed runs left half-removed.
+        // What killed runs left half-removed, and an earlier version's checkout (`tree/`).
         for e in std::fs::read_dir(&view.base).into_iter().flatten().flatten() {
-            if e.file_name().to_string_lossy().starts_with("old-") {
+            let name = e.file_name();
+            if name.to_string_lossy().starts_with("old-") || name == "tree" {
                 trash.put(e.path());
             }
         }
