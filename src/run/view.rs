@@ -297,12 +297,30 @@ pub fn collect(tmp_root: &Path, max_age: std::time::Duration, dry_run: bool) -> 
             continue;
         }
         let bytes = du(&base);
-        if dry_run || std::fs::remove_dir_all(&base).is_ok() {
+        if dry_run || remove(&base) {
             done.views += 1;
             done.bytes += bytes;
         }
     }
     done
+}
+
+/// Removes the view `base` whose lock this process holds: its state first (a removal cut short
+/// leaves a view the next run checks out afresh, never a partial checkout it trusts), the lock
+/// last (a run opening the view meanwhile finds it held, or, once it is gone, no state).
+fn remove(base: &Path) -> bool {
+    std::fs::remove_file(base.join("state")).ok();
+    for e in std::fs::read_dir(base).into_iter().flatten().flatten() {
+        if e.file_name() != "lock" {
+            let path = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path).ok(),
+                _ => std::fs::remove_file(&path).ok(),
+            };
+        }
+    }
+    std::fs::remove_file(base.join("lock")).ok();
+    std::fs::remove_dir(base).is_ok()
 }
 
 /// Bytes under `path` (symlinks not followed).
