@@ -157,7 +157,7 @@ pub fn tree_facts(
             // A symlink's target (its blob) decides what the path is to a tool: a directory, a
             // file, nothing (isort's first-party detection follows it).
             (kind, 0o120000) if in_layout => {
-                layout.update(format!("{kind:?} 120000 {path} -> {}\0", entry.id()))
+                layout.update(format!("{kind:?} 120000 {path} -> {}\0", entry.id()));
             }
             (kind, mode) if in_layout => layout.update(format!("{kind:?} {mode:o} {path}\0")),
             _ => {}
