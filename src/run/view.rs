@@ -212,8 +212,27 @@ impl View {
     ) -> Result<()> {
         let src = self.src();
         let at = |p: &[u8]| src.join(Path::new(std::ffi::OsStr::from_bytes(p)));
+        // Directories above a changed path, checked to be real directories of the checkout (not
+        // a symlink made there by hand, which removing or writing would go through).
+        let mut real: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+        let mut inside = |p: &[u8]| -> Result<()> {
+            let mut end = 0;
+            while let Some(slash) = p[end..].iter().position(|&b| b == b'/') {
+                end += slash;
+                let dir = &p[..end];
+                if !real.contains(dir) {
+                    if !std::fs::symlink_metadata(at(dir)).is_ok_and(|m| m.is_dir()) {
+                        anyhow::bail!("{} is not a directory of the checkout", at(dir).display());
+                    }
+                    real.insert(dir.to_vec());
+                }
+                end += 1;
+            }
+            Ok(())
+        };
         for d in delta {
             let Some((mode, _)) = d.old else { continue };
+            inside(&d.path)?;
             let path = at(&d.path);
             let gone =
                 if is_dir(mode) { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
@@ -229,6 +248,7 @@ impl View {
             if n % 64 == 0 && stop() {
                 return Err(Error::Interrupted.into());
             }
+            inside(&item.path)?;
             let path = at(&item.path);
             match item.mode {
                 mode if is_dir(mode) => {

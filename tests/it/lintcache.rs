@@ -749,3 +749,29 @@ fn a_retargeted_symlink_changes_the_layout() {
     assert_eq!(lint, "fail", "{log}");
     assert!(log.contains("I001"), "{log}");
 }
+
+#[test]
+fn a_symlink_made_inside_the_persistent_view_is_not_written_through() {
+    // A directory of the checkout replaced by a symlink (by hand, between runs): the next diff
+    // removes and writes files below it, which must not land where it points.
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    commit(&ctx, "lint and format");
+    let (v, out) = ctx.json(&["run", "lint"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    let view = view_dir(&ctx);
+    let precious = ctx.tmp.join("precious");
+    std::fs::create_dir(&precious).unwrap();
+    std::fs::write(precious.join("__init__.py"), "mine\n").unwrap();
+    let pkg = view.join("src/src/sample_pkg");
+    assert!(pkg.is_dir(), "the view's checkout holds the package");
+    std::fs::remove_dir_all(&pkg).unwrap();
+    std::os::unix::fs::symlink(&precious, &pkg).unwrap();
+    let init = std::fs::read_to_string(ctx.work.join("src/sample_pkg/__init__.py")).unwrap();
+    ctx.write("src/sample_pkg/__init__.py", &format!("{init}\nimport os\n"));
+    commit(&ctx, "an edit below the symlinked directory");
+    let (lint, _, log) = verdicts_agree(&ctx, "edit below a symlink");
+    assert_eq!(lint, "fail", "{log}");
+    assert_eq!(std::fs::read_to_string(precious.join("__init__.py")).unwrap(), "mine\n", "written through");
+    assert_eq!(std::fs::read_dir(&precious).unwrap().count(), 1);
+}
