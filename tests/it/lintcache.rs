@@ -775,3 +775,47 @@ fn a_symlink_made_inside_the_persistent_view_is_not_written_through() {
     assert_eq!(std::fs::read_to_string(precious.join("__init__.py")).unwrap(), "mine\n", "written through");
     assert_eq!(std::fs::read_dir(&precious).unwrap().count(), 1);
 }
+
+#[test]
+fn a_lint_run_again_on_a_private_export_trusts_nothing_its_first_run_kept() {
+    // `writer` writes into a tracked file in place (through the hard link every check's
+    // snapshot shares with the run's store) before lint's ruff reads it: lint's first run saw
+    // another file than the tree's, so it runs again on a private export, where the per-file
+    // results and the tree summary its first run kept must not answer for the tree.
+    let ctx = TestContext::new("clean");
+    let writer = r#"
+import os, sys, time
+p = "src/sample_pkg/x.py"
+if not os.path.exists("WRITE"):
+    sys.exit(0)
+# In the run's store (its copy and ours): once lint's snapshot links the file too.
+for _ in range(3000):
+    if os.stat(p).st_nlink != 2:
+        break
+    time.sleep(0.01)
+with open(p, "w") as f:
+    f.write("X = 1\n")
+"#;
+    ctx.write(
+        "hookgate.toml",
+        &format!(
+            "defaults = false\n[checks.writer]\nrun = [\"python\", \"-c\", '''{writer}''']\n\
+             [checks.lint]\nneeds = [\"writer\"]\n"
+        ),
+    );
+    ctx.write("src/sample_pkg/x.py", "X = 1\n");
+    commit(&ctx, "a check that writes in place");
+    let (v, out) = ctx.json(&["run", "lint", "writer"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    // The persistent view is held by another process: lint links the run's store as writer
+    // does. The tree's x.py has an F401; writer makes it clean before lint's ruff reads it.
+    let lock = std::fs::File::options().read(true).write(true).open(view_dir(&ctx).join("lock")).unwrap();
+    lock.try_lock().unwrap();
+    ctx.write("src/sample_pkg/x.py", "import os\n");
+    ctx.write("WRITE", "");
+    commit(&ctx, "an F401 the writer hides");
+    let (v, out) = ctx.json(&["run", "lint", "writer"]);
+    let log = log_of(&v, "lint");
+    assert!(log.contains("running it again on a private export"), "the write was not seen: {log}");
+    assert_eq!(checks(&v)["lint"]["status"], "fail", "{}\n{log}", text(&out));
+}
