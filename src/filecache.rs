@@ -9,8 +9,8 @@
 //! `XDG_CONFIG_HOME` it sees, every config file of the tree, and the tree's *layout*; which
 //! files are config and which paths are layout is the tool's [`Scope`]:
 //! - ruff: every TOML file (its hierarchical `pyproject.toml`/`ruff.toml`/`.ruff.toml`, and
-//!   whatever `extend` names); the layout is the path of every directory, symlink, submodule
-//!   and Python file (`*.py`, `*.pyi`), because ruff is not purely file-local: isort's
+//!   whatever `extend` names); the layout is the path of every directory, symlink (with its
+//!   target), submodule and Python file (`*.py`, `*.pyi`), because ruff is not purely file-local: isort's
 //!   first-party detection asks whether `<src root>/<name>` or `<name>.py` exists, INP001 and
 //!   the package of a module depend on `__init__.py` files in its directories.
 //! - black: every TOML file and every `.gitignore` (its discovery honours them); the layout is
@@ -41,8 +41,10 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// Bumped when the manifest format or the context recipe changes.
-const SCHEMA: u32 = 1;
+/// Bumped when the manifest format or the context recipe changes (2: a file's exec bit, a
+/// symlink's target; results and summaries made without them, or in a view called `tree`,
+/// are not trusted).
+const SCHEMA: u32 = 2;
 
 /// A manifest larger than this is not one hookgate wrote: ignored.
 const MAX_MANIFEST_BYTES: u64 = 256 << 20;
@@ -70,6 +72,9 @@ pub struct Scope {
     pub layout: Layout,
     /// Why an entry (by its path) rules the per-file results out, if it does.
     pub refuse: fn(&str) -> Option<&'static str>,
+    /// Whether a config file can take another file's settings with ruff's `extend`: one that
+    /// is not a TOML file of the tree (the context's config) rules the per-file results out.
+    pub extends: bool,
 }
 
 /// Which paths of the tree are part of a context.
@@ -86,7 +91,8 @@ pub enum Layout {
 /// What the tree says about the files a tool is given.
 #[derive(Debug, Default)]
 pub struct TreeFacts {
-    /// Blob id of every regular Python file, by path.
+    /// Blob id of every regular Python file, by path, with `+x` when it is executable (ruff's
+    /// EXE rules read the mode, which the blob id does not carry).
     pub blobs: HashMap<String, String>,
     /// Digest of every config file (path and blob id).
     pub config: String,
@@ -125,20 +131,33 @@ pub fn tree_facts(
         let in_layout = scope.layout != Layout::Nothing;
         // Lines end in NUL: a path cannot hold one, so two layouts never hash alike.
         match (entry.kind(), entry.filemode()) {
-            (Some(git2::ObjectType::Blob), 0o100644 | 0o100755) => {
+            (Some(git2::ObjectType::Blob), mode @ (0o100644 | 0o100755)) => {
                 if python {
-                    facts.blobs.insert(path.clone(), entry.id().to_string());
+                    let exec = if mode == 0o100755 { "+x" } else { "" };
+                    facts.blobs.insert(path.clone(), format!("{}{exec}", entry.id()));
                 }
                 if in_layout && (python || scope.layout == Layout::Every) {
                     layout.update(format!("f {path}\0"));
                 }
                 if is_config {
                     config.update(format!("{} {path}\0", entry.id()));
+                    if scope.extends
+                        && let Ok(blob) = repo.find_blob(entry.id())
+                        && let Some(why) = extend_problem(&path, blob.content())
+                    {
+                        problem = Some(why);
+                        return git2::TreeWalkResult::Abort;
+                    }
                 }
             }
             (Some(git2::ObjectType::Blob), _) if is_config => {
                 problem = Some(format!("`{path}` is a symlink (the tool reads the file it points to)"));
                 return git2::TreeWalkResult::Abort;
+            }
+            // A symlink's target (its blob) decides what the path is to a tool: a directory, a
+            // file, nothing (isort's first-party detection follows it).
+            (kind, 0o120000) if in_layout => {
+                layout.update(format!("{kind:?} 120000 {path} -> {}\0", entry.id()));
             }
             (kind, mode) if in_layout => layout.update(format!("{kind:?} {mode:o} {path}\0")),
             _ => {}
@@ -153,6 +172,35 @@ pub fn tree_facts(
     facts.config = crate::plan::hex(&config.finalize());
     facts.layout = crate::plan::hex(&layout.finalize());
     Ok(Ok(facts))
+}
+
+/// Why the config file `path` rules the per-file results out, if it does: its ruff `extend`
+/// (`tool.ruff.extend` in a `pyproject.toml`, else a top-level `extend`) names a file the
+/// context does not cover, one that is not a TOML file of the tree (`ruff-base.cfg`, an
+/// absolute path, a `~` or `$` expansion, a path above the tree's root).
+fn extend_problem(path: &str, content: &[u8]) -> Option<String> {
+    let doc: toml::Table = std::str::from_utf8(content).ok()?.parse().ok()?;
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let extend = if name == "pyproject.toml" {
+        doc.get("tool")?.get("ruff")?.get("extend")?
+    } else {
+        doc.get("extend")?
+    };
+    let target = extend.as_str()?;
+    let mut at: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
+    let mut inside = !target.starts_with(['/', '~']) && !target.contains('$');
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => inside &= at.pop().is_some(),
+            _ => at.push(c),
+        }
+    }
+    (!inside || !target.ends_with(".toml")).then(|| {
+        format!(
+            "`{path}` extends `{target}`, which is not a TOML file of the tree (its changes would go unseen)"
+        )
+    })
 }
 
 /// The key of a context: a SHA-256 over what is described in the module's doc. `tool` names
@@ -259,9 +307,6 @@ pub struct TreeSummary {
     /// The tree's regular Python files (`*.py`, `*.pyi`) the tool does not check (its
     /// excludes), sorted.
     pub excluded: Vec<String>,
-    /// The files the tool checks that are not regular Python files (black's notebooks), sorted.
-    #[serde(default)]
-    pub extra: Vec<String>,
     /// The files with problems, and how many.
     pub failing: BTreeMap<String, u32>,
 }
@@ -414,7 +459,12 @@ mod tests {
     fn edits_keep_the_layout_adds_renames_and_config_change_it() {
         let dir = tempfile::tempdir().unwrap();
         let repo = git2::Repository::init(dir.path()).unwrap();
-        let ruff = Scope { config: |n| n.ends_with(".toml"), layout: Layout::Python, refuse: |_| None };
+        let ruff = Scope {
+            config: |n| n.ends_with(".toml"),
+            layout: Layout::Python,
+            refuse: |_| None,
+            extends: true,
+        };
         let facts = |entries: &[(&str, i32, &str)]| tree_facts(&repo, tree(&repo, entries), ruff).unwrap();
         let base = [
             ("pyproject.toml", 0o100644, "[tool.ruff]\n"),
@@ -448,8 +498,25 @@ mod tests {
         let l = facts(&linked).unwrap();
         assert!(!l.blobs.contains_key("pkg/link.py"));
         assert_ne!(l.layout, b.layout);
+        let mut retargeted = base.to_vec();
+        retargeted.push(("pkg/link.py", 0o120000, "b.py"));
+        assert_ne!(facts(&retargeted).unwrap().layout, l.layout, "a symlink's target is part of the layout");
         linked.push(("ruff.toml", 0o120000, "elsewhere.cfg"));
         assert!(facts(&linked).unwrap_err().contains("symlink"));
+    }
+
+    #[test]
+    fn a_ruff_extend_naming_what_the_context_does_not_cover_is_a_problem() {
+        let p = |path, text: &str| extend_problem(path, text.as_bytes());
+        assert_eq!(p("pyproject.toml", "[tool.ruff]\nextend = \"base.toml\"\n"), None);
+        assert_eq!(p("sub/ruff.toml", "extend = \"../base.toml\"\n"), None);
+        assert_eq!(p("ruff.toml", "line-length = 1\n"), None);
+        assert_eq!(p("pyproject.toml", "extend = \"x.cfg\"\n"), None, "not ruff's key in a pyproject.toml");
+        let cfg = p("pyproject.toml", "[tool.ruff]\nextend = \"ruff-base.cfg\"\n");
+        assert!(cfg.is_some_and(|why| why.contains("`ruff-base.cfg`")));
+        for bad in ["/etc/ruff.toml", "~/ruff.toml", "$HOME/ruff.toml", "../ruff.toml", "a/../../r.toml"] {
+            assert!(p(".ruff.toml", &format!("extend = \"{bad}\"\n")).is_some(), "{bad}");
+        }
     }
 
     #[test]

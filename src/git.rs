@@ -679,6 +679,7 @@ impl Repo {
             match before.get(name) {
                 Some(&was) if was == now => {}
                 Some(&(0o040000, a)) if now.0 == 0o040000 => {
+                    check_depth(root, &path)?;
                     let a = self.inner.find_tree(a).context("reading a subtree")?;
                     let b = self.inner.find_tree(now.1).context("reading a subtree")?;
                     if !self.delta_trees(&a, &b, root, &path, out, limit)? {
@@ -746,6 +747,7 @@ impl Repo {
             let mode = entry.filemode() as u32;
             out.push(ExportItem { path: path.clone(), mode, id: entry.id() });
             if mode == 0o040000 {
+                check_depth(root, &path)?;
                 let sub = self.inner.find_tree(entry.id()).context("reading a subtree")?;
                 self.plan_export(&sub, root, &path, out, stop)?;
             }
@@ -995,6 +997,25 @@ fn join_path(prefix: &[u8], name: &[u8]) -> Vec<u8> {
 
 /// Refuses an entry git would never check out (see [`entry_name_problem`]), or a name seen
 /// before in the same directory (`seen`).
+/// Directories a tree may nest: deeper, the walks that read it (one stack frame a level)
+/// would overflow a thread's stack, and its paths would outgrow what a file system takes.
+const MAX_TREE_DEPTH: usize = 1024;
+
+/// Refuses the subtree at `path` of `root` when it lies deeper than [`MAX_TREE_DEPTH`].
+fn check_depth(root: Oid, path: &[u8]) -> Result<()> {
+    if path.iter().filter(|&&b| b == b'/').count() < MAX_TREE_DEPTH {
+        return Ok(());
+    }
+    let shown: Vec<u8> = path.iter().copied().take(60).collect();
+    Err(Error::Git(format!(
+        "tree {} nests directories more than {MAX_TREE_DEPTH} deep (at `{}...`); refusing to export it \
+         (nothing was written)",
+        short(root),
+        String::from_utf8_lossy(&shown)
+    ))
+    .into())
+}
+
 fn check_entry(
     name: &[u8],
     seen: &mut HashSet<Vec<u8>>,

@@ -82,10 +82,14 @@ impl Tool {
     /// Which entries of the tree make its context.
     fn scope(self) -> Scope {
         match self {
-            // ruff's hierarchical pyproject.toml/ruff.toml/.ruff.toml and what `extend` names.
-            Tool::Ruff | Tool::RuffFormat => {
-                Scope { config: |n| n.ends_with(".toml"), layout: Layout::Python, refuse: |_| None }
-            }
+            // ruff's hierarchical pyproject.toml/ruff.toml/.ruff.toml and what `extend` names
+            // (a TOML file of the tree, else no per-file results).
+            Tool::Ruff | Tool::RuffFormat => Scope {
+                config: |n| n.ends_with(".toml"),
+                layout: Layout::Python,
+                refuse: |_| None,
+                extends: true,
+            },
             // pyproject.toml's [tool.black], and the .gitignore files its discovery honours.
             Tool::Black => Scope {
                 config: |n| n.ends_with(".toml") || n == ".gitignore",
@@ -98,11 +102,13 @@ impl Tool {
                     ((name == "pyproject.toml" && p != "pyproject.toml") || name == ".hg" || name == ".git")
                         .then_some("black would take another project root for some files")
                 },
+                extends: false,
             },
             Tool::Flake8 => Scope {
                 config: |n| matches!(n, "setup.cfg" | "tox.ini" | ".flake8"),
                 layout: Layout::Nothing,
                 refuse: |_| None,
+                extends: false,
             },
         }
     }
@@ -345,21 +351,21 @@ pub fn run_changed(
         .map(|(f, p)| (f.to_string(), p))
         .collect();
     // The tool's whole answer for this tree: the next tree that differs only in some files'
-    // content is answered from it (`run_delta`).
-    // (flake8 names its files as its discovery does, `./x`, and asks its discovery each time.)
-    if accounted && tool != Tool::Flake8 {
+    // content is answered from it (`run_delta`). Not for flake8 (it names its files as its
+    // discovery does, `./x`, and asks its discovery each time), nor when the tool checks a file
+    // that is not a regular Python file of the tree (a symlink: an edit of what it points to
+    // changes it unseen).
+    let regular = || files.iter().all(|f| facts.blobs.contains_key(lookup(f)));
+    if accounted && tool != Tool::Flake8 && regular() {
         let listed: BTreeSet<&str> = files.iter().map(String::as_str).collect();
         let mut excluded: Vec<String> =
             facts.blobs.keys().filter(|f| !listed.contains(f.as_str())).cloned().collect();
         excluded.sort();
-        let extra: Vec<String> =
-            listed.iter().filter(|f| !facts.blobs.contains_key(**f)).map(|f| (*f).to_string()).collect();
         let summary = TreeSummary {
             tree: inv.tree.id.to_string(),
             key: key.clone(),
             files: files.len(),
             excluded,
-            extra,
             failing: failing.clone(),
         };
         if let Err(e) = store.save_summary(&identity, summary) {
@@ -457,7 +463,7 @@ pub fn run_delta(
         .iter()
         .filter(|p| {
             let python = p.ends_with(".py") || p.ends_with(".pyi");
-            (python && base.excluded.binary_search(p).is_err()) || base.extra.binary_search(p).is_ok()
+            python && base.excluded.binary_search(p).is_err()
         })
         .cloned()
         .collect();
@@ -503,7 +509,6 @@ pub fn run_delta(
         key: base.key.clone(),
         files: base.files,
         excluded: base.excluded.clone(),
-        extra: base.extra.clone(),
         failing: failing.clone(),
     };
     if let Err(e) = store.save_summary(&identity, summary) {

@@ -85,8 +85,13 @@ pub fn make_dir(tmp_root: &Path) -> Result<PathBuf> {
 const MARKER: &str = ".hookgate-scratch";
 
 /// Removes a scratch directory, its marker last: a removal cut short (a SIGKILL) leaves a
-/// directory the sweep still recognises.
+/// directory the sweep still recognises. Anything else in its place (a symlink to a directory,
+/// a file) is removed itself, never what it points to.
 fn remove(dir: &Path) {
+    if !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        std::fs::remove_file(dir).ok();
+        return;
+    }
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             if e.file_name() == MARKER {

@@ -1,7 +1,7 @@
 //! The persistent view (#12 item 2, "a persistent snapshot updated incrementally from the
 //! previous tree's diff"): a checkout of the last tree the read-only file-local checks ran on
 //! (the default `ruff check --no-fix --no-cache` and `ruff format --check --no-cache`, which
-//! write nothing), kept between runs in `<tmp root>/hookgate.view-<uid>-<repository>/tree/`
+//! write nothing), kept between runs in `<tmp root>/hookgate.view-<uid>-<repository>/src/`
 //! and brought to the next tree by writing only what changed ([`Repo::tree_delta`]): a
 //! one-file edit of a 100k-file tree writes one file, where a fresh export writes 100k.
 //!
@@ -24,6 +24,7 @@ use git2::Oid;
 
 use super::scratch::Trash;
 use super::snapshot::Stamp;
+use crate::error::Error;
 use crate::git::{Delta, ExportItem, Repo, short};
 
 /// More changed entries than this: a fresh checkout (one pass over the tree) is as cheap.
@@ -71,14 +72,17 @@ impl View {
             Err(e) => return Err(e).with_context(|| format!("reading {}", base.display())),
         }
         let lock_path = base.join("lock");
-        let lock = File::options()
+        // Not a lock file we can open (a directory, a symlink): not a view to use.
+        let Ok(lock) = File::options()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&lock_path)
-            .with_context(|| format!("opening {}", lock_path.display()))?;
+        else {
+            return Ok(None);
+        };
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
@@ -89,9 +93,10 @@ impl View {
         // Its time of last use, for `cache gc`.
         lock.set_modified(std::time::SystemTime::now()).ok();
         let mut view = View { base, _lock: lock, written: Vec::new(), how: String::new() };
-        // What killed runs left half-removed.
+        // What killed runs left half-removed, and an earlier version's checkout (`tree/`).
         for e in std::fs::read_dir(&view.base).into_iter().flatten().flatten() {
-            if e.file_name().to_string_lossy().starts_with("old-") {
+            let name = e.file_name();
+            if name.to_string_lossy().starts_with("old-") || name == "tree" {
                 trash.put(e.path());
             }
         }
@@ -99,9 +104,11 @@ impl View {
         Ok(Some(view))
     }
 
-    /// The checked-out tree.
+    /// The checked-out tree. Called `src` as an export's checkout is: ruff matches its excludes
+    /// against the name of the directory it runs in too (`--force-exclude` looks at every
+    /// directory up to the project root), so another name could exclude files an export checks.
     pub fn src(&self) -> PathBuf {
-        self.base.join("tree")
+        self.base.join("src")
     }
 
     fn state(&self) -> PathBuf {
@@ -141,31 +148,56 @@ impl View {
             _ => {}
         }
         match (held, delta, created) {
-            (Some(old), Some(delta), Some(created)) => {
-                self.apply(repo, &delta, &created, stop)?;
-                self.how = format!(
-                    "the persistent view, brought from tree {} by its diff ({} changed entr{})",
-                    short(old),
-                    delta.len(),
-                    if delta.len() == 1 { "y" } else { "ies" }
-                );
-            }
-            _ => {
-                if std::fs::symlink_metadata(&src).is_ok() {
-                    let old =
-                        self.base.join(format!("old-{}-{}", std::process::id(), crate::cache::now_secs()));
-                    std::fs::rename(&src, &old).context("moving the old persistent view aside")?;
-                    trash.put(old);
+            (Some(old), Some(delta), Some(created)) => match self.apply(repo, &delta, &created, stop) {
+                Ok(()) => {
+                    self.how = format!(
+                        "the persistent view, brought from tree {} by its diff ({} changed entr{})",
+                        short(old),
+                        delta.len(),
+                        if delta.len() == 1 { "y" } else { "ies" }
+                    );
                 }
-                std::fs::create_dir(&src).with_context(|| format!("creating {}", src.display()))?;
-                repo.export_until(tree, &src, stop)?;
-                self.how = format!("the persistent view, checked out afresh (tree {})", short(tree));
-            }
+                Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => return Err(e),
+                // Not the tree it said it held (something changed it): start afresh.
+                Err(e) => {
+                    self.written.clear();
+                    self.checkout_afresh(repo, tree, trash, stop)?;
+                    self.how =
+                        format!("{} (its diff from tree {} did not apply: {e:#})", self.how, short(old));
+                }
+            },
+            _ => self.checkout_afresh(repo, tree, trash, stop)?,
         }
         crate::cache::write_atomic(&self.state(), tree.to_string().as_bytes())?;
         // A file created (or removed) at the root, where tools put their caches, changes it.
         let root = std::fs::symlink_metadata(&src).with_context(|| format!("reading {}", src.display()))?;
         self.written.push((src, Stamp::of(&root)));
+        Ok(())
+    }
+
+    /// Replaces the checkout with a fresh one of `tree` (the old one goes to the trash).
+    fn checkout_afresh(
+        &mut self,
+        repo: &Repo,
+        tree: Oid,
+        trash: &Trash,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<()> {
+        let src = self.src();
+        if std::fs::symlink_metadata(&src).is_ok() {
+            let aside = format!("old-{}-{}", std::process::id(), crate::cache::now_secs());
+            // A name not taken yet (a checkout set aside earlier in the same second may still be
+            // in the trash's queue).
+            let old = (0..)
+                .map(|n| self.base.join(format!("{aside}-{n}")))
+                .find(|p| std::fs::symlink_metadata(p).is_err())
+                .context("naming the old persistent view")?;
+            std::fs::rename(&src, &old).context("moving the old persistent view aside")?;
+            trash.put(old);
+        }
+        std::fs::create_dir(&src).with_context(|| format!("creating {}", src.display()))?;
+        repo.export_until(tree, &src, stop)?;
+        self.how = format!("the persistent view, checked out afresh (tree {})", short(tree));
         Ok(())
     }
 
@@ -180,8 +212,27 @@ impl View {
     ) -> Result<()> {
         let src = self.src();
         let at = |p: &[u8]| src.join(Path::new(std::ffi::OsStr::from_bytes(p)));
+        // Directories above a changed path, checked to be real directories of the checkout (not
+        // a symlink made there by hand, which removing or writing would go through).
+        let mut real: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+        let mut inside = |p: &[u8]| -> Result<()> {
+            let mut end = 0;
+            while let Some(slash) = p[end..].iter().position(|&b| b == b'/') {
+                end += slash;
+                let dir = &p[..end];
+                if !real.contains(dir) {
+                    if !std::fs::symlink_metadata(at(dir)).is_ok_and(|m| m.is_dir()) {
+                        anyhow::bail!("{} is not a directory of the checkout", at(dir).display());
+                    }
+                    real.insert(dir.to_vec());
+                }
+                end += 1;
+            }
+            Ok(())
+        };
         for d in delta {
             let Some((mode, _)) = d.old else { continue };
+            inside(&d.path)?;
             let path = at(&d.path);
             let gone =
                 if is_dir(mode) { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
@@ -192,12 +243,26 @@ impl View {
                 _ => {}
             }
         }
-        let written = &mut self.written;
-        repo.write_items(created, &src, stop, |path, file| {
-            let meta = file.metadata().with_context(|| format!("reading {}", path.display()))?;
-            written.push((path, Stamp::of(&meta)));
-            Ok(())
-        })
+        let (links, rest): (Vec<_>, Vec<_>) = created.iter().partition(|i| i.mode == SYMLINK);
+        for (n, item) in rest.into_iter().chain(links).enumerate() {
+            if n % 64 == 0 && stop() {
+                return Err(Error::Interrupted.into());
+            }
+            inside(&item.path)?;
+            let path = at(&item.path);
+            match item.mode {
+                mode if is_dir(mode) => {
+                    std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
+                }
+                SYMLINK => repo.export_symlink(item.id, &path)?,
+                mode => {
+                    let file = repo.export_blob(item.id, mode, &path)?;
+                    let meta = file.metadata().with_context(|| format!("reading {}", path.display()))?;
+                    self.written.push((path, Stamp::of(&meta)));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether every file this run wrote is as it was written and nothing was created or
@@ -252,12 +317,30 @@ pub fn collect(tmp_root: &Path, max_age: std::time::Duration, dry_run: bool) -> 
             continue;
         }
         let bytes = du(&base);
-        if dry_run || std::fs::remove_dir_all(&base).is_ok() {
+        if dry_run || remove(&base) {
             done.views += 1;
             done.bytes += bytes;
         }
     }
     done
+}
+
+/// Removes the view `base` whose lock this process holds: its state first (a removal cut short
+/// leaves a view the next run checks out afresh, never a partial checkout it trusts), the lock
+/// last (a run opening the view meanwhile finds it held, or, once it is gone, no state).
+fn remove(base: &Path) -> bool {
+    std::fs::remove_file(base.join("state")).ok();
+    for e in std::fs::read_dir(base).into_iter().flatten().flatten() {
+        if e.file_name() != "lock" {
+            let path = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path).ok(),
+                _ => std::fs::remove_file(&path).ok(),
+            };
+        }
+    }
+    std::fs::remove_file(base.join("lock")).ok();
+    std::fs::remove_dir(base).is_ok()
 }
 
 /// Bytes under `path` (symlinks not followed).
@@ -268,6 +351,8 @@ fn du(path: &Path) -> u64 {
     }
     std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| du(&e.path())).sum()
 }
+
+const SYMLINK: u32 = 0o120000;
 
 /// Whether a git mode is a directory or a submodule (an empty directory in a checkout).
 fn is_dir(mode: u32) -> bool {

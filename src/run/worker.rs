@@ -140,6 +140,12 @@ impl Worker<'_> {
             let mut inv = self.invocation(plan, c, &snapshot, &log, reports.clone(), attempt)?;
             if let Some(why) = &rerun {
                 inv.note(why);
+                // What the first run's tool saw was not the tree, and the per-file results and
+                // the tree summary it kept say so: every file is checked again, and they are
+                // rewritten.
+                if let Some(store) = inv.file_cache.as_mut() {
+                    store.refresh = true;
+                }
             }
             if let Some(how) = snapshot.view_note() {
                 inv.note(&format!("snapshot: {how}"));

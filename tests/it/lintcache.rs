@@ -468,7 +468,7 @@ fn the_persistent_view_follows_the_trees_and_steps_aside_when_it_cannot_be_trust
 
     // A view whose state is gone (an update killed half-way) is checked out afresh.
     std::fs::remove_file(view.join("state")).unwrap();
-    std::fs::write(view.join("tree/src/sample_pkg/bad.py"), "import os\n").unwrap();
+    std::fs::write(view.join("src/src/sample_pkg/bad.py"), "import os\n").unwrap();
     ctx.write("README.md", "# edited\n");
     commit(&ctx, "readme");
     let (v, out) = ctx.json(&["run", "--force", "lint"]);
@@ -504,16 +504,328 @@ fn the_persistent_view_follows_the_trees_and_steps_aside_when_it_cannot_be_trust
     assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
     let view = view_dir(&ctx);
     let out = ctx.hookgate(&["cache", "gc", "--max-age", "1"]);
-    assert!(out.status.success() && view.join("tree").is_dir(), "a fresh view went: {}", text(&out));
+    assert!(out.status.success() && view.join("src").is_dir(), "a fresh view went: {}", text(&out));
     let old = std::process::Command::new("touch").args(["-d", "2 days ago"]).arg(view.join("lock")).status();
     assert!(old.unwrap().success());
     let lock = std::fs::File::open(view.join("lock")).unwrap();
     lock.try_lock().unwrap();
     let out = ctx.hookgate(&["cache", "gc", "--max-age", "1"]);
-    assert!(out.status.success() && view.join("tree").is_dir(), "a view in use went: {}", text(&out));
+    assert!(out.status.success() && view.join("src").is_dir(), "a view in use went: {}", text(&out));
     drop(lock);
     let out = ctx.hookgate(&["cache", "gc", "--max-age", "1"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(!view.exists(), "an unused view stayed: {}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 persistent view(s) unused"), "{}", text(&out));
+}
+
+/// lint and format only, as a user's `hookgate.toml` would name them.
+const LINT_AND_FORMAT: &str = "defaults = false\n[checks.lint]\n[checks.format]\n";
+
+/// Runs lint and format (the view, the per-file cache) and then a whole-tree run (`--force`,
+/// `HOOKGATE_FILE_CACHE=0`: a fresh export, every file), asserts they give the same verdicts
+/// and returns them with the first run's lint log.
+fn verdicts_agree(ctx: &TestContext, step: &str) -> (String, String, String) {
+    let (v, out) = ctx.json(&["run", "lint", "format"]);
+    let c = checks(&v);
+    let status = |c: &std::collections::BTreeMap<String, Value>, n: &str| {
+        c[n]["status"].as_str().unwrap_or_else(|| panic!("{step}: {}", text(&out))).to_string()
+    };
+    let (lint, format) = (status(&c, "lint"), status(&c, "format"));
+    let log = format!("{}\n{}", log_of(&v, "lint"), log_of(&v, "format"));
+    let mut whole = ctx.hookgate_cmd(&["run", "--force", "--json", "lint", "format"]);
+    whole.env("HOOKGATE_FILE_CACHE", "0");
+    let out = whole.output().unwrap();
+    let w: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let r = checks(&w);
+    assert_eq!(
+        (lint.as_str(), format.as_str()),
+        (status(&r, "lint").as_str(), status(&r, "format").as_str()),
+        "{step}: the incremental run differs from a whole-tree run; its logs:\n{log}\nthe whole-tree run's:\n{}\n{}",
+        log_of(&w, "lint"),
+        log_of(&w, "format")
+    );
+    (lint, format, log)
+}
+
+#[test]
+fn the_view_agrees_with_an_export_when_ruff_excludes_a_directory_named_like_its_root() {
+    // ruff matches its excludes against the project root's own name too (`--force-exclude`
+    // looks at every directory up to the root): a project excluding its `tree/` directory
+    // must not have every file excluded because the view's checkout is called `tree`.
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write(
+        "pyproject.toml",
+        &pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nextend-exclude = [\"tree\"]\n"),
+    );
+    ctx.write("tree/data.py", "import os\n");
+    ctx.write("pkg/bad.py", "import os\n");
+    commit(&ctx, "a project excluding its tree/");
+    let (lint, _, log) = verdicts_agree(&ctx, "first run");
+    assert_eq!(lint, "fail", "{log}");
+    assert!(log.contains("persistent view") && log.contains("pkg/bad.py"), "{log}");
+}
+
+#[test]
+fn a_symlinked_python_file_is_checked_again_when_the_file_it_points_to_changes() {
+    // ruff checks `link.py` (a symlink) with the content of `impl.txt`: an edit of impl.txt
+    // alone is a content-only change of a file ruff does not list, yet it changes link.py.
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    ctx.write("src/sample_pkg/impl.txt", "X = 1\n");
+    std::os::unix::fs::symlink("impl.txt", ctx.work.join("src/sample_pkg/link.py")).unwrap();
+    commit(&ctx, "a symlinked module");
+    let (lint, format, log) = verdicts_agree(&ctx, "first run");
+    assert_eq!((lint.as_str(), format.as_str()), ("pass", "pass"), "{log}");
+    ctx.write("src/sample_pkg/impl.txt", "import os\nx=1\n");
+    commit(&ctx, "the symlink's target edited");
+    let (lint, format, log) = verdicts_agree(&ctx, "target edited");
+    assert_eq!((lint.as_str(), format.as_str()), ("fail", "fail"), "{log}");
+}
+
+#[test]
+fn a_ruff_config_extending_a_file_that_is_not_toml_keeps_no_per_file_results() {
+    // `extend` may name any file: its changes are config changes the per-file cache would
+    // not see (it takes only *.toml for config).
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write(
+        "pyproject.toml",
+        &pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nextend = \"ruff-base.cfg\"\n"),
+    );
+    ctx.write("ruff-base.cfg", "[lint]\nselect = [\"E\"]\n");
+    ctx.write("src/sample_pkg/p.py", "print(1)\n");
+    ctx.write(".ignore", "nothing\n");
+    commit(&ctx, "extends a .cfg");
+    let (lint, _, log) = verdicts_agree(&ctx, "first run");
+    assert_eq!(lint, "pass", "{log}");
+    assert!(log.contains("per-file cache not used") && log.contains("ruff-base.cfg"), "{log}");
+    // The extended file alone changes (the summary's path), then with an ignore file (the
+    // per-file results' path): T20 now finds the print.
+    ctx.write("ruff-base.cfg", "[lint]\nselect = [\"T20\"]\n");
+    commit(&ctx, "T20 in the extended file");
+    assert_eq!(verdicts_agree(&ctx, "extended file edited").0, "fail");
+    ctx.write("ruff-base.cfg", "[lint]\nselect = [\"E\"]\n");
+    commit(&ctx, "back to E");
+    assert_eq!(verdicts_agree(&ctx, "back").0, "pass");
+    ctx.write("ruff-base.cfg", "[lint]\nselect = [\"T20\"]\n");
+    ctx.write(".ignore", "nothing either\n");
+    commit(&ctx, "T20 again, with an ignore file");
+    assert_eq!(verdicts_agree(&ctx, "extended file and .ignore edited").0, "fail");
+}
+
+#[test]
+fn an_exec_bit_change_is_checked_again() {
+    // ruff's EXE rules read the file's mode, which its blob id does not carry.
+    use std::os::unix::fs::PermissionsExt;
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write(
+        "pyproject.toml",
+        &pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nlint.extend-select = [\"EXE\"]\n"),
+    );
+    let tool = ctx.work.join("src/sample_pkg/tool.py");
+    ctx.write("src/sample_pkg/tool.py", "#!/usr/bin/env python\nX = 1\n");
+    let chmod = |mode| std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(mode)).unwrap();
+    chmod(0o755);
+    ctx.write(".ignore", "nothing\n");
+    commit(&ctx, "an executable script");
+    assert_eq!(verdicts_agree(&ctx, "executable").0, "pass");
+    // Not executable any more, with an ignore file changed (no summary answers: the per-file
+    // results do), then executable again alone (the summary answers).
+    chmod(0o644);
+    ctx.write(".ignore", "nothing either\n");
+    commit(&ctx, "not executable");
+    let (lint, _, log) = verdicts_agree(&ctx, "not executable");
+    assert_eq!(lint, "fail", "{log}");
+    assert!(log.contains("EXE001"), "{log}");
+    chmod(0o755);
+    commit(&ctx, "executable again");
+    assert_eq!(verdicts_agree(&ctx, "executable again").0, "pass");
+}
+
+#[test]
+fn a_symlink_in_the_persistent_views_place_is_removed_not_followed() {
+    // Whatever put a symlink where the view keeps its checkout (or a half-removed old one), the
+    // files it points to are not hookgate's to delete.
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    commit(&ctx, "lint and format");
+    let (v, out) = ctx.json(&["run", "lint"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    let view = view_dir(&ctx);
+    let precious = ctx.tmp.join("precious");
+    std::fs::create_dir_all(precious.join("sub")).unwrap();
+    std::fs::write(precious.join("keep.txt"), "mine\n").unwrap();
+    std::fs::write(precious.join("sub/keep.txt"), "mine too\n").unwrap();
+    let checkout = std::fs::read_dir(&view)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("the view's checkout");
+    std::fs::remove_dir_all(&checkout).unwrap();
+    std::os::unix::fs::symlink(&precious, &checkout).unwrap();
+    std::os::unix::fs::symlink(&precious, view.join("old-1-1")).unwrap();
+    for step in ["a symlinked checkout", "the next run"] {
+        ctx.write("README.md", &format!("# {step}\n"));
+        commit(&ctx, step);
+        let (v, out) = ctx.json(&["run", "lint"]);
+        assert_eq!(checks(&v)["lint"]["status"], "pass", "{step}: {}", text(&out));
+        // The trash is emptied before hookgate exits.
+        assert_eq!(
+            std::fs::read_to_string(precious.join("keep.txt")).ok().as_deref(),
+            Some("mine\n"),
+            "{step}"
+        );
+        assert!(precious.join("sub/keep.txt").is_file(), "{step}");
+    }
+}
+
+#[test]
+#[ignore = "every export's checkout is called `src`, and ruff's --force-exclude matches the name of \
+            the directory it runs in: a project excluding a `src/` directory has every file excluded"]
+fn ruff_excluding_a_src_directory_still_checks_the_rest_of_the_tree() {
+    // As in a checkout called anything else: `ruff check .` finds the F401 in pkg/bad.py.
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write(
+        "pyproject.toml",
+        &pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nextend-exclude = [\"src\"]\n"),
+    );
+    ctx.write("pkg/bad.py", "import os\n");
+    commit(&ctx, "a project excluding its src/");
+    let mut whole = ctx.hookgate_cmd(&["run", "--json", "lint"]);
+    whole.env("HOOKGATE_FILE_CACHE", "0");
+    let out = whole.output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(checks(&v)["lint"]["status"], "fail", "{}", log_of(&v, "lint"));
+}
+
+#[test]
+fn a_persistent_view_not_as_it_was_left_is_checked_out_afresh_or_not_used() {
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    commit(&ctx, "lint and format");
+    let (v, out) = ctx.json(&["run", "lint"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    let view = view_dir(&ctx);
+    // A directory made by hand where the next tree adds one: its diff cannot apply.
+    std::fs::create_dir(view.join("src/newdir")).unwrap();
+    ctx.write("newdir/bad.py", "import os\n");
+    commit(&ctx, "a new directory");
+    let (lint, _, log) = verdicts_agree(&ctx, "a directory in the way");
+    assert_eq!(lint, "fail", "{log}");
+    assert!(log.contains("checked out afresh") && log.contains("did not apply"), "{log}");
+    // A lock it cannot open: the view is not used (an export is), not an error.
+    std::fs::remove_file(view.join("lock")).unwrap();
+    std::fs::create_dir(view.join("lock")).unwrap();
+    ctx.write("newdir/bad.py", "import os\n\nprint(os)\n");
+    commit(&ctx, "fixed");
+    let (lint, _, log) = verdicts_agree(&ctx, "a lock that is a directory");
+    assert_eq!(lint, "pass", "{log}");
+    assert!(!log.contains("persistent view"), "{log}");
+}
+
+#[test]
+fn a_retargeted_symlink_changes_the_layout() {
+    // isort's first-party detection follows a symlink at a source root: `mylib` pointing at
+    // nothing is third-party, pointing at a package directory first-party, and the import block
+    // of an unchanged file is sorted wrong.
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write(
+        "pyproject.toml",
+        &pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nlint.extend-select = [\"I\"]\n"),
+    );
+    ctx.write("vendor/mylib/__init__.py", "");
+    ctx.write("src/sample_pkg/a.py", "import mylib\nimport requests\n\nprint(mylib, requests)\n");
+    ctx.write(".ignore", "nothing\n");
+    let link = ctx.work.join("mylib");
+    std::os::unix::fs::symlink("nowhere", &link).unwrap();
+    commit(&ctx, "a dangling symlink");
+    assert_eq!(verdicts_agree(&ctx, "dangling").0, "pass");
+    // Retargeted, with an ignore file changed (so that no tree summary answers).
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink("vendor/mylib", &link).unwrap();
+    ctx.write(".ignore", "nothing either\n");
+    commit(&ctx, "the symlink points at a package");
+    let (lint, _, log) = verdicts_agree(&ctx, "retargeted");
+    assert_eq!(lint, "fail", "{log}");
+    assert!(log.contains("I001"), "{log}");
+}
+
+#[test]
+fn a_symlink_made_inside_the_persistent_view_is_not_written_through() {
+    // A directory of the checkout replaced by a symlink (by hand, between runs): the next diff
+    // removes and writes files below it, which must not land where it points.
+    let ctx = TestContext::new("clean");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
+    commit(&ctx, "lint and format");
+    let (v, out) = ctx.json(&["run", "lint"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    let view = view_dir(&ctx);
+    let precious = ctx.tmp.join("precious");
+    std::fs::create_dir(&precious).unwrap();
+    std::fs::write(precious.join("__init__.py"), "mine\n").unwrap();
+    let pkg = view.join("src/src/sample_pkg");
+    assert!(pkg.is_dir(), "the view's checkout holds the package");
+    std::fs::remove_dir_all(&pkg).unwrap();
+    std::os::unix::fs::symlink(&precious, &pkg).unwrap();
+    let init = std::fs::read_to_string(ctx.work.join("src/sample_pkg/__init__.py")).unwrap();
+    ctx.write("src/sample_pkg/__init__.py", &format!("{init}\nimport os\n"));
+    commit(&ctx, "an edit below the symlinked directory");
+    let (lint, _, log) = verdicts_agree(&ctx, "edit below a symlink");
+    assert_eq!(lint, "fail", "{log}");
+    assert_eq!(std::fs::read_to_string(precious.join("__init__.py")).unwrap(), "mine\n", "written through");
+    assert_eq!(std::fs::read_dir(&precious).unwrap().count(), 1);
+}
+
+#[test]
+fn a_lint_run_again_on_a_private_export_trusts_nothing_its_first_run_kept() {
+    // `writer` writes into a tracked file in place (through the hard link every check's
+    // snapshot shares with the run's store) before lint's ruff reads it: lint's first run saw
+    // another file than the tree's, so it runs again on a private export, where the per-file
+    // results and the tree summary its first run kept must not answer for the tree.
+    let ctx = TestContext::new("clean");
+    let writer = r#"
+import os, sys, time
+p = "src/sample_pkg/x.py"
+if not os.path.exists("WRITE"):
+    sys.exit(0)
+# In the run's store (its copy and ours): once lint's snapshot links the file too.
+for _ in range(3000):
+    if os.stat(p).st_nlink != 2:
+        break
+    time.sleep(0.01)
+with open(p, "w") as f:
+    f.write("X = 1\n")
+"#;
+    ctx.write(
+        "hookgate.toml",
+        &format!(
+            "defaults = false\n[checks.writer]\nrun = [\"python\", \"-c\", '''{writer}''']\n\
+             [checks.lint]\nneeds = [\"writer\"]\n"
+        ),
+    );
+    ctx.write("src/sample_pkg/x.py", "X = 1\n");
+    commit(&ctx, "a check that writes in place");
+    let (v, out) = ctx.json(&["run", "lint", "writer"]);
+    assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
+    // The persistent view is held by another process: lint links the run's store as writer
+    // does. The tree's x.py has an F401; writer makes it clean before lint's ruff reads it.
+    let lock = std::fs::File::options().read(true).write(true).open(view_dir(&ctx).join("lock")).unwrap();
+    lock.try_lock().unwrap();
+    ctx.write("src/sample_pkg/x.py", "import os\n");
+    ctx.write("WRITE", "");
+    commit(&ctx, "an F401 the writer hides");
+    let (v, out) = ctx.json(&["run", "lint", "writer"]);
+    let log = log_of(&v, "lint");
+    assert!(log.contains("running it again on a private export"), "the write was not seen: {log}");
+    assert_eq!(checks(&v)["lint"]["status"], "fail", "{}\n{log}", text(&out));
 }

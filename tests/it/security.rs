@@ -339,3 +339,50 @@ fn a_check_never_finds_a_repository_above_its_scratch_dir() {
     assert_eq!(out.status.code(), Some(0), "{}\n{log}", text(&out));
     assert!(!log.contains("SAW-A-REPOSITORY"), "{log}");
 }
+
+#[test]
+fn a_tree_nested_thousands_of_directories_deep_is_refused_not_a_crash() {
+    // The walks over a tree take a stack frame a level: a tree nested 5000 deep (git's objects
+    // allow it) overflowed the stack of the export's walk, and of the persistent view's diff.
+    let ctx = TestContext::new("clean");
+    ctx.commit_config("defaults = false\n[checks.lint]\n");
+    let out = ctx.hookgate(&["run", "lint"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let head = ctx.git(&["rev-parse", "HEAD"]);
+    let deep = format!("{}m.py", "d/".repeat(5000));
+    let script = format!(
+        "commit refs/heads/deep\ncommitter t <t@example.com> 0 +0000\ndata 4\ndeep\nfrom {head}\n\
+         M 100644 inline {deep}\ndata 6\nX = 1\n\n"
+    );
+    git_stdin(&ctx, &["fast-import", "--quiet"], script.as_bytes());
+    for cache in ["1", "0"] {
+        let mut cmd = ctx.hookgate_cmd(&["run", "--tree", "deep", "lint"]);
+        let out = cmd.env("HOOKGATE_FILE_CACHE", cache).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "HOOKGATE_FILE_CACHE={cache}: {}", text(&out));
+        assert!(stderr(&out).contains("more than 1024 deep"), "HOOKGATE_FILE_CACHE={cache}: {}", text(&out));
+    }
+}
+
+#[test]
+#[ignore = "ruff reads `.ignore` files in every directory above the checkout, and config files there \
+            when the tree has none: with TMPDIR=/tmp, any local user can write /tmp/.ignore or \
+            /tmp/ruff.toml (export and persistent view alike)"]
+fn files_above_the_scratch_dir_do_not_change_ruffs_verdict() {
+    // A project with no ruff config of its own (ruff's defaults) and an F401.
+    let ctx = TestContext::new("clean");
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    ctx.write("pyproject.toml", &pyproject.replace("[tool.ruff]\nline-length = 100\n", ""));
+    ctx.write("src/sample_pkg/bad.py", "import os\n");
+    ctx.commit_config("defaults = false\n[checks.lint]\n");
+    let planted: [(&str, &str); 2] = [(".ignore", "*.py\n"), ("ruff.toml", "lint.ignore = [\"F401\"]\n")];
+    for (name, content) in planted {
+        // Written by someone else where TMPDIR's scratch and view directories are made.
+        std::fs::write(ctx.tmp.join(name), content).unwrap();
+        for cache in ["1", "0"] {
+            let mut cmd = ctx.hookgate_cmd(&["run", "--force", "lint"]);
+            let out = cmd.env("HOOKGATE_FILE_CACHE", cache).output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "{name}, HOOKGATE_FILE_CACHE={cache}: {}", text(&out));
+        }
+        std::fs::remove_file(ctx.tmp.join(name)).unwrap();
+    }
+}
