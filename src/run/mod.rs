@@ -86,7 +86,8 @@ impl Runner<'_> {
         scratch::sweep_stale(&self.host.tmp_root);
         let installer = find_installer(self.interp, self.host);
         let bin = scratch::TrashBin::start();
-        let exports = snapshot::Exports::new(&self.host.tmp_root, plan.tree.id, bin.trash().clone());
+        let name = self.cache.root().parent().map_or_else(|| "src".to_string(), scratch::checkout_name);
+        let exports = snapshot::Exports::new(&self.host.tmp_root, plan.tree.id, bin.trash().clone(), name);
         let n = plan.checks.len();
         let (tx, rx) = mpsc::channel::<Event>();
         let progress = &Progress::new();

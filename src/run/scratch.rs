@@ -15,15 +15,42 @@ use anyhow::{Context, Result};
 /// One check's scratch directory.
 pub struct Scratch {
     dir: PathBuf,
+    /// The checkout's name ([`checkout_name`]).
+    name: String,
     trash: Trash,
 }
 
+/// Where a checkout of the tree goes, in a scratch directory or the persistent view:
+/// `co/<name>` ([`checkout_name`]).
+pub const CHECKOUT: &str = "co";
+
+/// The name of a checkout of the tree: the repository's own directory's name (`<name>` of
+/// `<name>/.git` or of a bare `<name>.git`), as CI checks a project out into a directory named
+/// after its repository: a tool that matches names of the directories it runs in (ruff's
+/// excludes) sees what it sees in CI. `src` when that name is not a plain one (letters, digits,
+/// `.`, `_`, `-`, starting with a letter or digit).
+pub fn checkout_name(common_dir: &Path) -> String {
+    let common = common_dir.canonicalize().unwrap_or_else(|_| common_dir.to_path_buf());
+    let dir = if common.file_name().is_some_and(|n| n == ".git") { common.parent() } else { Some(&*common) };
+    let name =
+        dir.and_then(Path::file_name).and_then(|n| n.to_str()).map(|n| n.strip_suffix(".git").unwrap_or(n));
+    match name {
+        Some(n)
+            if n.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) =>
+        {
+            n.to_string()
+        }
+        _ => "src".to_string(),
+    }
+}
+
 impl Scratch {
-    /// Creates a scratch directory under `tmp_root` with empty `src/`, `tmp/` and `artifacts/`;
-    /// it is handed to `trash` when dropped.
-    pub fn create(tmp_root: &Path, trash: &Trash) -> Result<Scratch> {
-        let scratch = Scratch { dir: make_dir(tmp_root)?, trash: trash.clone() };
-        std::fs::create_dir(scratch.src()).context("creating the snapshot directory")?;
+    /// Creates a scratch directory under `tmp_root` with an empty checkout directory
+    /// (`co/<name>`), `tmp/` and `artifacts/`; it is handed to `trash` when dropped.
+    pub fn create(tmp_root: &Path, trash: &Trash, name: &str) -> Result<Scratch> {
+        let scratch = Scratch { dir: make_dir(tmp_root)?, name: name.to_string(), trash: trash.clone() };
+        std::fs::create_dir_all(scratch.src()).context("creating the snapshot directory")?;
         std::fs::create_dir(scratch.tmp()).context("creating the check's TMPDIR")?;
         std::fs::create_dir(scratch.artifacts()).context("creating the artifacts directory")?;
         Ok(scratch)
@@ -36,7 +63,7 @@ impl Scratch {
 
     /// The exported tree.
     pub fn src(&self) -> PathBuf {
-        self.path().join("src")
+        self.path().join(CHECKOUT).join(&self.name)
     }
 
     /// The check's private `HOME` (made by `HostEnv::prepare_home`).
@@ -233,6 +260,22 @@ pub fn sweep_stale(tmp_root: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_checkout_is_named_after_the_repository() {
+        let root = tempfile::tempdir().unwrap();
+        let at = |p: &str| {
+            let d = root.path().join(p);
+            std::fs::create_dir_all(&d).unwrap();
+            checkout_name(&d)
+        };
+        assert_eq!(at("my-pkg/.git"), "my-pkg");
+        assert_eq!(at("mirror/my_pkg.git"), "my_pkg");
+        assert_eq!(at("plain"), "plain");
+        assert_eq!(at("with space/.git"), "src");
+        assert_eq!(at("émoji/.git"), "src");
+        assert_eq!(at("x/.git.git"), "src");
+    }
 
     #[test]
     fn the_bin_removes_everything_put_in_it_before_finish_returns() {

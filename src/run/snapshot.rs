@@ -40,17 +40,20 @@ pub struct Exports {
     tree: Oid,
     trash: Trash,
     store: Mutex<Option<Arc<Store>>>,
+    /// The checkouts' name ([`super::scratch::checkout_name`]).
+    name: String,
     /// The persistent view, once asked for: `None` inside when it could not be had.
     view: Mutex<Option<Option<Arc<View>>>>,
 }
 
 impl Exports {
     /// Nothing exported yet; scratch directories go under `tmp_root`, and are removed by `trash`.
-    pub fn new(tmp_root: &Path, tree: Oid, trash: Trash) -> Exports {
+    pub fn new(tmp_root: &Path, tree: Oid, trash: Trash, name: String) -> Exports {
         Exports {
             tmp_root: tmp_root.to_path_buf(),
             tree,
             trash,
+            name,
             store: Mutex::new(None),
             view: Mutex::new(None),
         }
@@ -67,6 +70,7 @@ impl Exports {
                 let opened = match View::open(
                     &self.tmp_root,
                     repo.common_dir(),
+                    &self.name,
                     repo,
                     self.tree,
                     &self.trash,
@@ -84,7 +88,7 @@ impl Exports {
             slot.clone().flatten()
         };
         let Some(view) = view else { return Ok(None) };
-        let scratch = Scratch::create(&self.tmp_root, &self.trash)?;
+        let scratch = Scratch::create(&self.tmp_root, &self.trash, &self.name)?;
         Ok(Some(Snapshot { scratch, src: view.src(), shared: Shared::View(view) }))
     }
 
@@ -99,7 +103,7 @@ impl Exports {
             SnapshotMode::Inputs => Some(store.select(&c.def.inputs)?),
         };
         std::fs::create_dir_all(&self.tmp_root).ok();
-        let scratch = Scratch::create(&self.tmp_root, &self.trash)?;
+        let scratch = Scratch::create(&self.tmp_root, &self.trash, &self.name)?;
         let linked = match store.materialise(repo, &scratch.src(), selected.as_deref(), !private, &stop) {
             Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => return Err(e),
             r => r.with_context(|| format!("exporting tree {}", short(self.tree)))?,

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use git2::Oid;
 
-use super::scratch::Trash;
+use super::scratch::{CHECKOUT, Trash};
 use super::snapshot::Stamp;
 use crate::error::Error;
 use crate::git::{Delta, ExportItem, Repo, short};
@@ -33,6 +33,8 @@ const MAX_DELTA: usize = 5000;
 /// The persistent view, held (locked) by this process and holding the run's tree.
 pub struct View {
     base: PathBuf,
+    /// The checkout's name ([`checkout_name`](super::scratch::checkout_name)).
+    name: String,
     /// Held while the run uses the view.
     _lock: File,
     /// The files this run wrote, as written, and the root directory.
@@ -47,6 +49,7 @@ impl View {
     pub fn open(
         tmp_root: &Path,
         common_dir: &Path,
+        name: &str,
         repo: &Repo,
         tree: Oid,
         trash: &Trash,
@@ -92,23 +95,41 @@ impl View {
         }
         // Its time of last use, for `cache gc`.
         lock.set_modified(std::time::SystemTime::now()).ok();
-        let mut view = View { base, _lock: lock, written: Vec::new(), how: String::new() };
-        // What killed runs left half-removed, and an earlier version's checkout (`tree/`).
+        let mut view =
+            View { base, name: name.to_string(), _lock: lock, written: Vec::new(), how: String::new() };
+        // What killed runs left half-removed, an earlier version's checkout (`tree/`, `src/`),
+        // a checkout under another name (the repository renamed), anything not a directory
+        // where `co/` should be.
+        let co = view.base.join(CHECKOUT);
         for e in std::fs::read_dir(&view.base).into_iter().flatten().flatten() {
-            let name = e.file_name();
-            if name.to_string_lossy().starts_with("old-") || name == "tree" {
+            let real_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            if e.file_name() == CHECKOUT && !real_dir {
+                // Now, not in the background: `co/` is made again right below.
+                std::fs::remove_file(e.path()).with_context(|| format!("removing {}", e.path().display()))?;
+            } else if !(e.file_name() == "lock" || e.file_name() == "state" || e.file_name() == CHECKOUT) {
                 trash.put(e.path());
             }
+        }
+        for e in std::fs::read_dir(&co).into_iter().flatten().flatten() {
+            if e.file_name() != name {
+                trash.put(e.path());
+            }
+        }
+        match std::fs::DirBuilder::new().mode(0o700).create(&co) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(e).with_context(|| format!("creating {}", co.display()));
+            }
+            _ => {}
         }
         view.update(repo, tree, trash, stop)?;
         Ok(Some(view))
     }
 
-    /// The checked-out tree. Called `src` as an export's checkout is: ruff matches its excludes
+    /// The checked-out tree, `co/<name>` as an export's checkout is: ruff matches its excludes
     /// against the name of the directory it runs in too (`--force-exclude` looks at every
-    /// directory up to the project root), so another name could exclude files an export checks.
+    /// directory up to the project root), so another name could exclude other files.
     pub fn src(&self) -> PathBuf {
-        self.base.join("src")
+        self.base.join(CHECKOUT).join(&self.name)
     }
 
     fn state(&self) -> PathBuf {

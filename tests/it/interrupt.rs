@@ -35,7 +35,8 @@ fn big_commit(ctx: &TestContext) -> String {
 
 /// The `big/` directory of the run's scratch export, once it exists.
 fn exporting(ctx: &TestContext) -> Option<PathBuf> {
-    ctx.scratch_dirs().into_iter().map(|d| ctx.tmp.join(d).join("src").join("big")).find(|p| p.is_dir())
+    // The checkout is named after the repository's directory (`work`).
+    ctx.scratch_dirs().into_iter().map(|d| ctx.tmp.join(d).join("co/work/big")).find(|p| p.is_dir())
 }
 
 #[test]

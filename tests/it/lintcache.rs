@@ -468,7 +468,7 @@ fn the_persistent_view_follows_the_trees_and_steps_aside_when_it_cannot_be_trust
 
     // A view whose state is gone (an update killed half-way) is checked out afresh.
     std::fs::remove_file(view.join("state")).unwrap();
-    std::fs::write(view.join("src/src/sample_pkg/bad.py"), "import os\n").unwrap();
+    std::fs::write(view.join("co/work/src/sample_pkg/bad.py"), "import os\n").unwrap();
     ctx.write("README.md", "# edited\n");
     commit(&ctx, "readme");
     let (v, out) = ctx.json(&["run", "--force", "lint"]);
@@ -504,13 +504,13 @@ fn the_persistent_view_follows_the_trees_and_steps_aside_when_it_cannot_be_trust
     assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
     let view = view_dir(&ctx);
     let out = ctx.hookgate(&["cache", "gc", "--max-age", "1"]);
-    assert!(out.status.success() && view.join("src").is_dir(), "a fresh view went: {}", text(&out));
+    assert!(out.status.success() && view.join("co/work").is_dir(), "a fresh view went: {}", text(&out));
     let old = std::process::Command::new("touch").args(["-d", "2 days ago"]).arg(view.join("lock")).status();
     assert!(old.unwrap().success());
     let lock = std::fs::File::open(view.join("lock")).unwrap();
     lock.try_lock().unwrap();
     let out = ctx.hookgate(&["cache", "gc", "--max-age", "1"]);
-    assert!(out.status.success() && view.join("src").is_dir(), "a view in use went: {}", text(&out));
+    assert!(out.status.success() && view.join("co/work").is_dir(), "a view in use went: {}", text(&out));
     drop(lock);
     let out = ctx.hookgate(&["cache", "gc", "--max-age", "1"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -661,16 +661,16 @@ fn a_symlink_in_the_persistent_views_place_is_removed_not_followed() {
     std::fs::create_dir_all(precious.join("sub")).unwrap();
     std::fs::write(precious.join("keep.txt"), "mine\n").unwrap();
     std::fs::write(precious.join("sub/keep.txt"), "mine too\n").unwrap();
-    let checkout = std::fs::read_dir(&view)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.is_dir())
-        .expect("the view's checkout");
+    let checkout = view.join("co/work");
+    assert!(checkout.is_dir(), "the view's checkout is named after the repository");
     std::fs::remove_dir_all(&checkout).unwrap();
     std::os::unix::fs::symlink(&precious, &checkout).unwrap();
     std::os::unix::fs::symlink(&precious, view.join("old-1-1")).unwrap();
-    for step in ["a symlinked checkout", "the next run"] {
+    for step in ["a symlinked checkout", "the next run", "a symlinked co/"] {
+        if step == "a symlinked co/" {
+            std::fs::remove_dir_all(view.join("co")).unwrap();
+            std::os::unix::fs::symlink(&precious, view.join("co")).unwrap();
+        }
         ctx.write("README.md", &format!("# {step}\n"));
         commit(&ctx, step);
         let (v, out) = ctx.json(&["run", "lint"]);
@@ -686,10 +686,10 @@ fn a_symlink_in_the_persistent_views_place_is_removed_not_followed() {
 }
 
 #[test]
-#[ignore = "every export's checkout is called `src`, and ruff's --force-exclude matches the name of \
-            the directory it runs in: a project excluding a `src/` directory has every file excluded"]
 fn ruff_excluding_a_src_directory_still_checks_the_rest_of_the_tree() {
-    // As in a checkout called anything else: `ruff check .` finds the F401 in pkg/bad.py.
+    // ruff's --force-exclude matches the names of the directories it runs in: a checkout
+    // called `src` had every file excluded. Named after the repository (`work`), as in CI,
+    // `ruff check .` finds the F401 in pkg/bad.py.
     let ctx = TestContext::new("clean");
     ctx.write("hookgate.toml", LINT_AND_FORMAT);
     let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
@@ -704,6 +704,10 @@ fn ruff_excluding_a_src_directory_still_checks_the_rest_of_the_tree() {
     let out = whole.output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     assert_eq!(checks(&v)["lint"]["status"], "fail", "{}", log_of(&v, "lint"));
+    // The same in the persistent view (file cache on).
+    let (v, out) = ctx.json(&["run", "--force", "lint"]);
+    assert_eq!(checks(&v)["lint"]["status"], "fail", "{}", text(&out));
+    assert!(log_of(&v, "lint").contains("persistent view"), "{}", log_of(&v, "lint"));
 }
 
 #[test]
@@ -715,7 +719,7 @@ fn a_persistent_view_not_as_it_was_left_is_checked_out_afresh_or_not_used() {
     assert_eq!(checks(&v)["lint"]["status"], "pass", "{}", text(&out));
     let view = view_dir(&ctx);
     // A directory made by hand where the next tree adds one: its diff cannot apply.
-    std::fs::create_dir(view.join("src/newdir")).unwrap();
+    std::fs::create_dir(view.join("co/work/newdir")).unwrap();
     ctx.write("newdir/bad.py", "import os\n");
     commit(&ctx, "a new directory");
     let (lint, _, log) = verdicts_agree(&ctx, "a directory in the way");
@@ -773,7 +777,7 @@ fn a_symlink_made_inside_the_persistent_view_is_not_written_through() {
     let precious = ctx.tmp.join("precious");
     std::fs::create_dir(&precious).unwrap();
     std::fs::write(precious.join("__init__.py"), "mine\n").unwrap();
-    let pkg = view.join("src/src/sample_pkg");
+    let pkg = view.join("co/work/src/sample_pkg");
     assert!(pkg.is_dir(), "the view's checkout holds the package");
     std::fs::remove_dir_all(&pkg).unwrap();
     std::os::unix::fs::symlink(&precious, &pkg).unwrap();
