@@ -270,3 +270,89 @@ fn two_concurrent_runs_never_corrupt_the_cache() {
     assert_eq!((c["a"]["status"].as_str(), c["c"]["status"].as_str()), (Some("pass"), Some("fail")));
     assert_eq!(ctx.record_count(), 3);
 }
+
+/// A check that installs the package (so its key holds the version from git), skipped so
+/// that nothing is built: the version is still found when the plan is made.
+const VERSIONED: &str =
+    "defaults = false\n[checks.ver]\ndeps = [\".\"]\nrun = \"true\"\nstages = [\"pre-push\"]\n";
+
+#[test]
+fn refs_with_one_tree_but_different_versions_from_git_are_each_judged() {
+    // `next` is an empty commit on `main`: the same tree, another commit, so another version
+    // from git, which is in the key of every check that builds the package. Here next's version
+    // is one the build refuses (a commit past a .dev tag): judging it by main's plan would
+    // let it through.
+    let ctx = TestContext::new("scm");
+    ctx.commit_config(VERSIONED);
+    ctx.install();
+    ctx.env_mut("HOOKGATE_SKIP", "ver");
+    ctx.git(&["tag", "2.0.dev3"]);
+    ctx.git(&["checkout", "-q", "-b", "next"]);
+    ctx.git(&["commit", "-q", "--no-verify", "--allow-empty", "-m", "past a dev tag"]);
+    assert_eq!(ctx.git(&["rev-parse", "main^{tree}"]), ctx.git(&["rev-parse", "next^{tree}"]));
+    // Each alone, outside a push: main plans, next does not.
+    let out = ctx.hookgate(&["run", "--stage", "pre-push", "--tree", "main"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = ctx.hookgate(&["run", "--stage", "pre-push", "--tree", "next"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    let out = ctx.git_out(&["push", "origin", "main", "next"]);
+    assert!(!out.status.success(), "next was judged by main's plan:\n{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the version from git: the nearest tag is 2.0.dev3"), "{err}");
+
+    // Two branches on two commits with one tree and two good versions: both are checked.
+    ctx.git(&["tag", "-d", "2.0.dev3"]);
+    ctx.git(&["tag", "v1.0.0", "main"]);
+    let out = ctx.git_out(&["push", "origin", "main", "next"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refs/heads/main") && err.contains("refs/heads/next"), "{err}");
+}
+
+#[test]
+fn branches_on_one_commit_are_each_judged_when_the_version_scheme_reads_the_branch() {
+    // release-branch-semver: one commit past v1.2.0 is 1.3.0.dev1 on `main` and 1.2.1.dev1 on
+    // `release-1.2`, so the two refs have two keys for `ver` though commit and tree agree.
+    let ctx = TestContext::new("scm");
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    assert!(pyproject.trim_end().ends_with("[tool.setuptools_scm]"), "{pyproject}");
+    ctx.write("pyproject.toml", &format!("{pyproject}version_scheme = \"release-branch-semver\"\n"));
+    ctx.commit_config(VERSIONED);
+    ctx.install();
+    ctx.env_mut("HOOKGATE_SKIP", "ver");
+    ctx.git(&["tag", "v1.2.0"]);
+    ctx.git(&["commit", "-q", "--no-verify", "--allow-empty", "-m", "next"]);
+    ctx.git(&["branch", "release-1.2"]);
+    let out = ctx.git_out(&["push", "origin", "main", "release-1.2"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("on refs/heads/main") && err.contains("on refs/heads/release-1.2"), "{err}");
+}
+
+#[test]
+fn describe_answers_found_in_a_push_are_kept_when_a_later_ref_ends_it() {
+    // `a-good` needs its version from git (found, and remembered on disk when the batch ends);
+    // `b-bad` has a config that does not parse, which ends the push with an error.
+    let ctx = TestContext::new("scm");
+    ctx.commit_config(VERSIONED);
+    ctx.install();
+    ctx.env_mut("HOOKGATE_SKIP", "ver");
+    ctx.git(&["tag", "v1.0.0"]);
+    ctx.git(&["checkout", "-q", "-b", "a-good"]);
+    ctx.git(&["commit", "-q", "--no-verify", "--allow-empty", "-m", "good"]);
+    let good = ctx.git(&["rev-parse", "a-good"]);
+    ctx.git(&["checkout", "-q", "-b", "b-bad"]);
+    ctx.commit_config("defaults = false\n[checks.ver\n");
+    let remembered = || {
+        let dir = ctx.work.join(".git/hookgate/scm");
+        std::fs::read_dir(&dir)
+            .is_ok_and(|d| d.flatten().any(|f| std::fs::read_to_string(f.path()).unwrap().contains(&good)))
+    };
+    assert!(!remembered());
+    let out = ctx.git_out(&["push", "origin", "a-good", "b-bad"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("hookgate.toml:"), "{err}");
+    assert!(remembered(), "a-good's describe answer was lost:\n{err}");
+}
