@@ -356,3 +356,45 @@ fn describe_answers_found_in_a_push_are_kept_when_a_later_ref_ends_it() {
     assert!(err.contains("hookgate.toml:"), "{err}");
     assert!(remembered(), "a-good's describe answer was lost:\n{err}");
 }
+
+#[test]
+fn refs_that_differ_only_in_a_tooling_marker_get_their_own_formatter() {
+    // The formatter is read from marker files whose content says nothing: `.flake8` (flake8,
+    // no formatter: `format` is skipped), `.ruff.toml` (ruff wins: ruff formats). Each ref
+    // adds one file to the last; hookgate.toml, pyproject.toml and the badly formatted module
+    // are the same blobs on all of them.
+    let ctx = TestContext::new("clean");
+    ctx.write("pyproject.toml", "[project]\nname = \"sample\"\nversion = \"0.1.0\"\n");
+    ctx.write("src/sample_pkg/ugly.py", "x = [1,\n    2]\n");
+    ctx.commit_config("defaults = false\n[checks.format]\nstages = [\"pre-push\"]\n");
+    ctx.install();
+    let branch = |name: &str, file: &str| {
+        ctx.git(&["checkout", "-q", "-b", name]);
+        ctx.write(file, "");
+        ctx.git(&["add", "-A"]);
+        ctx.git(&["commit", "-q", "--no-verify", "-m", name]);
+    };
+    branch("flake8-file", ".flake8");
+    branch("ruff-toml", ".ruff.toml");
+    ctx.git(&["checkout", "-q", "flake8-file"]);
+    branch("setup-cfg", "setup.cfg");
+    ctx.write("setup.cfg", "[flake8]\nmax-line-length = 100\n");
+    ctx.git(&["rm", "-q", "--cached", ".flake8"]);
+    ctx.git(&["commit", "-q", "--no-verify", "-am", "flake8 in setup.cfg only"]);
+    let refs = ["main", "flake8-file", "ruff-toml", "setup-cfg"];
+    let out = ctx.git_out(&[&["push", "origin"][..], &refs].concat());
+    assert!(!out.status.success(), "main and ruff-toml are badly formatted:\n{}", text(&out));
+    // Only the two formatted trees ran; the others were skipped (nothing recorded).
+    assert_eq!(ctx.record_count(), 2, "{}", text(&out));
+    for (rev, want, cached) in [
+        ("main", "fail", true),
+        ("flake8-file", "skipped", false),
+        ("ruff-toml", "fail", true),
+        ("setup-cfg", "skipped", false),
+    ] {
+        let (v, out) = ctx.json(&["run", "--stage", "pre-push", "--tree", rev]);
+        let c = &checks(&v)["format"];
+        assert_eq!(c["status"], want, "{rev}: {}", text(&out));
+        assert_eq!(c["cached"], cached, "{rev} was judged under another key: {}", text(&out));
+    }
+}
