@@ -328,6 +328,17 @@ fn branches_on_one_commit_are_each_judged_when_the_version_scheme_reads_the_bran
     assert!(out.status.success(), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("on refs/heads/main") && err.contains("on refs/heads/release-1.2"), "{err}");
+    // `run --tree <branch>` (no batch) keys a branch as its push does, whatever HEAD is on.
+    let key = |rev: &str| {
+        let (v, out) = ctx.json(&["run", "--stage", "pre-push", "--tree", rev]);
+        assert!(out.status.success(), "{}", text(&out));
+        checks(&v)["ver"]["key"].as_str().unwrap().to_string()
+    };
+    let (on_main, release_from_main) = (key("main"), key("release-1.2"));
+    assert_ne!(on_main, release_from_main, "two branches, two versions");
+    ctx.git(&["checkout", "-q", "release-1.2"]);
+    assert_eq!(key("HEAD"), release_from_main);
+    assert_eq!(key("main"), on_main);
 }
 
 #[test]
