@@ -409,3 +409,41 @@ fn refs_that_differ_only_in_a_tooling_marker_get_their_own_formatter() {
         assert_eq!(c["cached"], cached, "{rev} was judged under another key: {}", text(&out));
     }
 }
+
+#[test]
+fn a_tag_made_while_a_push_runs_never_leaves_describe_answers_under_the_old_tags() {
+    // `a-tagger`'s check tags `b-merge` while the push runs (as a release in another terminal
+    // might); `b-merge` is a merge commit, so its describe answer comes from git's own walk,
+    // which sees the new tag. Once that tag is gone again, no answer that knew it may be read.
+    let ctx = TestContext::new("scm");
+    ctx.commit_config(VERSIONED);
+    ctx.install();
+    ctx.env_mut("HOOKGATE_SKIP", "ver");
+    ctx.git(&["tag", "v1.0.0"]);
+    ctx.git(&["checkout", "-q", "-b", "side"]);
+    ctx.write("side.txt", "side\n");
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "--no-verify", "-m", "side"]);
+    ctx.git(&["checkout", "-q", "-b", "b-merge", "main"]);
+    ctx.write("b.txt", "b\n");
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "--no-verify", "-m", "b"]);
+    ctx.git(&["merge", "-q", "--no-edit", "--no-verify", "side"]);
+    ctx.git(&["checkout", "-q", "-b", "a-tagger", "main"]);
+    let work = ctx.work.display().to_string();
+    ctx.commit_config(&format!(
+        "{VERSIONED}[checks.tagger]\nrun = [\"git\", \"-C\", \"{work}\", \"tag\", \"v9.0.0\", \"b-merge\"]\nstages = [\"pre-push\"]\n"
+    ));
+    let out = ctx.git_out(&["push", "origin", "a-tagger", "b-merge"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(ctx.git(&["tag", "-l", "v9.0.0"]), "v9.0.0", "the check tagged: {}", text(&out));
+    ctx.git(&["tag", "-d", "v9.0.0"]);
+    let version = || {
+        let out = ctx.hookgate(&["scm-version", "b-merge"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let remembered = version();
+    std::fs::remove_dir_all(ctx.work.join(".git/hookgate/scm")).unwrap();
+    assert_eq!(remembered, version(), "an answer from under another set of tags was remembered");
+}
