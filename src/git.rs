@@ -816,10 +816,17 @@ impl Repo {
     }
 
     /// The branch a tree is built on, for version schemes that read it: the pushed branch
-    /// (`refs/heads/<name>`), else HEAD's branch.
+    /// (`refs/heads/<name>`), or the local branch a revision names (`run --tree <branch>`,
+    /// when it is the branch's commit), else HEAD's branch.
     pub fn branch_of(&self, tree: &TreeRef) -> Option<String> {
         if let Some(name) = tree.label.strip_prefix("refs/heads/") {
             return Some(name.to_string());
+        }
+        if tree.commit.is_some()
+            && let Ok(branch) = self.inner.find_branch(&tree.label, git2::BranchType::Local)
+            && branch.get().target() == tree.commit
+        {
+            return Some(tree.label.clone());
         }
         let head = self.inner.head().ok()?;
         if head.is_branch() { head.shorthand().map(str::to_string) } else { None }

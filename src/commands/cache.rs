@@ -29,12 +29,14 @@ pub fn reachable_keys(s: &Session, repo: &Repo, depth: usize) -> Result<BTreeSet
     let mut trees = BTreeSet::new();
     let gate = Gate::new(s, repo);
     for (commit, tree) in repo.recent_tips(depth)? {
-        if !trees.insert(tree) {
-            continue;
-        }
         let tref = TreeRef { id: tree, commit: Some(commit), label: short(commit) };
         // A commit whose config does not parse has no keys to keep.
         let Ok(config) = gate.config(&tref) else { continue };
+        // A tree planned before has no other keys, unless its version comes from git (a key
+        // input of the checks that build the package): that is the commit's.
+        if !trees.insert(tree) && !config.project.version_from_git {
+            continue;
+        }
         let interp = gate.interpreter(&config)?;
         if let Ok(plan) = gate.plan(&tref, &config, &Selection::All, &interp) {
             keys.extend(plan.checks.into_iter().map(|c| c.key));

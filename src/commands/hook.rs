@@ -86,16 +86,21 @@ pub fn hook(s: &Session, hook: HookType, hook_dir: Option<&Path>, args: &[String
     Ok(status)
 }
 
-/// The distinct trees of the pushed tips (deletions and non-commits skipped).
+/// The distinct pushed tips (deletions and non-commits skipped). Tips are the same when they
+/// agree on the tree, the commit and the branch: a key may hold the version from git, which
+/// the commit (its tags, its distance from them) and, for some schemes, the branch decide, so
+/// a tip with another commit of the same tree is judged on its own (from the cache when its
+/// keys are the same).
 fn pushed_trees(repo: &Repo, stdin: &[u8]) -> Result<Vec<TreeRef>> {
     let text = String::from_utf8_lossy(stdin);
     let mut trees: Vec<TreeRef> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for update in parse_push_lines(&text)? {
         if update.is_deletion() {
             continue;
         }
         match repo.pushed_tree(&update)? {
-            Some(t) if !trees.iter().any(|x| x.id == t.id) => trees.push(t),
+            Some(t) if seen.insert((t.id, t.commit, repo.branch_of(&t))) => trees.push(t),
             Some(_) => {}
             None => {
                 crate::report::note(format_args!("{} is not a commit; nothing to check", update.local_ref));

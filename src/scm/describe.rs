@@ -193,6 +193,12 @@ impl<'r> Describer<'r> {
         if self.fresh == 0 {
             return;
         }
+        // The tags changed since they were stamped (a tag made or deleted while a batch ran its
+        // checks): git's walks since then saw the new ones, so these answers are not the
+        // stamp's. Stamped as they are, they would be read back once the tags are as they were.
+        if state_stamp(self.repo).ok().as_deref() != Some(self.state.as_str()) {
+            return;
+        }
         let skip = self.order.len().saturating_sub(MAX_ENTRIES);
         let mut text = format!("{MAGIC}\n{}\n", self.state);
         for id in &self.order[skip..] {
@@ -223,7 +229,8 @@ fn file_name(settings: &super::Settings, opts: &Describe) -> String {
 /// The describers that a batch of trees (the refs of one push) shares: one per set of
 /// settings, opened (tags listed, file read) the first time a tree asks. The tags are read
 /// then, once: a batch must not outlive a change of tags (each push, run or release makes its
-/// own; a long-lived `watch` one per tree).
+/// own; a long-lived `watch` one per tree). Tags changed by someone else while a batch runs
+/// its checks are not followed within it, and what it learnt is then not saved.
 pub struct Describers<'r> {
     repo: &'r Repo,
     open: RefCell<HashMap<String, Describer<'r>>>,

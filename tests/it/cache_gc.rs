@@ -102,3 +102,33 @@ fn a_run_keeps_the_cache_under_its_size_bound() {
     let (v, _) = ctx.json(&["run"]);
     assert_eq!(checks(&v)["ok"]["cached"], true, "the run's own verdict was dropped");
 }
+
+#[test]
+fn gc_keeps_the_keys_of_every_recent_commit_of_a_tree_whose_version_comes_from_git() {
+    // `next` is an empty commit on `main`: the same tree, another version from git, so another
+    // key for a check that builds the package. Both commits are recent: both keys stay.
+    let ctx = TestContext::new("scm");
+    ctx.commit_config("defaults = false\n[checks.ver]\ndeps = [\".\"]\nrun = \"true\"\n");
+    ctx.git(&["tag", "v1.0.0"]);
+    ctx.git(&["branch", "next"]);
+    ctx.git(&["checkout", "-q", "next"]);
+    ctx.git(&["commit", "-q", "--allow-empty", "-m", "next"]);
+    ctx.git(&["checkout", "-q", "main"]);
+    // Nothing is built (skipped): only the keys are wanted, each given a stored file.
+    ctx.env_mut("HOOKGATE_SKIP", "ver");
+    let key = |rev: &str| {
+        let (v, out) = ctx.json(&["run", "--tree", rev]);
+        assert!(out.status.success(), "{}", text(&out));
+        checks(&v)["ver"]["key"].as_str().unwrap().to_string()
+    };
+    let (main, next) = (key("main"), key("next"));
+    assert_ne!(main, next, "two versions, two keys");
+    for k in [&main, &next] {
+        ctx.write(&format!(".git/hookgate/logs/{k}.log"), "log\n");
+        age(&ctx, k, 3);
+    }
+    let out = ctx.hookgate(&["cache", "gc", "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!said.contains(&main) && !said.contains(&next), "a recent commit's key would go:\n{said}");
+}

@@ -270,3 +270,180 @@ fn two_concurrent_runs_never_corrupt_the_cache() {
     assert_eq!((c["a"]["status"].as_str(), c["c"]["status"].as_str()), (Some("pass"), Some("fail")));
     assert_eq!(ctx.record_count(), 3);
 }
+
+/// A check that installs the package (so its key holds the version from git), skipped so
+/// that nothing is built: the version is still found when the plan is made.
+const VERSIONED: &str =
+    "defaults = false\n[checks.ver]\ndeps = [\".\"]\nrun = \"true\"\nstages = [\"pre-push\"]\n";
+
+#[test]
+fn refs_with_one_tree_but_different_versions_from_git_are_each_judged() {
+    // `next` is an empty commit on `main`: the same tree, another commit, so another version
+    // from git, which is in the key of every check that builds the package. Here next's version
+    // is one the build refuses (a commit past a .dev tag): judging it by main's plan would
+    // let it through.
+    let ctx = TestContext::new("scm");
+    ctx.commit_config(VERSIONED);
+    ctx.install();
+    ctx.env_mut("HOOKGATE_SKIP", "ver");
+    ctx.git(&["tag", "2.0.dev3"]);
+    ctx.git(&["checkout", "-q", "-b", "next"]);
+    ctx.git(&["commit", "-q", "--no-verify", "--allow-empty", "-m", "past a dev tag"]);
+    assert_eq!(ctx.git(&["rev-parse", "main^{tree}"]), ctx.git(&["rev-parse", "next^{tree}"]));
+    // Each alone, outside a push: main plans, next does not.
+    let out = ctx.hookgate(&["run", "--stage", "pre-push", "--tree", "main"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = ctx.hookgate(&["run", "--stage", "pre-push", "--tree", "next"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    let out = ctx.git_out(&["push", "origin", "main", "next"]);
+    assert!(!out.status.success(), "next was judged by main's plan:\n{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the version from git: the nearest tag is 2.0.dev3"), "{err}");
+
+    // Two branches on two commits with one tree and two good versions: both are checked.
+    ctx.git(&["tag", "-d", "2.0.dev3"]);
+    ctx.git(&["tag", "v1.0.0", "main"]);
+    let out = ctx.git_out(&["push", "origin", "main", "next"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refs/heads/main") && err.contains("refs/heads/next"), "{err}");
+}
+
+#[test]
+fn branches_on_one_commit_are_each_judged_when_the_version_scheme_reads_the_branch() {
+    // release-branch-semver: one commit past v1.2.0 is 1.3.0.dev1 on `main` and 1.2.1.dev1 on
+    // `release-1.2`, so the two refs have two keys for `ver` though commit and tree agree.
+    let ctx = TestContext::new("scm");
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    assert!(pyproject.trim_end().ends_with("[tool.setuptools_scm]"), "{pyproject}");
+    ctx.write("pyproject.toml", &format!("{pyproject}version_scheme = \"release-branch-semver\"\n"));
+    ctx.commit_config(VERSIONED);
+    ctx.install();
+    ctx.env_mut("HOOKGATE_SKIP", "ver");
+    ctx.git(&["tag", "v1.2.0"]);
+    ctx.git(&["commit", "-q", "--no-verify", "--allow-empty", "-m", "next"]);
+    ctx.git(&["branch", "release-1.2"]);
+    let out = ctx.git_out(&["push", "origin", "main", "release-1.2"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("on refs/heads/main") && err.contains("on refs/heads/release-1.2"), "{err}");
+    // `run --tree <branch>` (no batch) keys a branch as its push does, whatever HEAD is on.
+    let key = |rev: &str| {
+        let (v, out) = ctx.json(&["run", "--stage", "pre-push", "--tree", rev]);
+        assert!(out.status.success(), "{}", text(&out));
+        checks(&v)["ver"]["key"].as_str().unwrap().to_string()
+    };
+    let (on_main, release_from_main) = (key("main"), key("release-1.2"));
+    assert_ne!(on_main, release_from_main, "two branches, two versions");
+    ctx.git(&["checkout", "-q", "release-1.2"]);
+    assert_eq!(key("HEAD"), release_from_main);
+    assert_eq!(key("main"), on_main);
+}
+
+#[test]
+fn describe_answers_found_in_a_push_are_kept_when_a_later_ref_ends_it() {
+    // `a-good` needs its version from git (found, and remembered on disk when the batch ends);
+    // `b-bad` has a config that does not parse, which ends the push with an error.
+    let ctx = TestContext::new("scm");
+    ctx.commit_config(VERSIONED);
+    ctx.install();
+    ctx.env_mut("HOOKGATE_SKIP", "ver");
+    ctx.git(&["tag", "v1.0.0"]);
+    ctx.git(&["checkout", "-q", "-b", "a-good"]);
+    ctx.git(&["commit", "-q", "--no-verify", "--allow-empty", "-m", "good"]);
+    let good = ctx.git(&["rev-parse", "a-good"]);
+    ctx.git(&["checkout", "-q", "-b", "b-bad"]);
+    ctx.commit_config("defaults = false\n[checks.ver\n");
+    let remembered = || {
+        let dir = ctx.work.join(".git/hookgate/scm");
+        std::fs::read_dir(&dir)
+            .is_ok_and(|d| d.flatten().any(|f| std::fs::read_to_string(f.path()).unwrap().contains(&good)))
+    };
+    assert!(!remembered());
+    let out = ctx.git_out(&["push", "origin", "a-good", "b-bad"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("hookgate.toml:"), "{err}");
+    assert!(remembered(), "a-good's describe answer was lost:\n{err}");
+}
+
+#[test]
+fn refs_that_differ_only_in_a_tooling_marker_get_their_own_formatter() {
+    // The formatter is read from marker files whose content says nothing: `.flake8` (flake8,
+    // no formatter: `format` is skipped), `.ruff.toml` (ruff wins: ruff formats). Each ref
+    // adds one file to the last; hookgate.toml, pyproject.toml and the badly formatted module
+    // are the same blobs on all of them.
+    let ctx = TestContext::new("clean");
+    ctx.write("pyproject.toml", "[project]\nname = \"sample\"\nversion = \"0.1.0\"\n");
+    ctx.write("src/sample_pkg/ugly.py", "x = [1,\n    2]\n");
+    ctx.commit_config("defaults = false\n[checks.format]\nstages = [\"pre-push\"]\n");
+    ctx.install();
+    let branch = |name: &str, file: &str| {
+        ctx.git(&["checkout", "-q", "-b", name]);
+        ctx.write(file, "");
+        ctx.git(&["add", "-A"]);
+        ctx.git(&["commit", "-q", "--no-verify", "-m", name]);
+    };
+    branch("flake8-file", ".flake8");
+    branch("ruff-toml", ".ruff.toml");
+    ctx.git(&["checkout", "-q", "flake8-file"]);
+    branch("setup-cfg", "setup.cfg");
+    ctx.write("setup.cfg", "[flake8]\nmax-line-length = 100\n");
+    ctx.git(&["rm", "-q", "--cached", ".flake8"]);
+    ctx.git(&["commit", "-q", "--no-verify", "-am", "flake8 in setup.cfg only"]);
+    let refs = ["main", "flake8-file", "ruff-toml", "setup-cfg"];
+    let out = ctx.git_out(&[&["push", "origin"][..], &refs].concat());
+    assert!(!out.status.success(), "main and ruff-toml are badly formatted:\n{}", text(&out));
+    // Only the two formatted trees ran; the others were skipped (nothing recorded).
+    assert_eq!(ctx.record_count(), 2, "{}", text(&out));
+    for (rev, want, cached) in [
+        ("main", "fail", true),
+        ("flake8-file", "skipped", false),
+        ("ruff-toml", "fail", true),
+        ("setup-cfg", "skipped", false),
+    ] {
+        let (v, out) = ctx.json(&["run", "--stage", "pre-push", "--tree", rev]);
+        let c = &checks(&v)["format"];
+        assert_eq!(c["status"], want, "{rev}: {}", text(&out));
+        assert_eq!(c["cached"], cached, "{rev} was judged under another key: {}", text(&out));
+    }
+}
+
+#[test]
+fn a_tag_made_while_a_push_runs_never_leaves_describe_answers_under_the_old_tags() {
+    // `a-tagger`'s check tags `b-merge` while the push runs (as a release in another terminal
+    // might); `b-merge` is a merge commit, so its describe answer comes from git's own walk,
+    // which sees the new tag. Once that tag is gone again, no answer that knew it may be read.
+    let ctx = TestContext::new("scm");
+    ctx.commit_config(VERSIONED);
+    ctx.install();
+    ctx.env_mut("HOOKGATE_SKIP", "ver");
+    ctx.git(&["tag", "v1.0.0"]);
+    ctx.git(&["checkout", "-q", "-b", "side"]);
+    ctx.write("side.txt", "side\n");
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "--no-verify", "-m", "side"]);
+    ctx.git(&["checkout", "-q", "-b", "b-merge", "main"]);
+    ctx.write("b.txt", "b\n");
+    ctx.git(&["add", "-A"]);
+    ctx.git(&["commit", "-q", "--no-verify", "-m", "b"]);
+    ctx.git(&["merge", "-q", "--no-edit", "--no-verify", "side"]);
+    ctx.git(&["checkout", "-q", "-b", "a-tagger", "main"]);
+    let work = ctx.work.display().to_string();
+    ctx.commit_config(&format!(
+        "{VERSIONED}[checks.tagger]\nrun = [\"git\", \"-C\", \"{work}\", \"tag\", \"v9.0.0\", \"b-merge\"]\nstages = [\"pre-push\"]\n"
+    ));
+    let out = ctx.git_out(&["push", "origin", "a-tagger", "b-merge"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(ctx.git(&["tag", "-l", "v9.0.0"]), "v9.0.0", "the check tagged: {}", text(&out));
+    ctx.git(&["tag", "-d", "v9.0.0"]);
+    let version = || {
+        let out = ctx.hookgate(&["scm-version", "b-merge"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let remembered = version();
+    std::fs::remove_dir_all(ctx.work.join(".git/hookgate/scm")).unwrap();
+    assert_eq!(remembered, version(), "an answer from under another set of tags was remembered");
+}
