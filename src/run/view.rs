@@ -1,8 +1,9 @@
 //! The persistent view (#12 item 2, "a persistent snapshot updated incrementally from the
 //! previous tree's diff"): a checkout of the last tree the read-only file-local checks ran on
-//! (the default `ruff check --no-fix --no-cache` and `ruff format --check --no-cache`, which
-//! write nothing), kept between runs in `<tmp root>/hookgate.view-<uid>-<repository>/src/`
-//! and brought to the next tree by writing only what changed ([`Repo::tree_delta`]): a
+//! (the default `ruff check --no-fix --no-cache`, `ruff format --check --no-cache` and
+//! `black --check --diff .`, which write nothing in the tree), kept between runs in
+//! `<tmp root>/hookgate.view-<uid>-<digest of the common dir>/co/<name>/` (named as every
+//! checkout is: [`checkout_name`](super::scratch::checkout_name)) and brought to the next tree by writing only what changed ([`Repo::tree_delta`]): a
 //! one-file edit of a 100k-file tree writes one file, where a fresh export writes 100k.
 //!
 //! It lives under the tmp root, beside the scratch directories and never inside the
