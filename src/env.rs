@@ -23,6 +23,29 @@ use crate::index::IndexSettings;
 /// repository under test.
 const SYSTEM_TMP: &str = "/tmp";
 
+/// Files tools look for in the directories above the one they run in: ruff's config and the
+/// ignore files its discovery honours, black's project root markers, pytest's rootdir files,
+/// uv's settings and Python pin, mypy's config, a repository.
+const READ_FROM_PARENTS: &[&str] = &[
+    "pyproject.toml",
+    "ruff.toml",
+    ".ruff.toml",
+    ".ignore",
+    ".gitignore",
+    ".git",
+    ".hg",
+    "setup.cfg",
+    "tox.ini",
+    ".flake8",
+    "pytest.ini",
+    ".pytest.ini",
+    "conftest.py",
+    "mypy.ini",
+    ".mypy.ini",
+    "uv.toml",
+    ".python-version",
+];
+
 /// A snapshot of the variables hookgate cares about, plus all of them for allow-lists.
 #[derive(Debug, Clone, Default)]
 pub struct HostEnv {
@@ -260,6 +283,33 @@ impl HostEnv {
             }
         }
         env
+    }
+
+    /// A file in the scratch root or a directory above it that a tool run in a checkout would
+    /// read as the project's own (ruff's, black's, pytest's, uv's config, `.ignore`, a `.git`)
+    /// and that another user put there: `/tmp` lets anyone create files. Only directories
+    /// others can write are looked in, and only files neither this user nor root owns count.
+    pub fn foreign_file_above_scratch(&self) -> Option<(PathBuf, u32)> {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let root = real_path(&self.tmp_root);
+        for dir in root.ancestors() {
+            let open_to_others = std::fs::metadata(dir).is_ok_and(|m| m.mode() & 0o022 != 0);
+            if !open_to_others {
+                continue;
+            }
+            for name in READ_FROM_PARENTS {
+                let path = dir.join(name);
+                if let Ok(m) = std::fs::symlink_metadata(&path)
+                    && m.uid() != me
+                    && m.uid() != 0
+                {
+                    return Some((path, m.uid()));
+                }
+            }
+        }
+        None
     }
 
     /// This environment with its scratch root outside `repo_dirs` (the work tree and git dirs

@@ -82,6 +82,16 @@ impl Runner<'_> {
             outcomes.iter().for_each(|o| self.observe(o));
             return Ok(outcomes);
         }
+        if let Some((path, uid)) = self.host.foreign_file_above_scratch() {
+            return Err(Error::Environment(format!(
+                "{} belongs to another user (uid {uid}) and is in or above the scratch directory \
+                 ({}), where ruff, black, pytest or uv would read it as the project's own: remove \
+                 it, or set TMPDIR to a directory only you can write",
+                path.display(),
+                self.host.tmp_root.display()
+            ))
+            .into());
+        }
         self.cancel.watch_signals();
         scratch::sweep_stale(&self.host.tmp_root);
         let installer = find_installer(self.interp, self.host);

@@ -364,25 +364,46 @@ fn a_tree_nested_thousands_of_directories_deep_is_refused_not_a_crash() {
 }
 
 #[test]
-#[ignore = "ruff reads `.ignore` files in every directory above the checkout, and config files there \
-            when the tree has none: with TMPDIR=/tmp, any local user can write /tmp/.ignore or \
-            /tmp/ruff.toml (export and persistent view alike)"]
-fn files_above_the_scratch_dir_do_not_change_ruffs_verdict() {
-    // A project with no ruff config of its own (ruff's defaults) and an F401.
+fn another_users_file_above_the_scratch_dir_stops_the_run_before_a_tool_reads_it() {
+    // ruff reads `.ignore` files in every directory above its checkout, and config files there
+    // when the tree has none; with TMPDIR=/tmp any local user can write /tmp/ruff.toml. A
+    // project with no ruff config of its own (ruff's defaults) and an F401.
     let ctx = TestContext::new("clean");
     let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
     ctx.write("pyproject.toml", &pyproject.replace("[tool.ruff]\nline-length = 100\n", ""));
     ctx.write("src/sample_pkg/bad.py", "import os\n");
     ctx.commit_config("defaults = false\n[checks.lint]\n");
-    let planted: [(&str, &str); 2] = [(".ignore", "*.py\n"), ("ruff.toml", "lint.ignore = [\"F401\"]\n")];
+    // TMPDIR as /tmp is: anyone may create files in it.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&ctx.tmp, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let planted: [(&str, &str); 3] =
+        [(".ignore", "*.py\n"), ("ruff.toml", "lint.ignore = [\"F401\"]\n"), ("conftest.py", "import os\n")];
     for (name, content) in planted {
-        // Written by someone else where TMPDIR's scratch and view directories are made.
-        std::fs::write(ctx.tmp.join(name), content).unwrap();
+        let path = ctx.tmp.join(name);
+        std::fs::write(&path, content).unwrap();
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
         for cache in ["1", "0"] {
             let mut cmd = ctx.hookgate_cmd(&["run", "--force", "lint"]);
             let out = cmd.env("HOOKGATE_FILE_CACHE", cache).output().unwrap();
-            assert_eq!(out.status.code(), Some(1), "{name}, HOOKGATE_FILE_CACHE={cache}: {}", text(&out));
+            assert_eq!(out.status.code(), Some(2), "{name}, HOOKGATE_FILE_CACHE={cache}: {}", text(&out));
+            let err = stderr(&out);
+            assert!(err.contains(&path.display().to_string()) && err.contains("uid 65534"), "{err}");
         }
-        std::fs::remove_file(ctx.tmp.join(name)).unwrap();
+        assert_eq!(ctx.record_count(), 0, "{name}: a run stopped before any check left a verdict");
+        std::fs::remove_file(&path).unwrap();
     }
+    // Without it: ruff's own verdict, the F401; that verdict then answers a push even with a
+    // foreign file planted (nothing runs, nothing reads it).
+    let out = ctx.hookgate(&["run", "lint"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let path = ctx.tmp.join("ruff.toml");
+    std::fs::write(&path, "lint.ignore = [\"F401\"]\n").unwrap();
+    std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+    let out = ctx.hookgate(&["run", "lint"]);
+    assert_eq!(out.status.code(), Some(1), "a cached verdict needs no scratch dir: {}", text(&out));
+    // The same file owned by this user is theirs to keep (it is read, as it would be by ruff
+    // run by hand there).
+    std::os::unix::fs::chown(&path, Some(0), Some(0)).unwrap();
+    let out = ctx.hookgate(&["run", "--force", "lint"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
