@@ -409,6 +409,12 @@ impl Agent {
             .spawn()
             .expect("ssh-agent is installed (openssh-client)");
         crate::common::wait_for_file(&sock);
+        // The socket exists once bound, and answers once the agent listens.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::os::unix::net::UnixStream::connect(&sock).is_err() {
+            assert!(std::time::Instant::now() < deadline, "ssh-agent did not listen on {}", sock.display());
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         Agent { child, sock }
     }
 }
