@@ -33,6 +33,11 @@ impl Error {
     }
 }
 
+/// Whether `e` is (or wraps) [`Error::Interrupted`]: a run stopped by Ctrl-C or SIGTERM.
+pub fn is_interrupted(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted))
+}
+
 /// A configuration error located in a file of the tree under test.
 #[derive(Debug)]
 pub struct ConfigError {

@@ -203,22 +203,11 @@ fn extend_problem(path: &str, content: &[u8]) -> Option<String> {
     })
 }
 
-/// The key of a context: a SHA-256 over what is described in the module's doc. `tool` names
-/// the tool and its arguments, `version` its exact version, `resolved` the check's resolved
-/// requirement set, `env` the variables the tool reads.
-pub fn context_key(
-    tool: &str,
-    version: &str,
-    resolved: &[String],
-    env: &[(String, String)],
-    facts: &TreeFacts,
-) -> String {
+/// The key of a context: a SHA-256 over what is described in the module's doc — the tool's
+/// [`identity`] and the tree's config files and layout.
+pub fn context_key(identity: &str, facts: &TreeFacts) -> String {
     let inputs = serde_json::json!({
-        "schema": SCHEMA,
-        "tool": tool,
-        "version": version,
-        "resolved": resolved,
-        "env": env,
+        "identity": identity,
         "config": facts.config,
         "layout": facts.layout,
     });
@@ -325,7 +314,9 @@ struct Summaries {
     trees: Vec<TreeSummary>,
 }
 
-/// The identity of a tool: the context's key without the tree (see [`context_key`]).
+/// The identity of a tool, its part of a context: `tool` names the tool and its arguments,
+/// `version` its exact version, `resolved` the check's resolved requirement set, `env` the
+/// variables the tool reads.
 pub fn identity(tool: &str, version: &str, resolved: &[String], env: &[(String, String)]) -> String {
     let inputs = serde_json::json!({
         "schema": SCHEMA,

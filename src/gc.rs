@@ -36,7 +36,8 @@ fn key_of(name: &str) -> Option<&str> {
     (stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit())).then_some(stem)
 }
 
-fn size_of(path: &Path) -> (u64, SystemTime) {
+/// Bytes under `path` (symlinks not followed) and the newest modification time there.
+pub fn size_of(path: &Path) -> (u64, SystemTime) {
     let Ok(meta) = std::fs::symlink_metadata(path) else { return (0, SystemTime::UNIX_EPOCH) };
     let mut newest = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
     if !meta.is_dir() {

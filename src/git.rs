@@ -592,17 +592,19 @@ impl Repo {
     /// says so (Ctrl-C or SIGTERM during a big export): it is asked every few entries.
     pub fn export_until(&self, tree: Oid, dest: &Path, stop: &dyn Fn() -> bool) -> Result<()> {
         let items = self.export_plan(tree, stop)?;
-        self.write_items(&items, dest, stop, |_, _| Ok(()))
+        self.write_items(&items, dest, stop, |_| Ok(()), |_, _| Ok(()))
     }
 
     /// Creates `items` (an export plan, parents before children) under `dest`: directories
     /// and empty submodule directories, files (each handed to `written` with its open file),
-    /// symlinks last (so nothing is ever written through one). `stop` is asked every few items.
+    /// symlinks last (so nothing is ever written through one). Each item is first handed to
+    /// `before`, which may refuse it. `stop` is asked every few items.
     pub fn write_items(
         &self,
         items: &[ExportItem],
         dest: &Path,
         stop: &dyn Fn() -> bool,
+        mut before: impl FnMut(&ExportItem) -> Result<()>,
         mut written: impl FnMut(PathBuf, &std::fs::File) -> Result<()>,
     ) -> Result<()> {
         let (links, rest): (Vec<_>, Vec<_>) = items.iter().partition(|i| i.mode == 0o120000);
@@ -610,6 +612,7 @@ impl Repo {
             if n % 64 == 0 && stop() {
                 return Err(crate::error::Error::Interrupted.into());
             }
+            before(item)?;
             let path = dest.join(item.rel_path());
             match item.mode {
                 0o040000 | 0o160000 => {

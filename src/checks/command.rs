@@ -110,8 +110,10 @@ pub fn python_files(root: &Path, listing: &str) -> Vec<String> {
 /// broken config), ruff runs on `.` so the log shows why.
 pub fn run_ruff(inv: &mut Invocation<'_>, args: &[&str]) -> Result<Ended> {
     let tool = if args.first() == Some(&"format") { Tool::RuffFormat } else { Tool::Ruff };
-    if let Some(store) = inv.file_cache.clone()
-        && let Some(ended) = filewise::run_delta(inv, &store, tool, args, &[])?
+    // Asked once, for the tree's summary and for the per-file results.
+    let version = inv.file_cache.is_some().then(|| filewise::version_of(inv, tool)).flatten();
+    if let (Some(store), Some(v)) = (inv.file_cache.clone(), &version)
+        && let Some(ended) = filewise::run_delta(inv, &store, tool, args, &[], v)?
     {
         return Ok(ended);
     }
@@ -137,7 +139,7 @@ pub fn run_ruff(inv: &mut Invocation<'_>, args: &[&str]) -> Result<Ended> {
         files.len()
     ));
     match inv.file_cache.clone() {
-        Some(store) => filewise::run_changed(inv, &store, tool, args, Whole::Files(&files)),
+        Some(store) => filewise::run_changed(inv, &store, tool, args, Whole::Files(&files), version),
         None => filewise::run_whole(inv, tool, args, &files),
     }
 }
@@ -152,10 +154,14 @@ pub fn run_file_local(
     paths: &[String],
 ) -> Result<Ended> {
     let Some(store) = inv.file_cache.clone() else { return run_command(inv) };
-    if let Some(ended) = filewise::run_delta(inv, &store, tool, args, paths)? {
+    // flake8 says its version with its files (in `run_changed`) and has no tree summaries.
+    let version = (tool != Tool::Flake8).then(|| filewise::version_of(inv, tool)).flatten();
+    if let Some(v) = &version
+        && let Some(ended) = filewise::run_delta(inv, &store, tool, args, paths, v)?
+    {
         return Ok(ended);
     }
-    filewise::run_changed(inv, &store, tool, args, Whole::Paths(paths))
+    filewise::run_changed(inv, &store, tool, args, Whole::Paths(paths), version)
 }
 
 #[cfg(test)]

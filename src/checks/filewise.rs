@@ -172,15 +172,23 @@ fn whole(inv: &mut Invocation<'_>, tool: Tool, args: &[&str], how: &Whole<'_>) -
     }
 }
 
+/// What `<tool> --version` says (ruff, black; flake8 says it with its files, in
+/// [`run_changed`]).
+pub fn version_of(inv: &Invocation<'_>, tool: Tool) -> Option<String> {
+    inv.check_cmd(tool.program(), &["--version"]).capture()
+}
+
 /// Runs the tool like a whole-tree run, re-checking only the files without a per-file result
 /// in `store` (see the module's doc). `args` are the kind's own options; `how` names the files
-/// (ruff's, found beforehand) or the paths the tool's discovery starts from.
+/// (ruff's, found beforehand) or the paths the tool's discovery starts from; `version` is the
+/// tool's, when the caller asked it already.
 pub fn run_changed(
     inv: &mut Invocation<'_>,
     store: &Store,
     tool: Tool,
     args: &[&str],
     how: Whole<'_>,
+    version: Option<String>,
 ) -> Result<Ended> {
     let started = std::time::Instant::now();
     let program = tool.program();
@@ -204,7 +212,7 @@ pub fn run_changed(
                 }
             }
         }
-        _ => match inv.check_cmd(program, &["--version"]).capture() {
+        _ => match version.or_else(|| version_of(inv, tool)) {
             Some(v) => (v, None),
             None => {
                 inv.note(&format!("per-file cache not used: `{program} --version` did not answer"));
@@ -233,8 +241,8 @@ pub fn run_changed(
         Whole::Files(_) => String::new(),
     };
     let what = format!("{program} {} / {paths}", args.join(" "));
-    let key = context_key(&what, version.trim(), &resolved, &env, &facts);
     let identity = identity(&what, version.trim(), &resolved, &env);
+    let key = context_key(&identity, &facts);
     let mut manifest = store.load(&key);
     let new_context = manifest.is_empty() && manifest.files.is_none();
     let now = crate::cache::now_secs();
@@ -315,17 +323,10 @@ pub fn run_changed(
 
     // The tool's answer for the files that changed.
     for chunk in to_run.chunks(FILES_PER_RUN) {
-        let mut argv = answer_args(tool, args, inv);
-        argv.extend(files_argv(tool).iter().map(ToString::to_string));
-        argv.extend(chunk.iter().cloned());
-        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let (exit, text) = match answer(inv, tool, &argv)? {
-            Ok(a) => a,
+        match answer_for(inv, tool, args, chunk)? {
             Err(ended) => return Ok(ended),
-        };
-        match attribute(tool, &text, exit, Some(chunk), &inv.src) {
-            Some(counts) => fresh.extend(counts),
-            None => {
+            Ok(Some(counts)) => fresh.extend(counts),
+            Ok(None) => {
                 accounted = false;
                 // Not understood: every file of the chunk counts as failing, so the run below
                 // shows (and decides) what the tool says about it.
@@ -418,20 +419,21 @@ const MAX_DELTA: usize = 1000;
 /// config or ignore file changed, so the context, its layout and the tool's file list are the
 /// same): only the changed files the tool checks are run, with no pass over the tree (no
 /// listing, no tree walk, no manifest). `paths` are what the check's command names (black's
-/// `.`; none for ruff, whose files are named). `None` when no summary qualifies, or the answer
-/// for the changed files does not account for them: the caller takes the ordinary path.
+/// `.`; none for ruff, whose files are named), `version` the tool's ([`version_of`]). `None`
+/// when no summary qualifies, or the answer for the changed files does not account for them:
+/// the caller takes the ordinary path.
 pub fn run_delta(
     inv: &mut Invocation<'_>,
     store: &Store,
     tool: Tool,
     args: &[&str],
     paths: &[String],
+    version: &str,
 ) -> Result<Option<Ended>> {
     if store.refresh || tool == Tool::Flake8 {
         return Ok(None);
     }
     let started = std::time::Instant::now();
-    let Some(version) = inv.check_cmd(tool.program(), &["--version"]).capture() else { return Ok(None) };
     let (resolved, env) = context_parts(inv, tool);
     let what = format!("{} {} / {}", tool.program(), args.join(" "), paths.join(" "));
     let identity = identity(&what, version.trim(), &resolved, &env);
@@ -469,17 +471,10 @@ pub fn run_delta(
         .collect();
     let mut fresh = BTreeMap::new();
     for chunk in to_run.chunks(FILES_PER_RUN) {
-        let mut argv = answer_args(tool, args, inv);
-        argv.extend(files_argv(tool).iter().map(ToString::to_string));
-        argv.extend(chunk.iter().cloned());
-        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let (exit, text) = match answer(inv, tool, &argv)? {
-            Ok(a) => a,
+        match answer_for(inv, tool, args, chunk)? {
             Err(ended) => return Ok(Some(ended)),
-        };
-        match attribute(tool, &text, exit, Some(chunk), &inv.src) {
-            Some(counts) => fresh.extend(counts),
-            None => {
+            Ok(Some(counts)) => fresh.extend(counts),
+            Ok(None) => {
                 inv.note(&format!(
                     "{}'s answer for the changed files did not account for them: the whole tree's files \
                      are looked at",
@@ -585,6 +580,22 @@ fn answer_args(tool: Tool, args: &[&str], inv: &Invocation<'_>) -> Vec<String> {
         }
     }
     argv
+}
+
+/// The tool's answer for `files` (one chunk), per file ([`attribute`]): `Ok(None)` when it
+/// does not account for them, `Err` how the check ended when the tool did not (timed out,
+/// interrupted).
+fn answer_for(
+    inv: &mut Invocation<'_>,
+    tool: Tool,
+    args: &[&str],
+    files: &[String],
+) -> Result<std::result::Result<Option<BTreeMap<String, u32>>, Ended>> {
+    let mut argv = answer_args(tool, args, inv);
+    argv.extend(files_argv(tool).iter().map(ToString::to_string));
+    argv.extend(files.iter().cloned());
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    Ok(answer(inv, tool, &argv)?.map(|(exit, text)| attribute(tool, &text, exit, Some(files), &inv.src)))
 }
 
 /// Runs the tool with `argv` and returns its exit and its answer (ruff: its standard output;

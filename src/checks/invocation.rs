@@ -297,12 +297,7 @@ impl Invocation<'_> {
         let used = match resolved {
             Ok(Some(used)) => used,
             Ok(None) => return Ok(None),
-            Err(e)
-                if matches!(
-                    e.downcast_ref::<crate::error::Error>(),
-                    Some(crate::error::Error::Interrupted)
-                ) =>
-            {
+            Err(e) if crate::error::is_interrupted(&e) => {
                 return Err(e);
             }
             // Requirements that do not resolve are for the build itself to fail on, as in CI.
@@ -342,12 +337,7 @@ impl Invocation<'_> {
         let base = match store.ensure(&spec, &mut self.log, self.deadline, self.cancel) {
             Ok(Ok(base)) => base,
             Ok(Err(exit)) => return Ok(Some(Err(exit))),
-            Err(e)
-                if matches!(
-                    e.downcast_ref::<crate::error::Error>(),
-                    Some(crate::error::Error::Interrupted)
-                ) =>
-            {
+            Err(e) if crate::error::is_interrupted(&e) => {
                 return Err(e);
             }
             // A store that cannot be written (a read-only cache) costs the reuse, not the check.

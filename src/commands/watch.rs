@@ -15,7 +15,6 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use serde_json::json;
 
 use crate::config::Stage;
-use crate::error::Error;
 use crate::gate::{RunSettings, Session, check_tree};
 use crate::git::{Repo, TreeRef, short};
 use crate::outcome::{ExitStatus, Outcome};
@@ -65,7 +64,7 @@ fn run_once(s: &Session, workdir: &Path, tree: &TreeRef, cancel: &crate::process
                 report.write_human(&mut std::io::stderr(), console::colors_enabled_stderr()).ok();
             }
         }
-        Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => {
+        Err(e) if crate::error::is_interrupted(&e) => {
             if json {
                 emit(&json!({"event": "superseded", "tree": tree.id.to_string()}));
             }

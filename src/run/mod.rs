@@ -240,7 +240,7 @@ impl Runner<'_> {
         let used = plan.checks.iter().map(|c| c.key.clone()).collect();
         crate::gc::after_run(self.cache, self.host.cache_max_bytes, &used);
         if let Some(e) = first_error
-            && !matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted))
+            && !crate::error::is_interrupted(&e)
         {
             return Err(e);
         }

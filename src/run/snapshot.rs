@@ -76,7 +76,7 @@ impl Exports {
                     &self.trash,
                     &stop,
                 ) {
-                    Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => {
+                    Err(e) if crate::error::is_interrupted(&e) => {
                         return Err(e);
                     }
                     r => r.with_context(|| {
@@ -105,7 +105,7 @@ impl Exports {
         std::fs::create_dir_all(&self.tmp_root).ok();
         let scratch = Scratch::create(&self.tmp_root, &self.trash, &self.name)?;
         let linked = match store.materialise(repo, &scratch.src(), selected.as_deref(), !private, &stop) {
-            Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => return Err(e),
+            Err(e) if crate::error::is_interrupted(&e) => return Err(e),
             r => r.with_context(|| format!("exporting tree {}", short(self.tree)))?,
         };
         Ok(Snapshot { src: scratch.src(), scratch, shared: Shared::Store(store, linked) })
@@ -118,7 +118,7 @@ impl Exports {
             return Ok(s.clone());
         }
         let items = match repo.export_plan(self.tree, stop) {
-            Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => return Err(e),
+            Err(e) if crate::error::is_interrupted(&e) => return Err(e),
             r => r.with_context(|| format!("exporting tree {}", short(self.tree)))?,
         };
         std::fs::create_dir_all(&self.tmp_root).ok();
@@ -218,8 +218,8 @@ struct Store {
     trash: Trash,
 }
 
-/// Whether a git mode is a directory, a symlink or a submodule.
-fn is_dir(mode: u32) -> bool {
+/// Whether a git mode is a directory or a submodule (an empty directory in a checkout).
+pub(super) fn is_dir(mode: u32) -> bool {
     matches!(mode, 0o040000 | 0o160000)
 }
 const SYMLINK: u32 = 0o120000;

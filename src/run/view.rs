@@ -24,8 +24,7 @@ use anyhow::{Context, Result};
 use git2::Oid;
 
 use super::scratch::{CHECKOUT, Trash};
-use super::snapshot::Stamp;
-use crate::error::Error;
+use super::snapshot::{Stamp, is_dir};
 use crate::git::{Delta, ExportItem, Repo, short};
 
 /// More changed entries than this: a fresh checkout (one pass over the tree) is as cheap.
@@ -179,7 +178,7 @@ impl View {
                         if delta.len() == 1 { "y" } else { "ies" }
                     );
                 }
-                Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => return Err(e),
+                Err(e) if crate::error::is_interrupted(&e) => return Err(e),
                 // Not the tree it said it held (something changed it): start afresh.
                 Err(e) => {
                     self.written.clear();
@@ -265,26 +264,18 @@ impl View {
                 _ => {}
             }
         }
-        let (links, rest): (Vec<_>, Vec<_>) = created.iter().partition(|i| i.mode == SYMLINK);
-        for (n, item) in rest.into_iter().chain(links).enumerate() {
-            if n % 64 == 0 && stop() {
-                return Err(Error::Interrupted.into());
-            }
-            inside(&item.path)?;
-            let path = at(&item.path);
-            match item.mode {
-                mode if is_dir(mode) => {
-                    std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
-                }
-                SYMLINK => repo.export_symlink(item.id, &path)?,
-                mode => {
-                    let file = repo.export_blob(item.id, mode, &path)?;
-                    let meta = file.metadata().with_context(|| format!("reading {}", path.display()))?;
-                    self.written.push((path, Stamp::of(&meta)));
-                }
-            }
-        }
-        Ok(())
+        let written = &mut self.written;
+        repo.write_items(
+            created,
+            &src,
+            stop,
+            |item| inside(&item.path),
+            |path, file| {
+                let meta = file.metadata().with_context(|| format!("reading {}", path.display()))?;
+                written.push((path, Stamp::of(&meta)));
+                Ok(())
+            },
+        )
     }
 
     /// Whether every file this run wrote is as it was written and nothing was created or
@@ -338,7 +329,7 @@ pub fn collect(tmp_root: &Path, max_age: std::time::Duration, dry_run: bool) -> 
         if !old || lock.try_lock().is_err() {
             continue;
         }
-        let bytes = du(&base);
+        let bytes = crate::gc::size_of(&base).0;
         if dry_run || remove(&base) {
             done.views += 1;
             done.bytes += bytes;
@@ -363,20 +354,4 @@ fn remove(base: &Path) -> bool {
     }
     std::fs::remove_file(base.join("lock")).ok();
     std::fs::remove_dir(base).is_ok()
-}
-
-/// Bytes under `path` (symlinks not followed).
-fn du(path: &Path) -> u64 {
-    let Ok(meta) = std::fs::symlink_metadata(path) else { return 0 };
-    if !meta.is_dir() {
-        return meta.len();
-    }
-    std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| du(&e.path())).sum()
-}
-
-const SYMLINK: u32 = 0o120000;
-
-/// Whether a git mode is a directory or a submodule (an empty directory in a checkout).
-fn is_dir(mode: u32) -> bool {
-    matches!(mode, 0o040000 | 0o160000)
 }

@@ -487,7 +487,7 @@ impl Worker<'_> {
 fn catch(inv: &mut Invocation<'_>, step: impl FnOnce(&mut Invocation<'_>) -> Result<Ended>) -> Ended {
     match step(inv) {
         Ok(ended) => ended,
-        Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => Ended::Cancelled,
+        Err(e) if crate::error::is_interrupted(&e) => Ended::Cancelled,
         Err(e) => {
             inv.note(&format!("{e:#}"));
             Ended::Error(format!("{e:#}"))

@@ -96,10 +96,7 @@ fn agree_on(ctx: &TestContext, step: &str, unformatted: Unformatted) -> Vec<(usi
     let incremental = said(ctx, &first, &out, unformatted);
     // Read now: the whole-tree run below has the same key, and so the same log file.
     let logs = format!("{}\n{}", log_of(&first, "lint"), log_of(&first, "format"));
-    let mut whole = ctx.hookgate_cmd(&["run", "--force", "--json", "lint", "format"]);
-    whole.env("HOOKGATE_FILE_CACHE", "0");
-    let out = whole.output().unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let (v, out) = whole_tree_run(ctx);
     let reference = said(ctx, &v, &out, unformatted);
     assert!(reference.counts.is_empty(), "{step}: HOOKGATE_FILE_CACHE=0 used the per-file cache");
     assert_eq!(
@@ -109,6 +106,16 @@ fn agree_on(ctx: &TestContext, step: &str, unformatted: Unformatted) -> Vec<(usi
     );
     assert_eq!(incremental.counts.len(), 2, "{step}: no per-file counts in the logs: {incremental:?}");
     incremental.counts
+}
+
+/// `run --force --json lint format` with `HOOKGATE_FILE_CACHE=0`: a fresh export, every file
+/// checked, neither the persistent view nor per-file results used — the reference.
+fn whole_tree_run(ctx: &TestContext) -> (Value, Output) {
+    let mut whole = ctx.hookgate_cmd(&["run", "--force", "--json", "lint", "format"]);
+    whole.env("HOOKGATE_FILE_CACHE", "0");
+    let out = whole.output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    (v, out)
 }
 
 fn commit(ctx: &TestContext, message: &str) {
@@ -361,6 +368,15 @@ fn an_answer_ruff_cannot_give_keeps_no_results_and_ruff_itself_decides() {
     let log = log_of(&v, "format");
     assert!(log.contains("1 file(s) re-checked, 3 from the per-file cache"), "{log}");
     assert!(log.contains("+++ src/sample_pkg/ugly.py"), "ruff's own diff is not in the log:\n{log}");
+    // Unparsable again, a content-only edit: the summary's answer for that file is not
+    // understood, so the ordinary path takes over, and ruff's own run decides.
+    ctx.write("src/sample_pkg/ugly.py", "def g(:\n");
+    commit(&ctx, "unparsable again");
+    let (v, out) = ctx.json(&["run", "format"]);
+    assert_eq!(checks(&v)["format"]["status"], "fail", "{}", text(&out));
+    let log = log_of(&v, "format");
+    assert!(log.contains("answer for the changed files did not account for them"), "a delta run: {log}");
+    assert!(log.contains("did not account for every file") && log.contains("Failed to parse"), "{log}");
 }
 
 #[test]
@@ -428,12 +444,9 @@ fn view_dir(ctx: &TestContext) -> std::path::PathBuf {
 #[test]
 fn the_persistent_view_follows_the_trees_and_steps_aside_when_it_cannot_be_trusted() {
     let ctx = TestContext::new("clean");
-    ctx.write("hookgate.toml", "defaults = false\n[checks.lint]\n[checks.format]\n");
+    ctx.write("hookgate.toml", LINT_AND_FORMAT);
     // Files ruff's excludes leave out: an edit there re-checks nothing.
-    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
-    let pyproject = pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nextend-exclude = [\"skipped\"]\n");
-    assert!(pyproject.contains("extend-exclude"), "{pyproject}");
-    ctx.write("pyproject.toml", &pyproject);
+    ruff_setting(&ctx, "extend-exclude = [\"skipped\"]");
     ctx.write("skipped/x.py", "import os\n");
     commit(&ctx, "config");
     let (v, out) = ctx.json(&["run", "lint", "format"]);
@@ -518,6 +531,14 @@ fn the_persistent_view_follows_the_trees_and_steps_aside_when_it_cannot_be_trust
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 persistent view(s) unused"), "{}", text(&out));
 }
 
+/// Adds `setting` (a line) to the fixture's `[tool.ruff]` table.
+fn ruff_setting(ctx: &TestContext, setting: &str) {
+    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
+    let edited = pyproject.replace("[tool.ruff]\n", &format!("[tool.ruff]\n{setting}\n"));
+    assert_ne!(edited, pyproject, "the fixture has no [tool.ruff] table");
+    ctx.write("pyproject.toml", &edited);
+}
+
 /// lint and format only, as a user's `hookgate.toml` would name them.
 const LINT_AND_FORMAT: &str = "defaults = false\n[checks.lint]\n[checks.format]\n";
 
@@ -532,10 +553,7 @@ fn verdicts_agree(ctx: &TestContext, step: &str) -> (String, String, String) {
     };
     let (lint, format) = (status(&c, "lint"), status(&c, "format"));
     let log = format!("{}\n{}", log_of(&v, "lint"), log_of(&v, "format"));
-    let mut whole = ctx.hookgate_cmd(&["run", "--force", "--json", "lint", "format"]);
-    whole.env("HOOKGATE_FILE_CACHE", "0");
-    let out = whole.output().unwrap();
-    let w: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let (w, _) = whole_tree_run(ctx);
     let r = checks(&w);
     assert_eq!(
         (lint.as_str(), format.as_str()),
@@ -554,11 +572,7 @@ fn the_view_agrees_with_an_export_when_ruff_excludes_a_directory_named_like_its_
     // must not have every file excluded because the view's checkout is called `tree`.
     let ctx = TestContext::new("clean");
     ctx.write("hookgate.toml", LINT_AND_FORMAT);
-    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
-    ctx.write(
-        "pyproject.toml",
-        &pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nextend-exclude = [\"tree\"]\n"),
-    );
+    ruff_setting(&ctx, "extend-exclude = [\"tree\"]");
     ctx.write("tree/data.py", "import os\n");
     ctx.write("pkg/bad.py", "import os\n");
     commit(&ctx, "a project excluding its tree/");
@@ -590,11 +604,7 @@ fn a_ruff_config_extending_a_file_that_is_not_toml_keeps_no_per_file_results() {
     // not see (it takes only *.toml for config).
     let ctx = TestContext::new("clean");
     ctx.write("hookgate.toml", LINT_AND_FORMAT);
-    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
-    ctx.write(
-        "pyproject.toml",
-        &pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nextend = \"ruff-base.cfg\"\n"),
-    );
+    ruff_setting(&ctx, "extend = \"ruff-base.cfg\"");
     ctx.write("ruff-base.cfg", "[lint]\nselect = [\"E\"]\n");
     ctx.write("src/sample_pkg/p.py", "print(1)\n");
     ctx.write(".ignore", "nothing\n");
@@ -622,11 +632,7 @@ fn an_exec_bit_change_is_checked_again() {
     use std::os::unix::fs::PermissionsExt;
     let ctx = TestContext::new("clean");
     ctx.write("hookgate.toml", LINT_AND_FORMAT);
-    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
-    ctx.write(
-        "pyproject.toml",
-        &pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nlint.extend-select = [\"EXE\"]\n"),
-    );
+    ruff_setting(&ctx, "lint.extend-select = [\"EXE\"]");
     let tool = ctx.work.join("src/sample_pkg/tool.py");
     ctx.write("src/sample_pkg/tool.py", "#!/usr/bin/env python\nX = 1\n");
     let chmod = |mode| std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -692,11 +698,7 @@ fn ruff_excluding_a_src_directory_still_checks_the_rest_of_the_tree() {
     // `ruff check .` finds the F401 in pkg/bad.py.
     let ctx = TestContext::new("clean");
     ctx.write("hookgate.toml", LINT_AND_FORMAT);
-    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
-    ctx.write(
-        "pyproject.toml",
-        &pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nextend-exclude = [\"src\"]\n"),
-    );
+    ruff_setting(&ctx, "extend-exclude = [\"src\"]");
     ctx.write("pkg/bad.py", "import os\n");
     commit(&ctx, "a project excluding its src/");
     let mut whole = ctx.hookgate_cmd(&["run", "--json", "lint"]);
@@ -742,11 +744,7 @@ fn a_retargeted_symlink_changes_the_layout() {
     // of an unchanged file is sorted wrong.
     let ctx = TestContext::new("clean");
     ctx.write("hookgate.toml", LINT_AND_FORMAT);
-    let pyproject = std::fs::read_to_string(ctx.work.join("pyproject.toml")).unwrap();
-    ctx.write(
-        "pyproject.toml",
-        &pyproject.replace("[tool.ruff]\n", "[tool.ruff]\nlint.extend-select = [\"I\"]\n"),
-    );
+    ruff_setting(&ctx, "lint.extend-select = [\"I\"]");
     ctx.write("vendor/mylib/__init__.py", "");
     ctx.write("src/sample_pkg/a.py", "import mylib\nimport requests\n\nprint(mylib, requests)\n");
     ctx.write(".ignore", "nothing\n");
